@@ -1,0 +1,48 @@
+# mailgrant: build, test and lint. `make test` is what CI runs.
+GO       ?= go
+BIN      := bin/mailgrant
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: build test test-short lint fuzz bench sandbox clean
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mailgrant
+
+# Every test, with the race detector, inside a private D-Bus session with an
+# unlocked gnome-keyring (see .ci/with-keyring), then the lint checks and a
+# short run of every fuzz target.
+test:
+	.ci/with-keyring $(GO) test -race -count=1 ./...
+	$(MAKE) lint
+	$(MAKE) fuzz
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# Run each fuzz target for FUZZTIME.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench:
+	.ci/with-keyring $(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Try mailgrant against the embedded simulated tenant.
+sandbox: build
+	./$(BIN) --sandbox
+
+clean:
+	rm -rf bin

@@ -1,0 +1,321 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// StepResult is the outcome of one step of a status check.
+type StepResult string
+
+// Step results.
+const (
+	StepOK      StepResult = "ok"
+	StepFailed  StepResult = "failed"
+	StepWarning StepResult = "warning"
+	StepSkipped StepResult = "skipped"
+)
+
+// Symbol marks a step result without relying on colour.
+func (r StepResult) Symbol() string {
+	switch r {
+	case StepOK:
+		return "✓"
+	case StepFailed:
+		return "✗"
+	case StepWarning:
+		return "!"
+	default:
+		return "-"
+	}
+}
+
+// Step names, in the order a check runs them.
+const (
+	StepToken       = "token"
+	StepAccount     = "account"
+	StepPermissions = "permissions"
+	StepSend        = "send"
+)
+
+// StepTitle is the human title of a step.
+func StepTitle(name string) string {
+	switch name {
+	case StepToken:
+		return "Token obtained"
+	case StepAccount:
+		return "Right account"
+	case StepPermissions:
+		return "Required permissions"
+	case StepSend:
+		return "Test message"
+	}
+	return name
+}
+
+// Step is one layer of a status check and what it found.
+type Step struct {
+	// Name is one of the Step… constants.
+	Name string `json:"name"`
+	// Result is ok, failed, warning or skipped.
+	Result StepResult `json:"result"`
+	// Detail says what was found, in one line.
+	Detail string `json:"detail,omitempty"`
+	// Err explains a failure.
+	Err *Error `json:"error,omitempty"`
+}
+
+// Status is the outcome of a check: cmd prints it as text or JSON, the TUI
+// shows it as a screen.
+type Status struct {
+	Name           string         `json:"name"`
+	Scenario       store.Scenario `json:"scenario"`
+	Cloud          string         `json:"cloud"`
+	Tenant         string         `json:"tenant"`
+	ClientID       string         `json:"client_id"`
+	Account        string         `json:"account"`
+	State          State          `json:"state"`
+	SignedInAs     string         `json:"signed_in_as,omitempty"`
+	Required       []string       `json:"required"`
+	Granted        []string       `json:"granted"`
+	Missing        []string       `json:"missing"`
+	Excess         []string       `json:"excess"`
+	TokenExpiresAt *time.Time     `json:"token_expires_at"`
+	CheckedAt      time.Time      `json:"checked_at"`
+	Steps          []Step         `json:"steps"`
+	Error          *Error         `json:"error,omitempty"`
+	// Rotated is true when the check stored a newer refresh token.
+	Rotated bool `json:"-"`
+}
+
+// CheckOptions configure a status check.
+type CheckOptions struct {
+	// TestSendTo, when set, sends a real test message to this address.
+	TestSendTo string
+	// Progress, when set, is called as each step finishes.
+	Progress func(Step)
+}
+
+// newStatus starts a Status for a profile.
+func newStatus(env *Env, p store.Profile) *Status {
+	cloud := p.Cloud
+	if cloud == "" {
+		cloud = "global"
+	}
+	return &Status{
+		Name: p.Name, Scenario: p.Scenario, Cloud: cloud, Tenant: p.Tenant, ClientID: p.ClientID,
+		Account: p.Account, Required: nonNil(p.Permissions), Granted: []string{}, Missing: []string{}, Excess: []string{},
+		CheckedAt: env.Now().UTC(), Steps: []Step{},
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+// add records a step, and on failure the state and error it implies.
+func (s *Status) add(o CheckOptions, st Step) {
+	s.Steps = append(s.Steps, st)
+	if st.Result == StepFailed && s.Error == nil {
+		s.Error = st.Err
+		s.State = st.Err.State
+	}
+	if o.Progress != nil {
+		o.Progress(st)
+	}
+}
+
+// fail ends a check before any step could run (no secret, no token).
+func (s *Status) fail(o CheckOptions, step string, err error) *Status {
+	fe := AsError(err)
+	s.add(o, Step{Name: step, Result: StepFailed, Detail: fe.Message, Err: fe})
+	return s
+}
+
+// Verify runs the layered check on a token just obtained: right account,
+// required permissions present (excess named), optional test send.
+func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) *Status {
+	s := newStatus(env, p)
+	exp := tok.ExpiresAt.UTC()
+	s.TokenExpiresAt = &exp
+	s.add(o, Step{Name: StepToken, Result: StepOK, Detail: "access token valid until " + exp.Local().Format("15:04")})
+	if p.Scenario.Delegated() {
+		if !s.checkAccount(ctx, env, p, tok, o) {
+			return s
+		}
+	}
+	granted := tok.Scopes
+	if !p.Scenario.Delegated() {
+		granted = tok.Roles
+	}
+	s.comparePermissions(o, granted)
+	if s.State == "" && o.TestSendTo != "" {
+		s.testSend(ctx, env, p, tok, o)
+	} else if o.TestSendTo == "" {
+		s.add(o, Step{Name: StepSend, Result: StepSkipped, Detail: "no test message requested"})
+	}
+	if s.State == "" {
+		s.State = StateAuthorized
+	}
+	return s
+}
+
+// checkAccount compares GET /me with the profile's account, and for personal
+// profiles the kind of account.
+func (s *Status) checkAccount(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) bool {
+	me, err := env.GetMe(ctx, tok.AccessToken)
+	if err != nil {
+		fe := AsError(err)
+		s.add(o, Step{Name: StepAccount, Result: StepFailed, Detail: fe.Message, Err: fe})
+		return false
+	}
+	signedIn := me.UserPrincipalName
+	if signedIn == "" {
+		signedIn = me.Mail
+	}
+	s.SignedInAs = signedIn
+	personal := tok.Identity.TenantID == ConsumersTenantID
+	switch {
+	case p.Scenario == store.Personal && tok.Identity.TenantID != "" && !personal:
+		s.add(o, Step{Name: StepAccount, Result: StepFailed, Detail: "signed in with a work or school account", Err: &Error{
+			Code: "wrong-account-type", State: StateError,
+			Message: fmt.Sprintf("%s is a work or school account, not a personal Microsoft account", signedIn),
+			Hint:    "sign in with an Outlook.com / Hotmail account, or choose the send-as-user scenario for work accounts",
+		}})
+		return false
+	case p.Scenario != store.Personal && personal:
+		s.add(o, Step{Name: StepAccount, Result: StepFailed, Detail: "signed in with a personal account", Err: &Error{
+			Code: "wrong-account-type", State: StateError,
+			Message: fmt.Sprintf("%s is a personal Microsoft account, not an account of tenant %s", signedIn, p.Tenant),
+			Hint:    "sign in with your work account, or choose the personal scenario for Outlook.com",
+		}})
+		return false
+	case !strings.EqualFold(signedIn, p.Account) && !strings.EqualFold(me.Mail, p.Account):
+		s.add(o, Step{Name: StepAccount, Result: StepFailed, Detail: "signed in as " + signedIn, Err: &Error{
+			Code: "wrong-account", State: StateError,
+			Message: fmt.Sprintf("signed in as %s, not %s", signedIn, p.Account),
+			Hint:    fmt.Sprintf("sign in again as %s (a private browser window avoids the remembered account), or change the profile's account", p.Account),
+		}})
+		return false
+	}
+	s.add(o, Step{Name: StepAccount, Result: StepOK, Detail: "signed in as " + signedIn})
+	return true
+}
+
+// comparePermissions fills Granted, Missing and Excess.
+func (s *Status) comparePermissions(o CheckOptions, granted []string) {
+	s.Granted = nonNil(granted)
+	has := func(list []string, p string) bool {
+		return slices.ContainsFunc(list, func(g string) bool { return strings.EqualFold(g, p) })
+	}
+	for _, r := range s.Required {
+		if !has(granted, r) {
+			s.Missing = append(s.Missing, r)
+		}
+	}
+	for _, g := range granted {
+		if !has(s.Required, g) {
+			s.Excess = append(s.Excess, g)
+		}
+	}
+	kind := "delegated"
+	if !s.Scenario.Delegated() {
+		kind = "application"
+	}
+	switch {
+	case len(s.Missing) > 0:
+		hint := "sign in again and accept every permission, or have an admin grant consent for the app"
+		if !s.Scenario.Delegated() {
+			hint = "add the application permission under API permissions and have an admin grant consent"
+		}
+		s.add(o, Step{Name: StepPermissions, Result: StepFailed, Detail: "missing " + strings.Join(s.Missing, ", "), Err: &Error{
+			Code: "consent-missing", State: StateConsentMissing,
+			Message: fmt.Sprintf("the token lacks the %s permission %s", kind, strings.Join(s.Missing, ", ")),
+			Hint:    hint,
+		}})
+	case len(s.Excess) > 0:
+		s.add(o, Step{Name: StepPermissions, Result: StepWarning, Detail: "all present; also granted beyond need: " + strings.Join(s.Excess, ", ")})
+	default:
+		s.add(o, Step{Name: StepPermissions, Result: StepOK, Detail: "all present: " + strings.Join(s.Required, ", ")})
+	}
+}
+
+// testSend sends a real message to o.TestSendTo.
+func (s *Status) testSend(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) {
+	m := Message{
+		To:      []string{o.TestSendTo},
+		Subject: "mailgrant test message",
+		Body:    fmt.Sprintf("This message was sent by mailgrant to check the profile %q. No action is needed.", p.Name),
+	}
+	if !p.Scenario.Delegated() {
+		m.From = p.Account
+	}
+	if err := env.SendMail(ctx, tok.AccessToken, !p.Scenario.Delegated(), m); err != nil {
+		fe := AsError(err)
+		s.add(o, Step{Name: StepSend, Result: StepFailed, Detail: fe.Message, Err: fe})
+		return
+	}
+	s.add(o, Step{Name: StepSend, Result: StepOK, Detail: "Graph accepted a message to " + o.TestSendTo + " (202; delivery follows)"})
+}
+
+// Secrets is the slice of store.Secrets that flows uses.
+type Secrets interface {
+	Get(profile string, kind store.Kind) (string, error)
+	Set(profile string, kind store.Kind, value string) error
+}
+
+// AccessToken obtains a fresh access token for a stored profile: it reads the
+// refresh token, redeems it, and stores the rotated one before returning.
+func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile) (*Token, error) {
+	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Code: "no-secret", State: StateUnauthorized,
+			Message: fmt.Sprintf("no refresh token for %q in the keyring", p.Name),
+			Hint:    fmt.Sprintf("authorize it: mailgrant reauth %s", p.Name)}
+	}
+	if err != nil {
+		return nil, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+	}
+	secret := ""
+	if p.Credential == store.CredentialSecret {
+		secret, err = secrets.Get(p.Name, store.KindClientSecret)
+		if err != nil {
+			return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: "no client secret in the keyring", Hint: fmt.Sprintf("authorize it again: mailgrant reauth %s", p.Name), Err: err}
+		}
+	}
+	return Refresh(ctx, env, p, rt, secret, func(rotated string) error {
+		return secrets.Set(p.Name, store.KindRefreshToken, rotated)
+	})
+}
+
+// Check runs a full status check on a stored profile. It changes nothing
+// stored except a newer refresh token, which it stores before anything else.
+func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o CheckOptions) *Status {
+	tok, err := AccessToken(ctx, env, secrets, p)
+	if err != nil {
+		return newStatus(env, p).fail(o, StepToken, err)
+	}
+	s := Verify(ctx, env, p, tok, o)
+	s.Rotated = true
+	return s
+}
+
+// Record writes a check's outcome into the profile (last checked, state,
+// refresh-token rotation time).
+func Record(p *store.Profile, s *Status) {
+	at := s.CheckedAt
+	p.LastCheckedAt = &at
+	p.LastState = string(s.State)
+	if s.Rotated {
+		p.RefreshRotatedAt = &at
+	}
+}

@@ -1,0 +1,82 @@
+package flows
+
+import (
+	"encoding/base64"
+	"net/url"
+	"testing"
+)
+
+// FuzzParseRedirect feeds arbitrary redirect queries (what a browser, or
+// anything else on this machine, can send to the loopback listener).
+func FuzzParseRedirect(f *testing.F) {
+	f.Add("code=abc&state=xyz")
+	f.Add("error=access_denied&error_description=AADSTS65004%3A+User+declined&state=s")
+	f.Add("error=x&error_description=AADSTS99999999999999999999")
+	f.Add("error=%ZZ")
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		if q.Get("error") == "" {
+			return
+		}
+		e := ParseRedirectError(q)
+		if e == nil || e.Message == "" {
+			t.Fatalf("no explanation for %q", raw)
+		}
+	})
+}
+
+// FuzzParseEntraError feeds arbitrary token-endpoint error bodies.
+func FuzzParseEntraError(f *testing.F) {
+	f.Add(400, []byte(`{"error":"invalid_grant","error_description":"AADSTS50173: revoked","error_codes":[50173]}`))
+	f.Add(401, []byte(`{"error":"invalid_client","error_codes":[]}`))
+	f.Add(503, []byte(`<html>`))
+	f.Add(400, []byte(`{"error_codes":[-1]}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		e := ParseEntraError(status, body)
+		if e == nil || e.Message == "" || e.Code == "" {
+			t.Fatalf("unexplained error for %q", body)
+		}
+	})
+}
+
+// FuzzParseGraphError feeds arbitrary Graph error bodies.
+func FuzzParseGraphError(f *testing.F) {
+	f.Add(403, []byte(`{"error":{"code":"ErrorAccessDenied","message":"Access to OData is disabled."}}`))
+	f.Add(429, []byte(`{"error":{"code":"TooManyRequests"}}`))
+	f.Add(500, []byte(`nope`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		e := ParseGraphError(status, body)
+		if e == nil || e.Message == "" || e.Code == "" {
+			t.Fatalf("unexplained error for %q", body)
+		}
+	})
+}
+
+// FuzzDecodeClaims feeds arbitrary JWTs (tokens come from the network).
+func FuzzDecodeClaims(f *testing.F) {
+	f.Add("a." + base64.RawURLEncoding.EncodeToString([]byte(`{"tid":"t","roles":["Mail.Send"]}`)) + ".c")
+	f.Add("a.b.c")
+	f.Add("...")
+	f.Fuzz(func(t *testing.T, jwt string) {
+		c, err := DecodeClaims(jwt)
+		if (c == nil) == (err == nil) {
+			t.Fatalf("claims %v and error %v", c, err)
+		}
+	})
+}
+
+// FuzzNormalizeScopes feeds arbitrary scope strings from token responses.
+func FuzzNormalizeScopes(f *testing.F) {
+	f.Add("openid https://graph.microsoft.com/Mail.Send User.Read")
+	f.Add("https:// / //")
+	f.Fuzz(func(t *testing.T, scope string) {
+		for _, s := range normalizeScopes(scope, "https://graph.microsoft.com") {
+			if s == "" || isOIDC(s) {
+				t.Fatalf("normalizeScopes(%q) kept %q", scope, s)
+			}
+		}
+	})
+}

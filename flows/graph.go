@@ -1,0 +1,216 @@
+package flows
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// maxBody caps how much of a response mailgrant reads.
+const maxBody = 1 << 20
+
+// graphRetries is how many times a throttled (429) or unavailable (503)
+// Graph request is retried.
+const graphRetries = 3
+
+// maxRetryAfter caps how long one Retry-After may make mailgrant wait.
+const maxRetryAfter = 2 * time.Minute
+
+// graphErrorBody is Graph's error shape (reference §9).
+type graphErrorBody struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			RequestID       string `json:"request-id"`
+			ClientRequestID string `json:"client-request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+// ParseGraphError decodes a Graph error response into an explained Error.
+func ParseGraphError(status int, body []byte) *Error {
+	var g graphErrorBody
+	_ = json.Unmarshal(body, &g)
+	e := &Error{Code: g.Error.Code, HTTPStatus: status, Description: firstLine(g.Error.Message), TraceID: g.Error.InnerError.RequestID, State: StateError}
+	if e.Code == "" {
+		e.Code = fmt.Sprintf("http-%d", status)
+	}
+	if en, ok := graphErrors[e.Code]; ok {
+		e.Message, e.Hint, e.State = en.cause, en.fix, en.state
+		return e
+	}
+	e.Message = e.Description
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("Graph answered HTTP %d", status)
+	}
+	return e
+}
+
+// graphCall sends one Graph request with the bearer token, retrying 429 and
+// 503 after Retry-After (or an exponential back-off when it is absent). It
+// returns the status and body of a 2xx response, or an *Error.
+func (e *Env) graphCall(ctx context.Context, method, path, token, contentType string, body []byte) (int, []byte, error) {
+	backoff := time.Second
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, method, e.GraphEndpoint(path), bytes.NewReader(body))
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "application/json")
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := e.HTTP.Do(req)
+		if err != nil {
+			return 0, nil, networkError(e.graphHost(), err)
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		if err != nil {
+			return 0, nil, networkError(e.graphHost(), err)
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return resp.StatusCode, data, nil
+		}
+		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+		if !retryable || attempt >= graphRetries {
+			ge := ParseGraphError(resp.StatusCode, data)
+			if retryable {
+				ge.Message += fmt.Sprintf(" (still after %d retries)", graphRetries)
+			}
+			return resp.StatusCode, nil, ge
+		}
+		wait := retryAfter(resp.Header.Get("Retry-After"), e.Now())
+		if wait <= 0 {
+			wait = backoff
+			backoff *= 2
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, networkError(e.graphHost(), ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds (possibly fractional, as
+// Graph sends) or an HTTP date. It returns 0 when absent or unreadable.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(h, 64); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		d := time.Duration(secs * float64(time.Second))
+		return min(d, maxRetryAfter)
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(t.Sub(now), 0), maxRetryAfter)
+	}
+	return 0
+}
+
+// Me is the signed-in user, from GET /me.
+type Me struct {
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName"`
+	Mail              string `json:"mail"`
+	UserPrincipalName string `json:"userPrincipalName"`
+}
+
+// GetMe reads the signed-in user.
+func (e *Env) GetMe(ctx context.Context, token string) (*Me, error) {
+	_, data, err := e.graphCall(ctx, http.MethodGet, "me?$select=id,displayName,mail,userPrincipalName", token, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	var me Me
+	if err := json.Unmarshal(data, &me); err != nil {
+		return nil, &Error{Code: "bad-response", Message: fmt.Sprintf("%s sent an unreadable /me response", e.graphHost()), Hint: "check MAILGRANT_GRAPH_HOST or your proxy", State: StateError}
+	}
+	return &me, nil
+}
+
+// Message is a mail to send through Graph.
+type Message struct {
+	// From is the mailbox to send as; empty means the signed-in user (delegated).
+	From string
+	// To, Cc and Bcc are recipient addresses.
+	To, Cc, Bcc []string
+	// Subject is the subject line.
+	Subject string
+	// Body is the text (or HTML when HTML is set).
+	Body string
+	// HTML marks Body as HTML.
+	HTML bool
+}
+
+// SendMail sends a message. Delegated tokens use /me/sendMail unless From
+// names another mailbox; app-only tokens need From.
+func (e *Env) SendMail(ctx context.Context, token string, appOnly bool, m Message) error {
+	type addr struct {
+		EmailAddress struct {
+			Address string `json:"address"`
+		} `json:"emailAddress"`
+	}
+	list := func(in []string) []addr {
+		out := make([]addr, len(in))
+		for i, a := range in {
+			out[i].EmailAddress.Address = a
+		}
+		return out
+	}
+	var msg struct {
+		Message struct {
+			Subject string `json:"subject"`
+			Body    struct {
+				ContentType string `json:"contentType"`
+				Content     string `json:"content"`
+			} `json:"body"`
+			To  []addr `json:"toRecipients"`
+			Cc  []addr `json:"ccRecipients,omitempty"`
+			Bcc []addr `json:"bccRecipients,omitempty"`
+		} `json:"message"`
+	}
+	msg.Message.Subject = m.Subject
+	msg.Message.Body.ContentType = "Text"
+	if m.HTML {
+		msg.Message.Body.ContentType = "HTML"
+	}
+	msg.Message.Body.Content = m.Body
+	msg.Message.To, msg.Message.Cc, msg.Message.Bcc = list(m.To), list(m.Cc), list(m.Bcc)
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	path := "me/sendMail"
+	if appOnly || m.From != "" {
+		if m.From == "" {
+			return &InputError{Field: "from", Problem: "is empty", Hint: "app-only profiles must name the mailbox to send as"}
+		}
+		path = "users/" + pathEscape(m.From) + "/sendMail"
+	}
+	_, _, err = e.graphCall(ctx, http.MethodPost, path, token, "application/json", body)
+	return err
+}
+
+func pathEscape(s string) string {
+	var b bytes.Buffer
+	for _, c := range []byte(s) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '@' || c == '.' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
