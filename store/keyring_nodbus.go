@@ -1,0 +1,7 @@
+//go:build !((dragonfly && cgo) || (freebsd && cgo) || linux || netbsd || openbsd)
+
+package store
+
+// sessionBusCheck has nothing to check where the keyring is not reached over
+// D-Bus (macOS, Windows).
+func sessionBusCheck() error { return nil }
