@@ -42,6 +42,7 @@ const (
 	StepAccount     = "account"
 	StepPermissions = "permissions"
 	StepSend        = "send"
+	StepScope       = "scope"
 )
 
 // StepTitle is the human title of a step.
@@ -55,6 +56,8 @@ func StepTitle(name string) string {
 		return "Required permissions"
 	case StepSend:
 		return "Test message"
+	case StepScope:
+		return "Out-of-scope mailbox refused"
 	}
 	return name
 }
@@ -153,20 +156,81 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 			return s
 		}
 	}
-	granted := tok.Scopes
-	if !p.Scenario.Delegated() {
-		granted = tok.Roles
+	switch {
+	case p.Scenario == store.RBAC:
+		s.checkRBAC(ctx, env, p, tok, o)
+	case p.Scenario.Delegated():
+		s.comparePermissions(o, tok.Scopes)
+	default:
+		s.comparePermissions(o, tok.Roles)
 	}
-	s.comparePermissions(o, granted)
-	if s.State == "" && o.TestSendTo != "" {
-		s.testSend(ctx, env, p, tok, o)
-	} else if o.TestSendTo == "" {
-		s.add(o, Step{Name: StepSend, Result: StepSkipped, Detail: "no test message requested"})
+	if p.Scenario != store.RBAC {
+		switch {
+		case s.State == "" && o.TestSendTo != "":
+			s.testSend(ctx, env, p, tok, o.TestSendTo, o)
+		case o.TestSendTo == "":
+			s.add(o, Step{Name: StepSend, Result: StepSkipped, Detail: "no test message requested"})
+		}
 	}
 	if s.State == "" {
 		s.State = StateAuthorized
 	}
 	return s
+}
+
+// checkRBAC checks an rbac profile: the token must not carry tenant-wide
+// Mail.Send (Exchange RBAC grants it per mailbox, and an Entra grant would
+// make the restriction useless, reference §11); a send as the in-scope
+// account must be accepted; a send as the out-of-scope mailbox, when one is
+// given, must be refused.
+func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) {
+	var required []string
+	for _, r := range s.Required {
+		if !strings.EqualFold(r, "Mail.Send") {
+			required = append(required, r)
+		}
+	}
+	s.Required = nonNil(required)
+	s.comparePermissions(o, tok.Roles)
+	if slices.ContainsFunc(tok.Roles, func(r string) bool { return strings.EqualFold(r, "Mail.Send") }) {
+		s.Steps[len(s.Steps)-1] = Step{Name: StepPermissions, Result: StepFailed, Detail: "the app holds tenant-wide Mail.Send", Err: &Error{
+			Code: "rbac-unrestricted", State: StateError,
+			Message: "the app also holds the tenant-wide application permission Mail.Send in Entra, so the Exchange RBAC restriction has no effect: it can send as every mailbox",
+			Hint:    "remove the grant: Entra admin center > Enterprise applications > the app > Permissions > Mail.Send (Application) > Revoke; or remove Mail.Send from API permissions and grant consent again",
+		}}
+		if s.Error == nil {
+			s.Error, s.State = s.Steps[len(s.Steps)-1].Err, StateError
+		}
+		return
+	}
+	if s.State != "" {
+		return
+	}
+	to := o.TestSendTo
+	if to == "" {
+		to = p.Account
+	}
+	if !s.testSend(ctx, env, p, tok, to, o) {
+		return
+	}
+	if p.OutOfScopeMailbox == "" {
+		return
+	}
+	m := Message{From: p.OutOfScopeMailbox, To: []string{p.OutOfScopeMailbox}, Subject: "mailgrant scope test", Body: "If you read this, the Exchange RBAC scope does not restrict this app."}
+	err := env.SendMail(ctx, tok.AccessToken, true, m)
+	fe := AsError(err)
+	switch {
+	case err == nil:
+		s.add(o, Step{Name: StepScope, Result: StepFailed, Detail: "a send as " + p.OutOfScopeMailbox + " was accepted", Err: &Error{
+			Code: "rbac-unrestricted", State: StateError,
+			Message: fmt.Sprintf("the app could send as %s, which should be out of scope", p.OutOfScopeMailbox),
+			Hint:    "check the management scope's recipient filter (Test-ServicePrincipalAuthorization), and allow up to 2 hours for RBAC changes to apply",
+		}})
+	case fe.HTTPStatus == 403:
+		s.add(o, Step{Name: StepScope, Result: StepOK, Detail: fmt.Sprintf("a send as %s was refused (%s)", p.OutOfScopeMailbox, fe.Code)})
+	default:
+		s.add(o, Step{Name: StepScope, Result: StepFailed, Detail: fe.Message, Err: fe})
+	}
 }
 
 // checkAccount compares GET /me with the profile's account, and for personal
@@ -249,10 +313,11 @@ func (s *Status) comparePermissions(o CheckOptions, granted []string) {
 	}
 }
 
-// testSend sends a real message to o.TestSendTo.
-func (s *Status) testSend(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) {
+// testSend sends a real message to the address and reports whether Graph
+// accepted it.
+func (s *Status) testSend(ctx context.Context, env *Env, p store.Profile, tok *Token, to string, o CheckOptions) bool {
 	m := Message{
-		To:      []string{o.TestSendTo},
+		To:      []string{to},
 		Subject: "mailgrant test message",
 		Body:    fmt.Sprintf("This message was sent by mailgrant to check the profile %q. No action is needed.", p.Name),
 	}
@@ -262,9 +327,14 @@ func (s *Status) testSend(ctx context.Context, env *Env, p store.Profile, tok *T
 	if err := env.SendMail(ctx, tok.AccessToken, !p.Scenario.Delegated(), m); err != nil {
 		fe := AsError(err)
 		s.add(o, Step{Name: StepSend, Result: StepFailed, Detail: fe.Message, Err: fe})
-		return
+		return false
 	}
-	s.add(o, Step{Name: StepSend, Result: StepOK, Detail: "Graph accepted a message to " + o.TestSendTo + " (202; delivery follows)"})
+	from := ""
+	if m.From != "" {
+		from = " as " + m.From
+	}
+	s.add(o, Step{Name: StepSend, Result: StepOK, Detail: "Graph accepted a message" + from + " to " + to + " (202; delivery follows)"})
+	return true
 }
 
 // Secrets is the slice of store.Secrets that flows uses.
@@ -273,9 +343,17 @@ type Secrets interface {
 	Set(profile string, kind store.Kind, value string) error
 }
 
-// AccessToken obtains a fresh access token for a stored profile: it reads the
-// refresh token, redeems it, and stores the rotated one before returning.
+// AccessToken obtains a fresh access token for a stored profile. Delegated:
+// it reads the refresh token, redeems it, and stores the rotated one before
+// returning. App-only: a client-credentials grant with the kept credential.
 func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile) (*Token, error) {
+	if !p.Scenario.Delegated() {
+		cred, err := LoadAppCredential(secrets, p)
+		if err != nil {
+			return nil, err
+		}
+		return AppToken(ctx, env, p, cred)
+	}
 	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &Error{Code: "no-secret", State: StateUnauthorized,
@@ -305,7 +383,7 @@ func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o Ch
 		return newStatus(env, p).fail(o, StepToken, err)
 	}
 	s := Verify(ctx, env, p, tok, o)
-	s.Rotated = true
+	s.Rotated = p.Scenario.Delegated()
 	return s
 }
 

@@ -7,22 +7,60 @@ import (
 	"github.com/mailgrant/mailgrant/store"
 )
 
-// Save keeps a verified authorization: the secrets first (refresh token,
-// client secret), then the profile. A profile is never saved pointing at
-// secrets that were not stored. Save is called only after the new token was
-// verified, so a failed or cancelled re-authorization leaves the working one.
+// Save keeps a verified delegated authorization: the secrets first (refresh
+// token, client secret), then the profile. A profile is never saved pointing
+// at secrets that were not stored. Save is called only after the new token
+// was verified, so a failed or cancelled re-authorization leaves the working
+// one in place.
 func Save(dir string, secrets Secrets, p store.Profile, tok *Token, clientSecret string) (store.Profile, error) {
+	items := map[store.Kind]string{}
+	if tok != nil && tok.RefreshToken != "" {
+		items[store.KindRefreshToken] = tok.RefreshToken
+	}
+	if clientSecret != "" {
+		items[store.KindClientSecret] = clientSecret
+		p.Credential = store.CredentialSecret
+	}
+	return save(dir, secrets, p, items, tok != nil && tok.RefreshToken != "")
+}
+
+// SaveApp keeps a verified app-only authorization: the client secret or the
+// certificate's private key, then the profile (with the certificate's
+// thumbprint and expiry).
+func SaveApp(dir string, secrets Secrets, p store.Profile, cred AppCredential) (store.Profile, error) {
+	items := map[store.Kind]string{}
+	switch {
+	case cred.Cert != nil:
+		v, err := cred.Cert.StoredForm()
+		if err != nil {
+			return p, err
+		}
+		items[store.KindCertificateKey] = v
+		p.Credential = store.CredentialCertificate
+		p.CertificateThumbprint = cred.Cert.Thumbprint()
+		exp := cred.Cert.Leaf.NotAfter.UTC()
+		p.CredentialExpiresAt = &exp
+	case cred.Secret != "":
+		items[store.KindClientSecret] = cred.Secret
+		p.Credential = store.CredentialSecret
+		p.CertificateThumbprint = ""
+	default:
+		return p, &InputError{Field: "credential", Problem: "no client secret or certificate", Hint: "app-only access needs one of them"}
+	}
+	return save(dir, secrets, p, items, false)
+}
+
+func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool) (store.Profile, error) {
 	if err := ValidateProfile(p); err != nil {
 		return p, err
 	}
-	if tok != nil && tok.RefreshToken != "" {
-		if err := secrets.Set(p.Name, store.KindRefreshToken, tok.RefreshToken); err != nil {
-			return p, &Error{Code: "keyring", State: StateError, Message: "could not store the refresh token in the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+	for _, k := range store.Kinds { // a fixed order
+		v, ok := items[k]
+		if !ok {
+			continue
 		}
-	}
-	if clientSecret != "" {
-		if err := secrets.Set(p.Name, store.KindClientSecret, clientSecret); err != nil {
-			return p, &Error{Code: "keyring", State: StateError, Message: "could not store the client secret in the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+		if err := secrets.Set(p.Name, k, v); err != nil {
+			return p, &Error{Code: "keyring", State: StateError, Message: fmt.Sprintf("could not store the %s in the keyring: %v", k, err), Hint: keyringHint(err), Err: err}
 		}
 	}
 	err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
@@ -33,7 +71,7 @@ func Save(dir string, secrets Secrets, p store.Profile, tok *Token, clientSecret
 			p.CreatedAt = now
 		}
 		p.AuthorizedAt = &now
-		if tok != nil && tok.RefreshToken != "" {
+		if rotated {
 			p.RefreshRotatedAt = &now
 		}
 		p.LastCheckedAt = &now

@@ -304,9 +304,9 @@ func Refresh(ctx context.Context, env *Env, p store.Profile, refreshToken, clien
 
 // keyringHint returns the hint of a store error, if it has one.
 func keyringHint(err error) string {
-	var h interface{ Hint() string }
-	if errors.As(err, &h) {
-		return h.Hint()
+	var ke *store.KeyringError
+	if errors.As(err, &ke) && ke.Hint != "" {
+		return ke.Hint
 	}
 	return "check that the keyring is unlocked, or use --store file"
 }

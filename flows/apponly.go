@@ -1,0 +1,148 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// AppCredential is an app-only profile's client credential: a secret or a
+// certificate. Its String method masks the secret.
+type AppCredential struct {
+	// Secret is the client secret's value.
+	Secret string
+	// Cert is the certificate with its private key.
+	Cert *Certificate
+}
+
+// String masks the secret.
+func (c AppCredential) String() string {
+	if c.Cert != nil {
+		return c.Cert.String()
+	}
+	return "client secret " + Mask(c.Secret)
+}
+
+// GoString masks the secret for %#v too.
+func (c AppCredential) GoString() string { return c.String() }
+
+// LoadAppCredential reads an app-only profile's credential from the keyring.
+func LoadAppCredential(secrets Secrets, p store.Profile) (AppCredential, error) {
+	kind := store.KindClientSecret
+	if p.Credential == store.CredentialCertificate {
+		kind = store.KindCertificateKey
+	}
+	v, err := secrets.Get(p.Name, kind)
+	if errors.Is(err, store.ErrNotFound) {
+		return AppCredential{}, &Error{Code: "no-secret", State: StateUnauthorized,
+			Message: fmt.Sprintf("no %s for %q in the keyring", kind, p.Name),
+			Hint:    fmt.Sprintf("authorize it again: mailgrant reauth %s", p.Name)}
+	}
+	if err != nil {
+		return AppCredential{}, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+	}
+	if kind == store.KindClientSecret {
+		return AppCredential{Secret: v}, nil
+	}
+	c, err := ParseStoredCertificate(v)
+	if err != nil {
+		return AppCredential{}, &Error{Code: "keyring", State: StateUnauthorized, Message: err.Error(), Hint: fmt.Sprintf("authorize it again: mailgrant reauth %s", p.Name), Err: err}
+	}
+	return AppCredential{Cert: c}, nil
+}
+
+// assertionAudience is the aud of a client assertion: the cloud's token
+// endpoint for the tenant (reference §6). A host override sends the request
+// elsewhere but does not change whom the assertion is for; the embedded
+// sandbox is its own audience.
+func (e *Env) assertionAudience(tenant string) string {
+	if e.Sandbox {
+		return e.LoginEndpoint(tenant, "oauth2/v2.0/token")
+	}
+	return "https://" + e.Cloud.LoginHost + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+}
+
+// AppToken runs the client-credentials grant for the cloud's Graph resource
+// (https://graph.microsoft.com/.default in the global cloud). There is never
+// a refresh token.
+func AppToken(ctx context.Context, env *Env, p store.Profile, cred AppCredential) (*Token, error) {
+	conf := clientcredentials.Config{
+		ClientID:     p.ClientID,
+		ClientSecret: cred.Secret,
+		TokenURL:     env.LoginEndpoint(p.Tenant, "oauth2/v2.0/token"),
+		Scopes:       []string{env.GraphResource() + "/.default"},
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+	switch {
+	case cred.Cert != nil:
+		if err := CheckCertificateUsable(cred.Cert, env.Now()); err != nil {
+			return nil, &Error{Code: "certificate-expired", State: StateCredentialExpired, Message: AsError(err).Message, Hint: "create a new certificate (mailgrant reauth PROFILE offers one), upload it, and re-authorize", Err: err}
+		}
+		assertion, err := cred.Cert.Assertion(p.ClientID, env.assertionAudience(p.Tenant), env.Now())
+		if err != nil {
+			return nil, err
+		}
+		conf.EndpointParams = url.Values{
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+			"client_assertion":      {assertion},
+		}
+	case cred.Secret == "":
+		return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: "app-only access needs a client secret or a certificate", Hint: "give one in the wizard, with --client-secret-stdin, or with --certificate-file / --new-certificate"}
+	}
+	ot, err := conf.Token(env.httpContext(ctx))
+	if err != nil {
+		return nil, env.tokenError(err)
+	}
+	return env.fromOAuth(ot), nil
+}
+
+// ConsentFlow is a v2 admin-consent request (reference §7): the browser goes
+// to the adminconsent URL, an admin accepts, and Entra redirects back to the
+// loopback listener.
+type ConsentFlow struct {
+	url string
+	lb  *loopback
+}
+
+// StartAdminConsent opens the loopback listener and builds the consent URL
+// for the app's application permissions (scope = the resource's /.default).
+func StartAdminConsent(_ context.Context, env *Env, p store.Profile, timeout time.Duration) (*ConsentFlow, error) {
+	lb, err := newLoopback(env, timeout, "Admin consent granted")
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{
+		"client_id":    {p.ClientID},
+		"scope":        {env.GraphResource() + "/.default"},
+		"redirect_uri": {lb.redirectURI()},
+		"state":        {lb.state},
+	}
+	return &ConsentFlow{url: env.LoginEndpoint(p.Tenant, "v2.0/adminconsent") + "?" + q.Encode(), lb: lb}, nil
+}
+
+// URL is the admin-consent URL to open.
+func (c *ConsentFlow) URL() string { return c.url }
+
+// Close stops the listener.
+func (c *ConsentFlow) Close() { c.lb.close() }
+
+// Wait blocks until the admin has answered. The tenant in the redirect is
+// never used: it can be forged (reference §7).
+func (c *ConsentFlow) Wait(ctx context.Context) error {
+	return c.lb.wait(ctx, func(_ context.Context, q url.Values) error {
+		if q.Get("error") != "" {
+			return ParseRedirectError(q)
+		}
+		if q.Get("admin_consent") != "True" {
+			return &Error{Code: "no-consent", State: StateConsentMissing, Message: "the consent redirect did not confirm consent", Hint: "grant consent again, or use the portal's Grant admin consent button"}
+		}
+		return nil
+	})
+}
