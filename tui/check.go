@@ -1,0 +1,261 @@
+package tui
+
+import (
+	"context"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// checkScreen runs a status check and shows its steps as they finish. It
+// checks either a token just obtained (then saves it when it is good) or a
+// stored profile chosen on the list (then records the outcome).
+type checkScreen struct {
+	st      styles
+	keys    checkKeys
+	width   int
+	spinner spinner.Model
+	deps    Deps
+
+	attempt int
+	cancel  context.CancelFunc
+
+	// stored is true for a check of a stored profile.
+	stored       bool
+	profile      store.Profile
+	clientSecret string
+	token        *flows.Token
+
+	steps   []flows.Step
+	status  *flows.Status
+	running bool
+	saving  bool
+	// err is why saving or recording failed.
+	err error
+}
+
+func newCheckScreen(st styles) checkScreen {
+	return checkScreen{st: st, keys: newCheckKeys()}
+}
+
+func (s *checkScreen) setSize(w int) { s.width = w }
+
+// startVerify checks a token just obtained for p.
+func (s checkScreen) startVerify(ctx context.Context, d Deps, p store.Profile, secret string, tok *flows.Token) (checkScreen, tea.Cmd) {
+	s, ctx = s.reset(ctx, d, p)
+	s.clientSecret, s.token = secret, tok
+	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, p, tok), s.spinner.Tick)
+}
+
+// startStored checks a stored profile with its refresh token.
+func (s checkScreen) startStored(ctx context.Context, d Deps, p store.Profile) (checkScreen, tea.Cmd) {
+	s, ctx = s.reset(ctx, d, p)
+	s.stored = true
+	return s, tea.Batch(checkStored(ctx, d.Env, d.Secrets, s.attempt, p), s.spinner.Tick)
+}
+
+func (s checkScreen) reset(parent context.Context, d Deps, p store.Profile) (checkScreen, context.Context) {
+	s = s.stop()
+	ctx, cancel := context.WithCancel(parent)
+	s.deps, s.profile, s.cancel = d, p, cancel
+	s.stored, s.clientSecret, s.token = false, "", nil
+	s.steps, s.status, s.err = nil, nil, nil
+	s.running, s.saving = true, false
+	s.attempt = nextAttempt()
+	s.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot))
+	s.setKeys()
+	return s, ctx
+}
+
+// stop cancels a running check; its late results are dropped.
+func (s checkScreen) stop() checkScreen {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.cancel, s.attempt, s.running, s.saving = nil, 0, false, false
+	return s
+}
+
+// owns reports whether a result belongs to the current check.
+func (s checkScreen) owns(attempt int) bool { return attempt != 0 && attempt == s.attempt }
+
+// busy reports whether the check or the save is under way.
+func (s checkScreen) busy() bool { return s.running || s.saving }
+
+// failure is the error on display, if the check or the save failed.
+func (s checkScreen) failure() error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.status != nil && s.status.Error != nil && !s.stored && !saveable(s.status) {
+		return s.status.Error
+	}
+	return nil
+}
+
+func (s *checkScreen) setKeys() {
+	s.keys.Retry.SetEnabled(!s.busy())
+	if s.stored {
+		s.keys.Retry.SetHelp("r", "re-authorize")
+	} else {
+		s.keys.Retry.SetHelp("r", "sign in again")
+	}
+}
+
+// saveable reports whether a new token may be kept: it is authorized, or
+// only consent is missing (an admin can grant it and re-check without a new
+// sign-in), and it is the right account.
+func saveable(st *flows.Status) bool {
+	if st.State != flows.StateAuthorized && st.State != flows.StateConsentMissing {
+		return false
+	}
+	for _, step := range st.Steps {
+		if step.Name == flows.StepAccount && step.Result == flows.StepFailed {
+			return false
+		}
+	}
+	return true
+}
+
+// Update collects the steps, then saves or records, and handles the keys.
+func (s checkScreen) Update(msg tea.Msg) (checkScreen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case stepCheckedMsg:
+		if s.owns(msg.Attempt) {
+			s.steps = append(s.steps, msg.Step)
+			return s, waitForCheck(msg.Next)
+		}
+	case statusCheckedMsg:
+		if s.owns(msg.Attempt) {
+			return s.checked(msg.Status)
+		}
+	case statusRecordedMsg:
+		if s.owns(msg.Attempt) {
+			s.err = msg.Err
+		}
+	case errMsg:
+		if s.owns(msg.Attempt) {
+			s.err = msg.Err
+			s.saving = false
+			s.setKeys()
+		}
+	case spinner.TickMsg:
+		if s.busy() {
+			var cmd tea.Cmd
+			s.spinner, cmd = s.spinner.Update(msg)
+			return s, cmd
+		}
+	case tea.KeyPressMsg:
+		return s.updateKeys(msg)
+	}
+	return s, nil
+}
+
+// checked shows the outcome and saves a good new token, or records the
+// outcome of a stored profile's check.
+func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
+	s.running = false
+	s.status = st
+	s.steps = st.Steps
+	var cmd tea.Cmd
+	switch {
+	case s.stored:
+		cmd = recordStatus(s.deps.ConfigDir, s.attempt, s.profile.Name, st)
+	case saveable(st):
+		s.saving = true
+		cmd = saveToken(s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.profile, s.token, s.clientSecret)
+	}
+	s.setKeys()
+	return s, cmd
+}
+
+func (s checkScreen) updateKeys(msg tea.KeyPressMsg) (checkScreen, tea.Cmd) {
+	switch {
+	case key.Matches(msg, s.keys.Retry):
+		if s.stored {
+			return s, emit(reauthRequestedMsg{Profile: s.profile})
+		}
+		return s, emit(retryRequestedMsg{})
+	case key.Matches(msg, s.keys.Back):
+		s = s.stop()
+		return s, emit(backRequestedMsg{})
+	case key.Matches(msg, s.keys.Quit):
+		return s, emit(quitRequestedMsg{})
+	}
+	return s, nil
+}
+
+// stepTitleWidth aligns the step details.
+const stepTitleWidth = 20
+
+// View lists the steps with their symbols, then the outcome.
+func (s checkScreen) View() string {
+	var b strings.Builder
+	title := "Checking " + s.profile.Name
+	if s.profile.Account != "" {
+		title += " (" + s.profile.Account + ")"
+	}
+	b.WriteString(paint(s.st.title, wrap(title, s.width)) + "\n\n")
+	for _, step := range s.steps {
+		b.WriteString(stepLine(s.st, step, s.width) + "\n")
+	}
+	if s.running {
+		b.WriteString(s.spinner.View() + " checking…\n")
+		return b.String()
+	}
+	b.WriteString("\n")
+	if s.status != nil {
+		state := s.status.State
+		b.WriteString(s.stateStyle(state).Render("Status: "+state.Symbol()+" "+string(state)) + "\n")
+		if s.status.Error != nil {
+			b.WriteString(errorBlock(s.st, s.status.Error, s.width) + "\n")
+		}
+	}
+	switch {
+	case s.saving:
+		b.WriteString(s.spinner.View() + " Saving to the keyring…")
+	case s.err != nil:
+		b.WriteString(errorBlock(s.st, s.err, s.width))
+	case s.stored:
+		b.WriteString(s.st.subtle.Render("Recorded in profiles.json."))
+	case s.status != nil && !saveable(s.status):
+		b.WriteString("\n" + paint(s.st.subtle, wrap("Nothing was saved; any authorization stored before is unchanged. Press r to sign in again or esc to change the details.", s.width)))
+	}
+	return b.String()
+}
+
+// stepLine is one step: its symbol, title and detail.
+func stepLine(st styles, step flows.Step, width int) string {
+	sym := resultStyle(st, step.Result).Render(step.Result.Symbol())
+	head := sym + " " + pad(flows.StepTitle(step.Name), stepTitleWidth) + "  "
+	detail := wrap(step.Detail, max(10, width-stepTitleWidth-4))
+	return head + strings.ReplaceAll(detail, "\n", "\n"+strings.Repeat(" ", stepTitleWidth+4))
+}
+
+func resultStyle(st styles, r flows.StepResult) lipgloss.Style {
+	switch r {
+	case flows.StepOK:
+		return st.ok
+	case flows.StepFailed:
+		return st.bad
+	case flows.StepWarning:
+		return st.warn
+	}
+	return st.subtle
+}
+
+func (s checkScreen) stateStyle(st flows.State) lipgloss.Style {
+	switch st {
+	case flows.StateAuthorized:
+		return s.st.ok
+	case flows.StateConsentMissing, flows.StateReauthorize, flows.StateCredentialExpired:
+		return s.st.warn
+	}
+	return s.st.bad
+}
