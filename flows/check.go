@@ -308,6 +308,8 @@ func (s *Status) comparePermissions(o CheckOptions, granted []string) {
 		}})
 	case len(s.Excess) > 0:
 		s.add(o, Step{Name: StepPermissions, Result: StepWarning, Detail: "all present; also granted beyond need: " + strings.Join(s.Excess, ", ")})
+	case len(s.Required) == 0:
+		s.add(o, Step{Name: StepPermissions, Result: StepOK, Detail: "none required in the token, none granted beyond need"})
 	default:
 		s.add(o, Step{Name: StepPermissions, Result: StepOK, Detail: "all present: " + strings.Join(s.Required, ", ")})
 	}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// authRequest is one authorization to run without screens (setup and reauth
+// with --non-interactive, or when stdin is not a terminal).
+type authRequest struct {
+	// profile is what to authorize.
+	profile store.Profile
+	// clientSecret is the app's secret (confidential delegated, or app-only).
+	clientSecret string
+	// cert is the app-only certificate, with its key.
+	cert *flows.Certificate
+	// certIsNew is true when mailgrant generated cert in this run.
+	certIsNew bool
+	// deviceCode signs in with a device code instead of the browser.
+	deviceCode bool
+	// testSendTo, when set, sends a real test message.
+	testSendTo string
+}
+
+// authorizePlain runs the scenario's flow with plain progress lines on
+// stderr. It stores nothing until the result has been verified (except a new
+// certificate, kept so that it can be uploaded and checked later).
+func authorizePlain(ctx context.Context, a *app, r authRequest) error {
+	w := a.io.err
+	if a.opts.sandbox {
+		fmt.Fprintln(w, "SANDBOX: simulated tenant on loopback; nothing reaches Microsoft.")
+	}
+	if r.profile.Scenario.Delegated() {
+		return authorizeDelegatedPlain(ctx, a, r)
+	}
+	return authorizeAppPlain(ctx, a, r)
+}
+
+// signIn obtains a delegated token by browser or device code.
+func signIn(ctx context.Context, a *app, r authRequest) (*flows.Token, error) {
+	w := a.io.err
+	p := r.profile
+	if r.deviceCode {
+		d, err := flows.StartDeviceCode(ctx, a.env, p, flows.DeviceCodeOptions{ClientSecret: r.clientSecret})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(w, "On any device, open %s and enter the code %s, then sign in as %s.\n", d.VerificationURI, d.UserCode, p.Account)
+		fmt.Fprintf(w, "Waiting for the sign-in (the code expires at %s; Ctrl+C cancels)…\n", d.ExpiresAt.Local().Format("15:04"))
+		return d.Wait(ctx)
+	}
+	flow, err := flows.StartAuthCode(ctx, a.env, p, flows.AuthCodeOptions{ClientSecret: r.clientSecret})
+	if err != nil {
+		return nil, err
+	}
+	defer flow.Close()
+	fmt.Fprintf(w, "Sign in as %s and accept, in the browser. If none opens, open this URL:\n\n  %s\n\n", p.Account, flow.URL())
+	a.openBrowser(flow.URL(), "open the URL above yourself, or use --device-code")
+	fmt.Fprintf(w, "Waiting for the sign-in (up to %s; Ctrl+C cancels)…\n", flows.DefaultSignInTimeout)
+	return flow.Wait(ctx)
+}
+
+func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
+	w := a.io.err
+	p := r.profile
+	tok, err := signIn(ctx, a, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "✓ Token obtained; checking it…")
+	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w)})
+	if st.State != flows.StateAuthorized && st.State != flows.StateConsentMissing {
+		return &exitError{code: exitFailure, err: withProfile(st.Error, p.Name)}
+	}
+	// A token lacking consent is kept: once an admin grants it, status
+	// sees the new permission without another sign-in.
+	if _, err := flows.Save(a.dir, a.secrets, p, tok, r.clientSecret); err != nil {
+		return err
+	}
+	return finish(a, p, st)
+}
+
+func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
+	w := a.io.err
+	p := r.profile
+	cred := flows.AppCredential{Secret: r.clientSecret, Cert: r.cert}
+	if r.cert != nil {
+		if err := a.uploadToSandbox(p.ClientID, r.cert); err != nil {
+			return err
+		}
+	}
+	if p.Scenario == store.RBAC {
+		fmt.Fprintf(w, "An Exchange administrator must scope the app in Exchange Online: %s rbac-script %s prints the PowerShell.\n", a.commandPrefix(), p.Name)
+	}
+	tok, err := flows.AppToken(ctx, a.env, p, cred)
+	if err == nil && p.Scenario == store.SendAsAny && missingAny(tok.Roles, p.Permissions) {
+		tok, err = adminConsentPlain(ctx, a, p, cred)
+	}
+	if err != nil {
+		if r.certIsNew {
+			// Keep the new key: the admin uploads the certificate, then checks.
+			if _, serr := flows.SaveApp(a.dir, a.secrets, p, cred); serr == nil {
+				fmt.Fprintf(w, "! The new certificate is kept in the keyring. Upload it, then run: %s status %s\n", a.commandPrefix(), p.Name)
+			}
+		}
+		return withProfile(err, p.Name)
+	}
+	fmt.Fprintln(w, "✓ Token obtained; checking it…")
+	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w)})
+	// The credential works (a token was issued), so it is kept even when the
+	// consent or the Exchange scope still needs an admin.
+	if _, err := flows.SaveApp(a.dir, a.secrets, p, cred); err != nil {
+		return err
+	}
+	return finish(a, p, st)
+}
+
+// adminConsentPlain opens the admin-consent page, waits for the redirect,
+// then asks for a token again (consent can take a moment to apply).
+func adminConsentPlain(ctx context.Context, a *app, p store.Profile, cred flows.AppCredential) (*flows.Token, error) {
+	w := a.io.err
+	c, err := flows.StartAdminConsent(ctx, a.env, p, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	fmt.Fprintf(w, "The app lacks admin consent for %s. An administrator must accept, in the browser.\nIf none opens, open this URL:\n\n  %s\n\n", strings.Join(p.Permissions, ", "), c.URL())
+	fmt.Fprintln(w, "This grants the app the right to send as EVERY mailbox in the organization.")
+	a.openBrowser(c.URL(), "open the URL above yourself")
+	fmt.Fprintln(w, "Waiting for the administrator (Ctrl+C cancels)…")
+	if err := c.Wait(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(w, "✓ Admin consent granted; asking for a token again…")
+	var tok *flows.Token
+	for attempt := 0; attempt < 6; attempt++ {
+		tok, err = flows.AppToken(ctx, a.env, p, cred)
+		if err != nil || !missingAny(tok.Roles, p.Permissions) {
+			return tok, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * time.Second):
+		}
+	}
+	return tok, nil // Verify reports what is still missing
+}
+
+// openBrowser opens url without waiting: a launcher may not return until the
+// browser has been to the loopback listener, which needs Wait running.
+func (a *app) openBrowser(url, fallback string) {
+	go func() {
+		if err := a.browser.Open(url); err != nil {
+			fmt.Fprintf(a.io.err, "Could not open a browser (%v); %s.\n", err, fallback)
+		}
+	}()
+}
+
+// missingAny reports whether some required permission is not in granted.
+func missingAny(granted, required []string) bool {
+	for _, r := range required {
+		found := false
+		for _, g := range granted {
+			if strings.EqualFold(g, r) {
+				found = true
+			}
+		}
+		if !found {
+			return true
+		}
+	}
+	return false
+}
+
+// finish prints where things are kept and how scripts use them, and turns a
+// status that is not authorized into exit status 1.
+func finish(a *app, p store.Profile, st *flows.Status) error {
+	w := a.io.err
+	kind := store.KindRefreshToken
+	switch p.Credential {
+	case store.CredentialCertificate:
+		kind = store.KindCertificateKey
+	case store.CredentialSecret:
+		if !p.Scenario.Delegated() {
+			kind = store.KindClientSecret
+		}
+	}
+	fmt.Fprintf(w, "✓ Saved: the %s is in the OS keyring (service %s, item %s/%s).\n", strings.ReplaceAll(string(kind), "-", " "), store.ServiceName(a.opts.sandbox), p.Name, kind)
+	if p.Scenario == store.SendAsAny {
+		fmt.Fprintln(w, "! This app can send as every mailbox in the organization. Keep its credential safe; consider rbac to restrict it.")
+	}
+	if st.State != flows.StateAuthorized {
+		fmt.Fprintf(w, "! The profile is %s; fix the cause above, then run: %s status %s\n", st.State, a.commandPrefix(), p.Name)
+		return &exitError{code: exitFailure, err: withProfile(st.Error, p.Name)}
+	}
+	fmt.Fprintf(a.io.out, "authorized %s\n", p.Name)
+	fmt.Fprintf(w, "Scripts get an access token with: %s token %s\n", a.commandPrefix(), p.Name)
+	return nil
+}
+
+// progressPrinter prints each status step as it finishes.
+func progressPrinter(w io.Writer) func(flows.Step) {
+	return func(s flows.Step) {
+		fmt.Fprintf(w, "%s %s: %s\n", s.Result.Symbol(), flows.StepTitle(s.Name), s.Detail)
+	}
+}
+
+// withProfile puts the profile's name into an error's hint.
+func withProfile(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	fe := flows.AsError(err)
+	c := *fe
+	c.Hint = strings.ReplaceAll(c.Hint, "PROFILE", name)
+	return &c
+}
+
+// uploadToSandbox registers a certificate with the embedded sandbox, as the
+// admin would upload it in the portal. Outside the sandbox it does nothing.
+func (a *app) uploadToSandbox(clientID string, c *flows.Certificate) error {
+	if a.sandbox == nil {
+		return nil
+	}
+	if err := a.sandbox.UploadCertificate(clientID, c.Leaf.Raw); err != nil {
+		return fmt.Errorf("upload the certificate to the sandbox: %w", err)
+	}
+	fmt.Fprintln(a.io.err, "✓ Sandbox: certificate uploaded to the simulated app registration.")
+	return nil
+}
+
+// writeNewCertificate writes the public certificate for upload; the private
+// key goes only to the keyring.
+func writeNewCertificate(w io.Writer, path string, c *flows.Certificate, portal string) error {
+	if err := os.WriteFile(path, c.CertPEM(), 0o644); err != nil {
+		return &flows.InputError{Field: "new-certificate", Problem: fmt.Sprintf("cannot write %s: %v", path, err), Hint: "give a writable path for the public certificate"}
+	}
+	fmt.Fprintf(w, "✓ New certificate written to %s (public part only; the private key goes to the keyring).\n", path)
+	fmt.Fprintf(w, "  Thumbprint %s, expires %s.\n", c.Thumbprint(), c.Leaf.NotAfter.Format(time.DateOnly))
+	fmt.Fprintf(w, "  Upload it: %s > App registrations > the app > Certificates & secrets > Certificates > Upload certificate.\n", portal)
+	return nil
+}

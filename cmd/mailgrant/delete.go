@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// deleteOptions are the flags of `mailgrant delete`.
+type deleteOptions struct {
+	global  *globalOptions
+	io      *streams
+	profile string
+	yes     bool
+}
+
+// newDeleteCmd builds `mailgrant delete PROFILE`; runF replaces deleteRun in tests.
+func newDeleteCmd(s *streams, g *globalOptions, runF func(context.Context, *deleteOptions) error) *cobra.Command {
+	o := &deleteOptions{global: g, io: s}
+	cmd := &cobra.Command{
+		Use:   "delete PROFILE",
+		Short: "Remove a profile and every secret it has in the keyring",
+		Long: `Remove the profile and every keyring item it has (refresh token, client secret,
+certificate key, cached access token). mailgrant cannot revoke anything on
+Microsoft's side; the command says what an admin does for that.`,
+		Example: `  mailgrant delete wordpress
+  mailgrant delete wordpress --yes`,
+		Args: exactArgs(1, "one PROFILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.profile = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return deleteRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func deleteRun(ctx context.Context, o *deleteOptions) error {
+	a, err := newApp(ctx, o.io, *o.global)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	p, err := a.loadProfile(o.profile)
+	if err != nil {
+		return err
+	}
+	if !o.yes {
+		if !isTerminal(o.io.in) {
+			return &usageError{msg: "delete needs confirmation: pass --yes when not on a terminal"}
+		}
+		fmt.Fprintf(o.io.err, "Delete profile %q (%s, %s) and its secrets from the keyring? [y/N] ", p.Name, p.Scenario, p.Account)
+		answer, _ := bufio.NewReader(o.io.in).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(o.io.err, "Nothing deleted.")
+			return silentExit(exitCancelled)
+		}
+	}
+	for _, k := range store.Kinds {
+		if err := a.secrets.Delete(p.Name, k); err != nil {
+			return fmt.Errorf("delete %s/%s from the keyring (the profile is kept, so you can retry): %w", p.Name, k, err)
+		}
+	}
+	err = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
+		ps.Remove(p.Name)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.io.out, "deleted %s\n", p.Name)
+	fmt.Fprint(o.io.err, revokeAdvice(p))
+	return nil
+}
+
+// revokeAdvice says what mailgrant cannot undo on Microsoft's side.
+func revokeAdvice(p store.Profile) string {
+	var b strings.Builder
+	b.WriteString("The keyring items are gone. mailgrant cannot revoke anything on Microsoft's side:\n")
+	if p.Scenario.Delegated() {
+		fmt.Fprintf(&b, "  - a copy of the refresh token elsewhere stays valid until revoked: in the Entra admin center, Users > %s > Revoke sessions\n", p.Account)
+		b.WriteString("  - the user's consent stays: remove it at https://myapps.microsoft.com (or Enterprise applications > Permissions for an admin)\n")
+	} else {
+		b.WriteString("  - the admin consent stays: remove it in Enterprise applications > (the app) > Permissions\n")
+	}
+	if p.Credential == store.CredentialSecret || p.Credential == store.CredentialCertificate {
+		fmt.Fprintf(&b, "  - the %s stays valid: delete it in App registrations > %s > Certificates & secrets\n", p.Credential, p.ClientID)
+	}
+	return b.String()
+}

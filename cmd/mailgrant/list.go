@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// listOptions are the flags of `mailgrant list`.
+type listOptions struct {
+	global *globalOptions
+	io     *streams
+	json   bool
+}
+
+// newListCmd builds `mailgrant list`; runF replaces listRun in tests.
+func newListCmd(s *streams, g *globalOptions, runF func(context.Context, *listOptions) error) *cobra.Command {
+	o := &listOptions{global: g, io: s}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List profiles and their last known state (no network)",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return listRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.json, "json", false, "print {\"profiles\":[…]} as JSON")
+	return cmd
+}
+
+func listRun(_ context.Context, o *listOptions) error {
+	dir, err := store.DefaultDir(o.global.configDir, o.global.sandbox || sandboxFromEnv())
+	if err != nil {
+		return err
+	}
+	ps, err := store.LoadProfiles(dir)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(o.io.out)
+		enc.SetIndent("", "  ")
+		list := ps.List
+		if list == nil {
+			list = []store.Profile{}
+		}
+		return enc.Encode(struct {
+			Profiles []store.Profile `json:"profiles"`
+		}{list})
+	}
+	if len(ps.List) == 0 {
+		fmt.Fprintln(o.io.out, "No profiles yet. Create one with: mailgrant setup")
+		return nil
+	}
+	tw := tabwriter.NewWriter(o.io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tSCENARIO\tACCOUNT\tLAST STATE\tLAST CHECKED")
+	for _, p := range ps.List {
+		state, checked := "never checked", "-"
+		if p.LastState != "" {
+			state = p.LastState
+		}
+		if p.LastCheckedAt != nil {
+			checked = p.LastCheckedAt.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Scenario, p.Account, state, checked)
+	}
+	return tw.Flush()
+}
+
+// replaceProfile puts the profile's name where a hint says PROFILE.
+func replaceProfile(hint, name string) string {
+	return strings.ReplaceAll(hint, "PROFILE", name)
+}

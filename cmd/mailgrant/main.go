@@ -1,0 +1,130 @@
+// Command mailgrant authorizes programs to send mail through Microsoft Graph,
+// checks that the authorization still works, and keeps its secrets in the OS
+// keyring. Run `mailgrant --sandbox` to try it against a simulated tenant.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// Exit statuses (DESIGN.md).
+const (
+	exitOK        = 0
+	exitFailure   = 1
+	exitUsage     = 2
+	exitCancelled = 130
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit status. main owns the
+// process; everything else returns errors.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd(&streams{in: stdin, out: stdout, err: stderr})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return reportError(stderr, err)
+}
+
+// exitError carries an exit status chosen by a command, with an optional
+// message already printed or to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// silentExit ends with a status and prints nothing more (the command already
+// said why, as in `status` with an unauthorized profile).
+func silentExit(code int) error { return &exitError{code: code} }
+
+// usageError is a bad flag or argument: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// reportError prints err for the admin and returns the exit status.
+func reportError(w io.Writer, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		if xe.err != nil {
+			printError(w, xe.err)
+		}
+		return xe.code
+	}
+	printError(w, err)
+	var ie *flows.InputError
+	var ue *usageError
+	var ce *store.CorruptError
+	var fe *flows.Error
+	switch {
+	case errors.As(err, &ie), errors.As(err, &ue), errors.As(err, &ce):
+		return exitUsage
+	case errors.As(err, &fe) && fe.Code == "cancelled":
+		return exitCancelled
+	case errors.Is(err, context.Canceled):
+		return exitCancelled
+	}
+	return exitFailure
+}
+
+// printError writes an error with its code and hint, one idea per line.
+func printError(w io.Writer, err error) {
+	var fe *flows.Error
+	var ie *flows.InputError
+	var ce *store.CorruptError
+	switch {
+	case errors.As(err, &ie):
+		fmt.Fprintf(w, "mailgrant: %s: %s\n", ie.Field, ie.Problem)
+		if ie.Hint != "" {
+			fmt.Fprintf(w, "  hint: %s\n", ie.Hint)
+		}
+	case errors.As(err, &fe):
+		if fe.Code != "" && fe.Code != "cancelled" {
+			fmt.Fprintf(w, "mailgrant: %s (%s)\n", fe.Message, fe.Code)
+		} else {
+			fmt.Fprintf(w, "mailgrant: %s\n", fe.Message)
+		}
+		if fe.Description != "" && fe.Description != fe.Message {
+			fmt.Fprintf(w, "  Microsoft says: %s\n", fe.Description)
+		}
+		if fe.Hint != "" {
+			fmt.Fprintf(w, "  hint: %s\n", fe.Hint)
+		}
+		if fe.TraceID != "" || fe.CorrelationID != "" {
+			fmt.Fprintf(w, "  trace id: %s  correlation id: %s\n", fe.TraceID, fe.CorrelationID)
+		}
+	case errors.As(err, &ce):
+		fmt.Fprintf(w, "mailgrant: %s\n  hint: %s\n", ce.Error(), ce.Hint())
+	default:
+		fmt.Fprintf(w, "mailgrant: %s\n", err)
+		var ke *store.KeyringError
+		if errors.As(err, &ke) && ke.Hint != "" {
+			fmt.Fprintf(w, "  hint: %s\n", ke.Hint)
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/tui"
+)
+
+// reauthOptions are the flags of `mailgrant reauth`.
+type reauthOptions struct {
+	global         *globalOptions
+	io             *streams
+	profile        string
+	secretStdin    bool
+	deviceCode     bool
+	nonInteractive bool
+	interactive    bool
+}
+
+// newReauthCmd builds `mailgrant reauth PROFILE`; runF replaces reauthRun in tests.
+func newReauthCmd(s *streams, g *globalOptions, runF func(context.Context, *reauthOptions) error) *cobra.Command {
+	o := &reauthOptions{global: g, io: s}
+	cmd := &cobra.Command{
+		Use:   "reauth PROFILE",
+		Short: "Re-authorize an existing profile",
+		Long: `Sign in again for an existing profile, for example after its refresh token
+expired or was revoked. The working authorization stays stored until the new
+one has succeeded, been verified and been stored: a failed or cancelled
+re-authorization changes nothing.`,
+		Example: `  mailgrant reauth wordpress
+  mailgrant reauth wordpress --non-interactive`,
+		Args: exactArgs(1, "one PROFILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.profile = args[0]
+			o.interactive = !o.nonInteractive && isTerminal(s.in)
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return reauthRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.secretStdin, "client-secret-stdin", false, "read a new client secret from standard input")
+	cmd.Flags().BoolVar(&o.deviceCode, "device-code", false, "sign in with a device code (delegated profiles)")
+	cmd.Flags().BoolVar(&o.nonInteractive, "non-interactive", false, "no screens: plain progress lines (also when stdin is not a terminal)")
+	return cmd
+}
+
+func reauthRun(ctx context.Context, o *reauthOptions) error {
+	a, err := newApp(ctx, o.io, *o.global)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	p, err := a.loadProfile(o.profile)
+	if err != nil {
+		return err
+	}
+	secret, err := readClientSecret(o.io.in, o.secretStdin)
+	if err != nil {
+		return err
+	}
+	if secret == "" && p.Credential == store.CredentialSecret {
+		secret, err = a.secrets.Get(p.Name, store.KindClientSecret)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if o.interactive {
+		return runWizard(ctx, a, tui.StartReauth, tui.Prefill{Profile: p.Name, Scenario: p.Scenario, Tenant: p.Tenant, ClientID: p.ClientID, Account: p.Account, Permissions: p.Permissions, ClientSecret: secret, OutOfScope: p.OutOfScopeMailbox, DeviceCode: o.deviceCode})
+	}
+	if err := flows.ValidateProfile(p); err != nil {
+		return err
+	}
+	r := authRequest{profile: p, clientSecret: secret, deviceCode: o.deviceCode}
+	if p.Credential == store.CredentialCertificate {
+		cred, err := flows.LoadAppCredential(a.secrets, p)
+		if err != nil {
+			return withProfile(err, p.Name)
+		}
+		r.cert = cred.Cert
+	}
+	if !p.Scenario.Delegated() && r.cert == nil && r.clientSecret == "" {
+		return &flows.InputError{Field: "client-secret", Problem: "no client secret in the keyring or given", Hint: "pipe it with --client-secret-stdin or set MAILGRANT_CLIENT_SECRET"}
+	}
+	return authorizePlain(ctx, a, r)
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// streams are the command's standard input and outputs.
+type streams struct {
+	in  io.Reader
+	out io.Writer
+	err io.Writer
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r any) bool {
+	f, ok := r.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(f.Fd())
+}
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	sandbox   bool
+	configDir string
+	cloud     string
+	store     string
+	noBrowser bool
+	debug     bool
+}
+
+// app is what a command needs, built once from the global flags: where
+// profiles live, the secrets store, the Env, and the sandbox when it runs.
+type app struct {
+	io        *streams
+	opts      globalOptions
+	dir       string
+	env       *flows.Env
+	secrets   store.Secrets
+	browser   flows.Browser
+	sandbox   *sandbox.Server
+	debugLog  io.Closer
+	debugPath string
+}
+
+// close stops the sandbox and the debug log.
+func (a *app) close() {
+	if a.sandbox != nil {
+		_ = a.sandbox.Close()
+	}
+	if a.debugLog != nil {
+		_ = a.debugLog.Close()
+	}
+}
+
+// commandPrefix is how the admin runs mailgrant for this profile set, for
+// commands mailgrant prints.
+func (a *app) commandPrefix() string {
+	if a.opts.sandbox {
+		return "mailgrant --sandbox"
+	}
+	return "mailgrant"
+}
+
+// newApp resolves the global options: config dir, keyring service, hosts,
+// and (with --sandbox) an in-process simulated tenant on loopback.
+func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
+	if !o.sandbox && sandboxFromEnv() {
+		o.sandbox = true
+	}
+	if o.store == "" {
+		o.store = os.Getenv("MAILGRANT_STORE")
+	}
+	switch o.store {
+	case "", "keyring":
+	case "file":
+		return nil, &flows.InputError{Field: "store", Problem: "the encrypted file store is not available in this version", Hint: "use the OS keyring (--store keyring)"}
+	default:
+		return nil, &flows.InputError{Field: "store", Problem: fmt.Sprintf("unknown store %q", o.store), Hint: "use keyring or file"}
+	}
+	dir, err := store.DefaultDir(o.configDir, o.sandbox)
+	if err != nil {
+		return nil, err
+	}
+	// Progress lines may come from more than one goroutine (the browser
+	// launcher runs beside the wait), so stderr is serialized.
+	ls := &streams{in: s.in, out: s.out, err: &lockedWriter{w: s.err}}
+	a := &app{io: ls, opts: o, dir: dir, secrets: store.NewKeyring(store.ServiceName(o.sandbox))}
+	eo := flows.EnvOptions{Cloud: o.cloud, Sandbox: o.sandbox}
+	if o.sandbox {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
+		}
+		srv, err := sandbox.Start(sandbox.Options{StateDir: dir, Faults: sandbox.FaultsFromEnv()})
+		if err != nil {
+			return nil, fmt.Errorf("start the sandbox: %w", err)
+		}
+		a.sandbox = srv
+		eo.LoginHost, eo.GraphHost = srv.URL(), srv.URL()
+	} else {
+		eo = eo.EnvFromEnvironment()
+	}
+	env, err := flows.NewEnv(eo)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.env = env
+	if o.debug {
+		if err := a.startDebugLog(); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	a.browser = flows.SystemBrowser{}
+	if o.noBrowser {
+		a.browser = flows.NoBrowser{}
+	}
+	return a, nil
+}
+
+// loadProfile finds a profile by name.
+func (a *app) loadProfile(name string) (store.Profile, error) {
+	ps, err := store.LoadProfiles(a.dir)
+	if err != nil {
+		return store.Profile{}, err
+	}
+	p, ok := ps.Get(name)
+	if !ok {
+		return store.Profile{}, &flows.InputError{Field: "profile", Problem: fmt.Sprintf("no profile named %q", name), Hint: a.profileNamesHint(ps)}
+	}
+	return p, nil
+}
+
+// profileNamesHint lists the existing profiles for an error.
+func (a *app) profileNamesHint(ps *store.Profiles) string {
+	if len(ps.List) == 0 {
+		return fmt.Sprintf("there are no profiles yet; create one with %s setup", a.commandPrefix())
+	}
+	names := make([]string, len(ps.List))
+	for i, p := range ps.List {
+		names[i] = p.Name
+	}
+	return "existing profiles: " + strings.Join(names, ", ")
+}
+
+// newRootCmd builds the command tree.
+func newRootCmd(s *streams) *cobra.Command {
+	var o globalOptions
+	root := &cobra.Command{
+		Use:   "mailgrant",
+		Short: "Authorize programs to send mail through Microsoft Graph",
+		Long: `mailgrant walks you through authorizing a program (a site, a script, a cron job)
+to send mail through Microsoft Graph with OAuth, checks that the authorization
+still works, and keeps its secret in the OS keyring. Scripts then ask mailgrant
+for an access token instead of keeping a password.
+
+Run without a command for the wizard. Try it without Microsoft 365:
+  mailgrant --sandbox`,
+		Args:          cobra.ArbitraryArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{msg: fmt.Sprintf("unknown command %q; run mailgrant --help for the list", args[0])}
+			}
+			return wizardRun(cmd.Context(), s, o, wizardHome)
+		},
+	}
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{msg: err.Error() + " (see --help)"}
+	})
+	f := root.PersistentFlags()
+	f.BoolVar(&o.sandbox, "sandbox", false, "run against the embedded simulated tenant (also MAILGRANT_SANDBOX=1)")
+	f.StringVar(&o.configDir, "config-dir", "", "where profiles.json is kept (default: MAILGRANT_CONFIG_DIR or the user config dir)")
+	f.StringVar(&o.cloud, "cloud", "global", "Microsoft cloud: global, usgov, usgovdod or china")
+	f.StringVar(&o.store, "store", "", "where secrets are kept: keyring (default; also MAILGRANT_STORE)")
+	f.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; print the URL to open yourself")
+	f.BoolVar(&o.debug, "debug", false, "write a debug log (no secrets) to mailgrant-debug.log in the config dir")
+	root.AddCommand(
+		newSetupCmd(s, &o, nil),
+		newReauthCmd(s, &o, nil),
+		newStatusCmd(s, &o, nil),
+		newTokenCmd(s, &o, nil),
+		newListCmd(s, &o, nil),
+		newDeleteCmd(s, &o, nil),
+		newRBACScriptCmd(s, &o, nil),
+		newVersionCmd(s),
+	)
+	for _, c := range root.Commands() {
+		c.SilenceUsage = true
+		c.SilenceErrors = true
+		c.SetFlagErrorFunc(root.FlagErrorFunc())
+	}
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with a usage error naming what is expected.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{msg: fmt.Sprintf("expected %s, got %d argument(s)", what, len(args))}
+		}
+		return nil
+	}
+}
+
+// sandboxFromEnv reports MAILGRANT_SANDBOX=1.
+func sandboxFromEnv() bool { return os.Getenv("MAILGRANT_SANDBOX") == "1" }

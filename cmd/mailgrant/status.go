@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// statusConcurrency bounds how many profiles are checked at once.
+const statusConcurrency = 8
+
+// statusOptions are the flags of `mailgrant status`.
+type statusOptions struct {
+	global     *globalOptions
+	io         *streams
+	profiles   []string
+	json       bool
+	testSendTo string
+}
+
+// newStatusCmd builds `mailgrant status`; runF replaces statusRun in tests.
+func newStatusCmd(s *streams, g *globalOptions, runF func(context.Context, *statusOptions) error) *cobra.Command {
+	o := &statusOptions{global: g, io: s}
+	cmd := &cobra.Command{
+		Use:   "status [PROFILE...]",
+		Short: "Check every (or the named) profile",
+		Long: `Check that each profile still works: a token can be obtained, it belongs to
+the right account, and it carries the required permissions (naming any that are
+missing or granted beyond need). A check changes nothing stored except a newer
+refresh token. Exit status 0 when every checked profile is authorized, 1 otherwise.`,
+		Example: `  mailgrant status
+  mailgrant status wordpress --json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.profiles = args
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return statusRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.json, "json", false, "print {\"profiles\":[…]} as JSON")
+	cmd.Flags().StringVar(&o.testSendTo, "test-send-to", "", "also send a real test message to this address")
+	return cmd
+}
+
+func statusRun(ctx context.Context, o *statusOptions) error {
+	a, err := newApp(ctx, o.io, *o.global)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ps, err := store.LoadProfiles(a.dir)
+	if err != nil {
+		return err
+	}
+	var selected []store.Profile
+	if len(o.profiles) == 0 {
+		selected = ps.List
+	}
+	for _, name := range o.profiles {
+		p, ok := ps.Get(name)
+		if !ok {
+			return &usageError{msg: fmt.Sprintf("no profile named %q (%s)", name, a.profileNamesHint(ps))}
+		}
+		selected = append(selected, p)
+	}
+	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo})
+	err = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
+		for _, st := range results {
+			if p, ok := ps.Get(st.Name); ok {
+				flows.Record(&p, st)
+				ps.Put(p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if o.json {
+		if err := writeStatusJSON(o.io.out, results); err != nil {
+			return err
+		}
+	} else {
+		writeStatusTable(o.io.out, results, len(ps.List) == 0, a.commandPrefix())
+	}
+	for _, st := range results {
+		if st.State != flows.StateAuthorized {
+			return silentExit(exitFailure)
+		}
+	}
+	return nil
+}
+
+// checkAll checks profiles concurrently, keeping their order.
+func checkAll(ctx context.Context, a *app, list []store.Profile, opts flows.CheckOptions) []*flows.Status {
+	out := make([]*flows.Status, len(list))
+	sem := make(chan struct{}, statusConcurrency)
+	var wg sync.WaitGroup
+	for i, p := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = flows.Check(ctx, a.env, a.secrets, p, opts)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func writeStatusJSON(w io.Writer, results []*flows.Status) error {
+	if results == nil {
+		results = []*flows.Status{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Profiles []*flows.Status `json:"profiles"`
+	}{results})
+}
+
+func writeStatusTable(w io.Writer, results []*flows.Status, none bool, prefix string) {
+	if none {
+		fmt.Fprintf(w, "No profiles yet. Create one with: %s setup\n", prefix)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tSTATE\tSCENARIO\tACCOUNT\tTOKEN EXPIRES")
+	for _, st := range results {
+		exp := "-"
+		if st.TokenExpiresAt != nil {
+			exp = st.TokenExpiresAt.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", st.Name, st.State.Symbol(), st.State, st.Scenario, st.Account, exp)
+	}
+	tw.Flush()
+	for _, st := range results {
+		for _, step := range st.Steps {
+			if step.Result == flows.StepWarning {
+				fmt.Fprintf(w, "\n%s: %s %s: %s\n", st.Name, step.Result.Symbol(), flows.StepTitle(step.Name), step.Detail)
+			}
+		}
+		if st.Error == nil {
+			continue
+		}
+		code := ""
+		if st.Error.Code != "" {
+			code = " (" + st.Error.Code + ")"
+		}
+		fmt.Fprintf(w, "\n%s: %s%s\n", st.Name, st.Error.Message, code)
+		if st.Error.Hint != "" {
+			fmt.Fprintf(w, "  hint: %s\n", strings.ReplaceAll(st.Error.Hint, "PROFILE", st.Name))
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+
+	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/tui"
+)
+
+// wizardMode is where the bare `mailgrant` command starts.
+type wizardMode int
+
+const (
+	// wizardHome shows the profiles, or the chooser when there are none.
+	wizardHome wizardMode = iota
+)
+
+// wizardRun is the bare `mailgrant` command: the wizard on a terminal, or a
+// usage error pointing at the scriptable commands when there is none.
+func wizardRun(ctx context.Context, s *streams, o globalOptions, _ wizardMode) error {
+	if !isTerminal(s.in) || !isTerminal(s.out) {
+		return &usageError{msg: "the wizard needs a terminal; without one use: mailgrant setup --non-interactive, status, token, list (see --help)"}
+	}
+	a, err := newApp(ctx, s, o)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	pre := tui.Prefill{}
+	if a.opts.sandbox {
+		pre = sandboxPrefill(store.SendAsUser)
+		pre.Scenario = ""
+	}
+	return runWizard(ctx, a, tui.StartHome, pre)
+}
+
+// runWizard runs the terminal UI and turns its outcome into an exit status.
+func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) error {
+	out, err := tui.Run(ctx, tui.Deps{
+		Env:           a.env,
+		Secrets:       a.secrets,
+		ConfigDir:     a.dir,
+		Browser:       a.browser,
+		Sandbox:       a.opts.sandbox,
+		Prefill:       pre,
+		Start:         start,
+		Available:     wizardAvailable,
+		ServiceName:   store.ServiceName(a.opts.sandbox),
+		CommandPrefix: a.commandPrefix(),
+	})
+	switch {
+	case err != nil:
+		return err
+	case out.Cancelled:
+		return &exitError{code: exitCancelled}
+	case out.Err != nil:
+		return &exitError{code: exitFailure, err: out.Err}
+	}
+	return nil
+}
+
+// wizardAvailable says which scenarios the wizard's screens can authorize.
+func wizardAvailable(sc store.Scenario) bool { return sc.Delegated() }
