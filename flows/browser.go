@@ -32,7 +32,7 @@ func (SystemBrowser) Open(raw string) error {
 		return fmt.Errorf("refusing to open %q: not an http(s) URL", raw)
 	}
 	if err := browser.OpenURL(u.String()); err != nil {
-		return fmt.Errorf("could not open a browser: %w", err)
+		return err
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -93,4 +94,40 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		r.Notes = []string{"Do NOT add Mail.Send as an application permission in Entra: access is the union of Entra grants and Exchange RBAC, so it would lift the restriction."}
 	}
 	return r
+}
+
+// RBACScript fills the Exchange PowerShell template's data from a profile;
+// prefix is how the admin runs mailgrant ("mailgrant" or "mailgrant --sandbox").
+func RBACScript(p store.Profile, prefix string) assets.RBACScript {
+	r := assets.RBACScript{
+		Profile:    p.Name,
+		AppID:      p.ClientID,
+		Name:       "mailgrant " + p.Name,
+		Group:      p.RBACGroup,
+		Mailboxes:  p.RBACMailboxes,
+		OutOfScope: p.OutOfScopeMailbox,
+		InScope:    []string{p.Account},
+		Command:    prefix,
+	}
+	if len(r.Mailboxes) == 0 && r.Group == "" {
+		r.Mailboxes = []string{p.Account}
+	}
+	return r
+}
+
+// RevokeAdvice says what deleting a profile cannot undo on Microsoft's side,
+// and how an admin does it.
+func RevokeAdvice(p store.Profile) string {
+	var b strings.Builder
+	b.WriteString("mailgrant cannot revoke anything on Microsoft's side:\n")
+	if p.Scenario.Delegated() {
+		fmt.Fprintf(&b, "  - a copy of the refresh token elsewhere stays valid until revoked: Entra admin center > Users > %s > Revoke sessions\n", p.Account)
+		b.WriteString("  - the consent stays: the user removes the app at https://myapps.microsoft.com, or an admin in Enterprise applications > Permissions\n")
+	} else {
+		b.WriteString("  - the admin consent stays: remove it in Enterprise applications > the app > Permissions\n")
+	}
+	if p.Credential == store.CredentialSecret || p.Credential == store.CredentialCertificate {
+		fmt.Fprintf(&b, "  - the %s stays valid: delete it in App registrations > %s > Certificates & secrets\n", p.Credential, p.ClientID)
+	}
+	return b.String()
 }

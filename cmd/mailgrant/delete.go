@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -77,22 +78,6 @@ func deleteRun(ctx context.Context, o *deleteOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.io.out, "deleted %s\n", p.Name)
-	fmt.Fprint(o.io.err, revokeAdvice(p))
+	fmt.Fprint(o.io.err, "The keyring items are gone. "+flows.RevokeAdvice(p))
 	return nil
-}
-
-// revokeAdvice says what mailgrant cannot undo on Microsoft's side.
-func revokeAdvice(p store.Profile) string {
-	var b strings.Builder
-	b.WriteString("The keyring items are gone. mailgrant cannot revoke anything on Microsoft's side:\n")
-	if p.Scenario.Delegated() {
-		fmt.Fprintf(&b, "  - a copy of the refresh token elsewhere stays valid until revoked: in the Entra admin center, Users > %s > Revoke sessions\n", p.Account)
-		b.WriteString("  - the user's consent stays: remove it at https://myapps.microsoft.com (or Enterprise applications > Permissions for an admin)\n")
-	} else {
-		b.WriteString("  - the admin consent stays: remove it in Enterprise applications > (the app) > Permissions\n")
-	}
-	if p.Credential == store.CredentialSecret || p.Credential == store.CredentialCertificate {
-		fmt.Fprintf(&b, "  - the %s stays valid: delete it in App registrations > %s > Certificates & secrets\n", p.Credential, p.ClientID)
-	}
-	return b.String()
 }

@@ -68,7 +68,7 @@ func rbacScriptRun(_ context.Context, o *rbacScriptOptions) error {
 	if o.global.sandbox || sandboxFromEnv() {
 		prefix = "mailgrant --sandbox"
 	}
-	script := assets.RenderRBACScript(RBACScriptFor(p, prefix), o.legacy)
+	script := assets.RenderRBACScript(flows.RBACScript(p, prefix), o.legacy)
 	if o.output != "" {
 		if err := os.WriteFile(o.output, []byte(script), 0o644); err != nil {
 			return &flows.InputError{Field: "output", Problem: err.Error(), Hint: "give a writable path"}
@@ -78,22 +78,4 @@ func rbacScriptRun(_ context.Context, o *rbacScriptOptions) error {
 	}
 	_, err = fmt.Fprint(o.io.out, script)
 	return err
-}
-
-// RBACScriptFor fills the PowerShell template's data from a profile.
-func RBACScriptFor(p store.Profile, prefix string) assets.RBACScript {
-	r := assets.RBACScript{
-		Profile:    p.Name,
-		AppID:      p.ClientID,
-		Name:       "mailgrant " + p.Name,
-		Group:      p.RBACGroup,
-		Mailboxes:  p.RBACMailboxes,
-		OutOfScope: p.OutOfScopeMailbox,
-		Command:    prefix,
-	}
-	if len(r.Mailboxes) == 0 && r.Group == "" {
-		r.Mailboxes = []string{p.Account}
-	}
-	r.InScope = []string{p.Account}
-	return r
 }
