@@ -118,7 +118,7 @@ func ParseRedirectError(q url.Values) *Error {
 		e.Message, e.Hint, e.State = en.cause, en.fix, en.state
 	}
 	if e.Message == "" || (desc != "" && e.LookupURL != "") {
-		e.Message = desc
+		e.Message = stripAADSTS(desc)
 	}
 	if e.Message == "" {
 		e.Message = "the sign-in failed"

@@ -103,6 +103,8 @@ type CheckOptions struct {
 	TestSendTo string
 	// Progress, when set, is called as each step finishes.
 	Progress func(Step)
+	// Lock, when set, serializes the refresh with other processes.
+	Lock Locker
 }
 
 // newStatus starts a Status for a profile.
@@ -153,7 +155,7 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 	s.add(o, Step{Name: StepToken, Result: StepOK, Detail: "access token valid until " + exp.Local().Format("15:04")})
 	if p.Scenario.Delegated() {
 		if !s.checkAccount(ctx, env, p, tok, o) {
-			return s
+			return s.named(p.Name)
 		}
 	}
 	switch {
@@ -175,7 +177,7 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 	if s.State == "" {
 		s.State = StateAuthorized
 	}
-	return s
+	return s.named(p.Name)
 }
 
 // checkRBAC checks an rbac profile: the token must not carry tenant-wide
@@ -343,6 +345,7 @@ func (s *Status) testSend(ctx context.Context, env *Env, p store.Profile, tok *T
 type Secrets interface {
 	Get(profile string, kind store.Kind) (string, error)
 	Set(profile string, kind store.Kind, value string) error
+	Delete(profile string, kind store.Kind) error
 }
 
 // AccessToken obtains a fresh access token for a stored profile. Delegated:
@@ -380,12 +383,30 @@ func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile
 // Check runs a full status check on a stored profile. It changes nothing
 // stored except a newer refresh token, which it stores before anything else.
 func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o CheckOptions) *Status {
-	tok, err := AccessToken(ctx, env, secrets, p)
+	tok, err := GetToken(ctx, env, secrets, p, TokenOptions{Lock: o.Lock})
 	if err != nil {
-		return newStatus(env, p).fail(o, StepToken, err)
+		return newStatus(env, p).fail(o, StepToken, err).named(p.Name)
 	}
 	s := Verify(ctx, env, p, tok, o)
 	s.Rotated = p.Scenario.Delegated()
+	return s
+}
+
+// named puts the profile's name where hints say PROFILE, so a hint is a
+// command the admin can run as it stands.
+func (s *Status) named(name string) *Status {
+	fill := func(e *Error) *Error {
+		if e == nil {
+			return nil
+		}
+		c := *e
+		c.Hint = strings.ReplaceAll(c.Hint, "PROFILE", name)
+		return &c
+	}
+	s.Error = fill(s.Error)
+	for i := range s.Steps {
+		s.Steps[i].Err = fill(s.Steps[i].Err)
+	}
 	return s
 }
 

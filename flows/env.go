@@ -57,6 +57,10 @@ type Env struct {
 	Now func() time.Time
 	// Sandbox is true when the hosts are the embedded simulated tenant.
 	Sandbox bool
+	// RetryBase is the first wait before retrying a throttled (429) or
+	// unavailable (503) request that gave no Retry-After; it doubles on each
+	// retry. Zero means DefaultRetryBase.
+	RetryBase time.Duration
 }
 
 // EnvOptions configure NewEnv.
@@ -112,7 +116,7 @@ func NewEnv(o EnvOptions) (*Env, error) {
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 30 * time.Second},
 		}
 	}
-	return &Env{Cloud: cloud, LoginURL: login, GraphURL: graph, HTTP: client, Now: time.Now, Sandbox: o.Sandbox}, nil
+	return &Env{Cloud: cloud, LoginURL: login, GraphURL: graph, HTTP: client, Now: time.Now, Sandbox: o.Sandbox, RetryBase: DefaultRetryBase}, nil
 }
 
 // baseURL turns a host override into scheme://host[:port], defaulting to
@@ -149,6 +153,14 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// retryBase is RetryBase or its default.
+func (e *Env) retryBase() time.Duration {
+	if e.RetryBase > 0 {
+		return e.RetryBase
+	}
+	return DefaultRetryBase
 }
 
 // GraphResource is the resource id Graph scopes use in this cloud, such as

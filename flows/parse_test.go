@@ -44,7 +44,7 @@ func TestParseEntraError(t *testing.T) {
 			body:      `{"error":"invalid_request","error_description":"AADSTS123456: Something new.\r\nTrace ID: x","error_codes":[123456],"trace_id":"x","correlation_id":"y"}`,
 			wantCode:  "AADSTS123456",
 			wantState: StateError,
-			wantMsg:   "AADSTS123456: Something new.",
+			wantMsg:   "Something new.",
 		},
 		{
 			name:      "no JSON at all",
@@ -224,5 +224,31 @@ func TestTokenStringMasksSecrets(t *testing.T) {
 		if strings.Contains(s, "access-secret") || strings.Contains(s, "refresh-secret") {
 			t.Fatalf("token printed its secrets: %s", s)
 		}
+	}
+}
+
+// TestCatalogueCoversReference: every AADSTS and Graph error code named in
+// shared/reference/entra-graph.md has a cause and a fix.
+func TestCatalogueCoversReference(t *testing.T) {
+	codes := []string{
+		"50011", "500113", "50020", "50034", "50058", "50059", "50076", "50079", "50126", "50173", "50194",
+		"53003", "54005", "65001", "65004", "70000", "70008", "700082", "700084", "70043", "70011", "70016",
+		"70018", "70019", "700016", "700021", "700023", "700024", "700025", "700027", "7000215", "7000218",
+		"7000222", "90002", "90014", "90038", "90094", "90120", "50134", "50027", "9001023", "9002313",
+		"9002332", "500011", "501481", "501491", "650057",
+		"invalid_request", "invalid_grant", "unauthorized_client", "invalid_client", "unsupported_grant_type",
+		"invalid_resource", "interaction_required", "consent_required", "invalid_scope", "temporarily_unavailable",
+		"authorization_declined", "bad_verification_code", "expired_token", "access_denied", "server_error",
+		"ErrorAccessDenied", "ErrorSendAsDenied", "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI",
+		"ErrorInvalidUser", "ResourceNotFound", "ErrorMimeContentInvalidBase64String", "TooManyRequests",
+	}
+	for _, c := range codes {
+		cause, fix, state, ok := Explain(c)
+		if !ok || cause == "" || fix == "" || state == "" {
+			t.Errorf("%s is not explained", c)
+		}
+	}
+	if _, _, _, ok := Explain("AADSTS7000215"); !ok {
+		t.Error("the AADSTS prefix is not accepted")
 	}
 }

@@ -63,6 +63,8 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 			return p, &Error{Code: "keyring", State: StateError, Message: fmt.Sprintf("could not store the %s in the keyring: %v", k, err), Hint: keyringHint(err), Err: err}
 		}
 	}
+	// An access token cached for the old authorization must not outlive it.
+	_ = secrets.Delete(p.Name, store.KindAccessToken)
 	err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
 		now := time.Now().UTC()
 		if old, ok := ps.Get(p.Name); ok && !old.CreatedAt.IsZero() {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,6 +34,8 @@ type Token struct {
 	Roles []string
 	// Identity is taken from the ID token, when there is one.
 	Identity Identity
+	// FromCache is true when the token came from the keyring's cache.
+	FromCache bool
 }
 
 // Identity is who signed in, as the ID token says.
@@ -124,9 +128,16 @@ func (e *Env) oauthConfig(p store.Profile, clientSecret, redirectURI string, sco
 	}
 }
 
-// httpContext makes x/oauth2 use the Env's HTTP client.
+// httpContext makes x/oauth2 use the Env's HTTP client, with throttled and
+// unavailable token-endpoint answers retried.
 func (e *Env) httpContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, e.HTTP)
+	client := *e.HTTP
+	next := client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	client.Transport = retryTransport{next: next, base: e.retryBase(), now: e.Now}
+	return context.WithValue(ctx, oauth2.HTTPClient, &client)
 }
 
 // loginHost is the host name used in network errors.
@@ -234,7 +245,7 @@ func ParseEntraError(status int, body []byte) *Error {
 		}
 		e.Message, e.Hint, e.State = en.cause, en.fix, en.state
 		if desc != "" && e.Code != ee.Error {
-			e.Message = desc // unknown AADSTS: Microsoft's own words
+			e.Message = stripAADSTS(desc) // unknown AADSTS: Microsoft's own words
 		}
 		return e
 	}
@@ -243,7 +254,7 @@ func ParseEntraError(status int, body []byte) *Error {
 	}
 	switch {
 	case desc != "":
-		e.Message = desc
+		e.Message = stripAADSTS(desc)
 	case e.Code != "":
 		e.Message = "Entra refused the request"
 	default:
@@ -256,6 +267,15 @@ func ParseEntraError(status int, body []byte) *Error {
 	return e
 }
 
+// stripAADSTS drops a leading "AADSTSnnnn: " (the code is shown apart).
+func stripAADSTS(desc string) string {
+	if n := aadstsNumber(desc); n > 0 {
+		rest := strings.TrimPrefix(desc, fmt.Sprintf("AADSTS%d", n))
+		return strings.TrimSpace(strings.TrimPrefix(rest, ":"))
+	}
+	return desc
+}
+
 // firstLine returns the first line of an error description: Entra appends
 // trace and correlation ids and a timestamp on later lines.
 func firstLine(s string) string {
@@ -263,7 +283,9 @@ func firstLine(s string) string {
 	return strings.TrimSpace(strings.TrimSuffix(s, "\r"))
 }
 
-// tokenError turns an x/oauth2 error into an explained Error.
+// tokenError turns an x/oauth2 error into an explained Error that names the
+// host and what to check. RetrieveError's own text includes the response
+// body, so it is never shown.
 func (e *Env) tokenError(err error) *Error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -272,8 +294,12 @@ func (e *Env) tokenError(err error) *Error {
 			status = re.Response.StatusCode
 		}
 		out := ParseEntraError(status, re.Body)
-		if out.Code == "" || strings.HasPrefix(out.Code, "http-") {
-			out.Code = re.ErrorCode
+		if strings.HasPrefix(out.Code, "http-") {
+			out.Message = fmt.Sprintf("%s answered HTTP %d without an Entra error", e.loginHost(), status)
+			out.Hint = "a proxy, firewall or outage may be in the way: check HTTPS_PROXY, MAILGRANT_LOGIN_HOST, and try again later"
+			if re.ErrorCode != "" {
+				out.Code = re.ErrorCode
+			}
 		}
 		return out
 	}
@@ -281,7 +307,16 @@ func (e *Env) tokenError(err error) *Error {
 	if errors.As(err, &fe) {
 		return fe
 	}
-	return networkError(e.loginHost(), err)
+	var ue *url.Error
+	var ne net.Error
+	if errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return networkError(e.loginHost(), err)
+	}
+	return &Error{
+		Code: "bad-response", State: StateError, Err: err,
+		Message: fmt.Sprintf("the answer from %s could not be read as a token response", e.loginHost()),
+		Hint:    "a proxy or captive portal may be answering instead of Entra, or the connection broke: check HTTPS_PROXY and MAILGRANT_LOGIN_HOST, then try again",
+	}
 }
 
 // Refresh redeems a refresh token and hands the rotated refresh token to save
