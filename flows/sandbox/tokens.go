@@ -144,6 +144,7 @@ func verifyAccessToken(tok string, now time.Time) (accessClaims, error) {
 	var c accessClaims
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
+		//lint:ignore ST1005 the text is Graph's own message, returned to the client as it would be
 		return c, errors.New("IDX14100: JWT is not well formed, there are no dots (.).")
 	}
 	var hdr struct {
@@ -162,6 +163,7 @@ func verifyAccessToken(tok string, now time.Time) (accessClaims, error) {
 		return c, errBadToken
 	}
 	if !strings.HasPrefix(c.Aud, "https://graph.") && c.Aud != GraphAppID {
+		//lint:ignore ST1005 the text is Graph's own message, returned to the client as it would be
 		return c, errors.New("Invalid audience.")
 	}
 	if c.IDType != "user" && c.IDType != "app" {
@@ -169,6 +171,7 @@ func verifyAccessToken(tok string, now time.Time) (accessClaims, error) {
 	}
 	n := now.Unix()
 	if n >= c.Exp || n+300 < c.Nbf {
+		//lint:ignore ST1005 the text is Graph's own message, returned to the client as it would be
 		return c, errors.New("Lifetime validation failed, the token is expired.")
 	}
 	return c, nil
