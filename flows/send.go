@@ -419,7 +419,7 @@ func scanHeaderLines(raw []byte) error {
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if n == 1 {
-				return errors.New("line 1 starts with white space, but a message starts with a header such as From: or To:")
+				return errors.New("line 1 starts with white space, but a message starts with a header such as From or To")
 			}
 			continue
 		}
@@ -461,11 +461,14 @@ func checkMIMEPart(what, contentType, encoding string, r io.Reader, depth int) e
 		case "quoted-printable":
 			dec = quotedprintable.NewReader(r)
 		case "", "7bit", "8bit", "binary":
-			return nil
+			dec = r
 		default:
 			return fmt.Errorf("%s: unknown Content-Transfer-Encoding %q", what, encoding)
 		}
 		if _, err := io.Copy(io.Discard, dec); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("%s: the message ends inside it (is a closing boundary missing?)", what)
+			}
 			return fmt.Errorf("%s: its %s content does not decode: %v", what, strings.ToLower(encoding), err)
 		}
 		return nil
@@ -479,11 +482,13 @@ func checkMIMEPart(what, contentType, encoding string, r io.Reader, depth int) e
 	mr := multipart.NewReader(r, params["boundary"])
 	for i := 1; ; i++ {
 		p, err := mr.NextRawPart()
-		if errors.Is(err, io.EOF) {
-			if i == 1 {
-				return fmt.Errorf("%s: the %s has no parts (no line --%s)", what, mt, params["boundary"])
-			}
+		// Only a bare io.EOF is the closing boundary; a wrapped one means
+		// the input ended inside the multipart.
+		if err == io.EOF && i > 1 { //nolint:errorlint
 			return nil
+		}
+		if err != nil && i == 1 {
+			return fmt.Errorf("%s: the %s has no parts (no line --%s)", what, mt, params["boundary"])
 		}
 		if err != nil {
 			return fmt.Errorf("%s: part %d cannot be read (is the closing --%s-- missing?): %v", what, i, params["boundary"], err)

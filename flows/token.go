@@ -343,5 +343,9 @@ func keyringHint(err error) string {
 	if errors.As(err, &ke) && ke.Hint != "" {
 		return ke.Hint
 	}
+	var fe *store.FileStoreError
+	if errors.As(err, &fe) && fe.Hint != "" {
+		return fe.Hint
+	}
 	return "check that the keyring is unlocked, or use --store file"
 }
