@@ -193,7 +193,7 @@ func finish(a *app, p store.Profile, st *flows.Status) error {
 			kind = store.KindClientSecret
 		}
 	}
-	fmt.Fprintf(w, "✓ Saved: the %s is in the OS keyring (service %s, item %s/%s).\n", strings.ReplaceAll(string(kind), "-", " "), store.ServiceName(a.opts.sandbox), p.Name, kind)
+	fmt.Fprintf(w, "✓ Saved: the %s is in %s, item %s/%s.\n", strings.ReplaceAll(string(kind), "-", " "), a.secretsLocation(), p.Name, kind)
 	if p.Scenario == store.SendAsAny {
 		fmt.Fprintln(w, "! This app can send as every mailbox in the organization. Keep its credential safe; consider rbac to restrict it.")
 	}

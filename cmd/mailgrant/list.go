@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -75,9 +74,4 @@ func listRun(_ context.Context, o *listOptions) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Scenario, p.Account, state, checked)
 	}
 	return tw.Flush()
-}
-
-// replaceProfile puts the profile's name where a hint says PROFILE.
-func replaceProfile(hint, name string) string {
-	return strings.ReplaceAll(hint, "PROFILE", name)
 }

@@ -123,8 +123,12 @@ func printError(w io.Writer, err error) {
 	default:
 		fmt.Fprintf(w, "mailgrant: %s\n", err)
 		var ke *store.KeyringError
-		if errors.As(err, &ke) && ke.Hint != "" {
+		var fse *store.FileStoreError
+		switch {
+		case errors.As(err, &ke) && ke.Hint != "":
 			fmt.Fprintf(w, "  hint: %s\n", ke.Hint)
+		case errors.As(err, &fse) && fse.Hint != "":
+			fmt.Fprintf(w, "  hint: %s\n", fse.Hint)
 		}
 	}
 }

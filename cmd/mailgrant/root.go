@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -67,12 +68,24 @@ type app struct {
 
 // close stops the sandbox and the debug log.
 func (a *app) close() {
+	if a.env != nil {
+		// Idle keep-alive connections would hold up the sandbox's shutdown.
+		a.env.HTTP.CloseIdleConnections()
+	}
 	if a.sandbox != nil {
 		_ = a.sandbox.Close()
 	}
 	if a.debugLog != nil {
 		_ = a.debugLog.Close()
 	}
+}
+
+// secretsLocation says where secrets are kept, for messages.
+func (a *app) secretsLocation() string {
+	if a.opts.store == "file" {
+		return "the encrypted file " + filepath.Join(a.dir, store.SecretsFile)
+	}
+	return "the OS keyring (service " + store.ServiceName(a.opts.sandbox) + ")"
 }
 
 // commandPrefix is how the admin runs mailgrant for this profile set, for
@@ -94,11 +107,9 @@ func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
 		o.store = os.Getenv("MAILGRANT_STORE")
 	}
 	switch o.store {
-	case "", "keyring":
-	case "file":
-		return nil, &flows.InputError{Field: "store", Problem: "the encrypted file store is not available in this version", Hint: "use the OS keyring (--store keyring)"}
+	case "", "keyring", "file":
 	default:
-		return nil, &flows.InputError{Field: "store", Problem: fmt.Sprintf("unknown store %q", o.store), Hint: "use keyring or file"}
+		return nil, &flows.InputError{Field: "store", Problem: fmt.Sprintf("unknown store %q", o.store), Hint: "use keyring (the OS keyring, the default) or file (an encrypted file, for machines with no keyring)"}
 	}
 	dir, err := store.DefaultDir(o.configDir, o.sandbox)
 	if err != nil {
@@ -107,7 +118,10 @@ func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
 	// Progress lines may come from more than one goroutine (the browser
 	// launcher runs beside the wait), so stderr is serialized.
 	ls := &streams{in: s.in, out: s.out, err: &lockedWriter{w: s.err}}
-	a := &app{io: ls, opts: o, dir: dir, secrets: store.NewKeyring(store.ServiceName(o.sandbox))}
+	a := &app{io: ls, opts: o, dir: dir}
+	if a.secrets, err = openSecrets(ls, o, dir); err != nil {
+		return nil, err
+	}
 	eo := flows.EnvOptions{Cloud: o.cloud, Sandbox: o.sandbox}
 	if o.sandbox {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -139,6 +153,29 @@ func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
 		a.browser = flows.NoBrowser{}
 	}
 	return a, nil
+}
+
+// openSecrets opens the OS keyring, or with --store file the encrypted file
+// in the config directory (never as a silent fallback).
+func openSecrets(s *streams, o globalOptions, dir string) (store.Secrets, error) {
+	if o.store != "file" {
+		return store.NewKeyring(store.ServiceName(o.sandbox)), nil
+	}
+	pass, ok := store.PassphraseFromEnv()
+	if !ok {
+		if !isTerminal(s.in) {
+			return nil, &flows.InputError{Field: "passphrase", Problem: "--store file needs a passphrase and there is no terminal to ask for it", Hint: "set MAILGRANT_PASSPHRASE"}
+		}
+		f := s.in.(interface{ Fd() uintptr })
+		fmt.Fprintf(s.err, "Passphrase for %s: ", filepath.Join(dir, store.SecretsFile))
+		b, err := term.ReadPassword(f.Fd())
+		fmt.Fprintln(s.err)
+		if err != nil {
+			return nil, fmt.Errorf("read the passphrase: %w", err)
+		}
+		pass = string(b)
+	}
+	return store.OpenFile(filepath.Join(dir, store.SecretsFile), pass)
 }
 
 // loadProfile finds a profile by name.
@@ -199,7 +236,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 	f.BoolVar(&o.sandbox, "sandbox", false, "run against the embedded simulated tenant (also MAILGRANT_SANDBOX=1)")
 	f.StringVar(&o.configDir, "config-dir", "", "where profiles.json is kept (default: MAILGRANT_CONFIG_DIR or the user config dir)")
 	f.StringVar(&o.cloud, "cloud", "global", "Microsoft cloud: global, usgov, usgovdod or china")
-	f.StringVar(&o.store, "store", "", "where secrets are kept: keyring (default; also MAILGRANT_STORE)")
+	f.StringVar(&o.store, "store", "", "where secrets are kept: keyring (default) or file (encrypted with a passphrase, for machines with no keyring; also MAILGRANT_STORE)")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; print the URL to open yourself")
 	f.BoolVar(&o.debug, "debug", false, "write a debug log (no secrets) to mailgrant-debug.log in the config dir")
 	root.AddCommand(
@@ -210,6 +247,8 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newListCmd(s, &o, nil),
 		newDeleteCmd(s, &o, nil),
 		newRBACScriptCmd(s, &o, nil),
+		newSendCmd(s, &o, nil),
+		newCheckMailboxesCmd(s, &o, nil),
 		newVersionCmd(s),
 	)
 	for _, c := range root.Commands() {

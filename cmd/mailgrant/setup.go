@@ -251,6 +251,9 @@ func setupRun(ctx context.Context, o *setupOptions) error {
 	if err != nil {
 		return err
 	}
+	if secret != "" && o.credential == "" && p.Credential == store.CredentialNone {
+		p.Credential = store.CredentialSecret // a confidential web app
+	}
 	if secret == "" && a.opts.sandbox && p.Credential == store.CredentialSecret {
 		secret = sandboxPrefill(p.Scenario).ClientSecret
 	}

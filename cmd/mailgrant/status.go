@@ -74,7 +74,7 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 		}
 		selected = append(selected, p)
 	}
-	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo})
+	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo, Lock: store.ProfileLocker{Dir: a.dir}})
 	err = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
 		for _, st := range results {
 			if p, ok := ps.Get(st.Name); ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,6 +17,8 @@ type tokenOptions struct {
 	global  *globalOptions
 	io      *streams
 	profile string
+	json    bool
+	noCache bool
 }
 
 // newTokenCmd builds `mailgrant token PROFILE`; runF replaces tokenRun in tests.
@@ -25,10 +28,15 @@ func newTokenCmd(s *streams, g *globalOptions, runF func(context.Context, *token
 		Use:   "token PROFILE",
 		Short: "Print a valid Graph access token on standard output",
 		Long: `Print a valid Microsoft Graph access token for the profile on standard output,
-and nothing else, for scripts (msmtp's passwordeval, curl). The rotated refresh
-token is stored in the keyring before the access token is printed.`,
-		Example: `  curl -H "Authorization: Bearer $(mailgrant token wordpress)" https://graph.microsoft.com/v1.0/me`,
-		Args:    exactArgs(1, "one PROFILE"),
+and nothing else, for scripts (msmtp's passwordeval, curl). A token kept in the
+keyring is reused while it is valid for more than 5 minutes; otherwise the
+refresh token is redeemed and the rotated one stored before the access token is
+printed. Concurrent calls for one profile wait for each other instead of
+redeeming the same refresh token twice.`,
+		Example: `  curl -H "Authorization: Bearer $(mailgrant token wordpress)" https://graph.microsoft.com/v1.0/me
+  # msmtp: passwordeval "mailgrant token wordpress"
+  mailgrant token wordpress --json`,
+		Args: exactArgs(1, "one PROFILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.profile = args[0]
 			if runF != nil {
@@ -37,6 +45,8 @@ token is stored in the keyring before the access token is printed.`,
 			return tokenRun(cmd.Context(), o)
 		},
 	}
+	cmd.Flags().BoolVar(&o.json, "json", false, "print {\"access_token\",\"token_type\",\"expires_at\",\"scopes\",\"roles\"}")
+	cmd.Flags().BoolVar(&o.noCache, "no-cache", false, "always obtain a new access token")
 	return cmd
 }
 
@@ -50,28 +60,41 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	tok, err := flows.AccessToken(ctx, a.env, a.secrets, p)
+	tok, err := flows.GetToken(ctx, a.env, a.secrets, p, flows.TokenOptions{Lock: store.ProfileLocker{Dir: a.dir}, UseCache: !o.noCache})
 	if err != nil {
-		return hintWithProfile(err, p.Name)
+		return withProfile(err, p.Name)
 	}
-	// Remember when the refresh token rotated; a failure here must not keep
-	// the script from its token.
-	_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
-		if cur, ok := ps.Get(p.Name); ok {
-			now := time.Now().UTC()
-			cur.RefreshRotatedAt = &now
-			ps.Put(cur)
-		}
-		return nil
-	})
+	if !tok.FromCache && p.Scenario.Delegated() {
+		// Remember when the refresh token rotated; a failure here must not
+		// keep the script from its token.
+		_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
+			if cur, ok := ps.Get(p.Name); ok {
+				now := time.Now().UTC()
+				cur.RefreshRotatedAt = &now
+				ps.Put(cur)
+			}
+			return nil
+		})
+	}
+	if o.json {
+		out := struct {
+			AccessToken string    `json:"access_token"`
+			TokenType   string    `json:"token_type"`
+			ExpiresAt   time.Time `json:"expires_at"`
+			Scopes      []string  `json:"scopes"`
+			Roles       []string  `json:"roles"`
+		}{tok.AccessToken, "Bearer", tok.ExpiresAt.UTC(), nonNilStrings(tok.Scopes), nonNilStrings(tok.Roles)}
+		enc := json.NewEncoder(o.io.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
 	_, err = fmt.Fprintln(o.io.out, tok.AccessToken)
 	return err
 }
 
-// hintWithProfile fills the profile's name into an error's hint.
-func hintWithProfile(err error, name string) error {
-	fe := flows.AsError(err)
-	c := *fe
-	c.Hint = replaceProfile(c.Hint, name)
-	return &c
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
