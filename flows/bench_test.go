@@ -126,3 +126,44 @@ func BenchmarkTokenRefresh(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTokenFromCache is `mailgrant token` when the access token kept in
+// the store is still fresh: no network, one store read.
+func BenchmarkTokenFromCache(b *testing.B) {
+	benchTokenFromCache(b, store.NewMemory())
+}
+
+// BenchmarkTokenFromCacheKeyring is the same against the real Secret Service
+// (one D-Bus round trip per call); run it under .ci/with-keyring.
+func BenchmarkTokenFromCacheKeyring(b *testing.B) {
+	k := store.NewKeyring("mailgrant-bench")
+	if err := k.Probe(); err != nil {
+		b.Skipf("no keyring: %v", err)
+	}
+	b.Cleanup(func() {
+		for _, kind := range store.Kinds {
+			_ = k.Delete("cache", kind)
+		}
+	})
+	benchTokenFromCache(b, k)
+}
+
+func benchTokenFromCache(b *testing.B, secrets store.Secrets) {
+	srv, env := startSandbox(b, sandbox.Options{})
+	p := userProfile("cache", sandbox.AdeleVance.UPN)
+	if err := secrets.Set(p.Name, store.KindRefreshToken, deviceSignIn(b, srv, env, p).RefreshToken); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	o := flows.TokenOptions{UseCache: true}
+	if _, err := flows.GetToken(ctx, env, secrets, p, o); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		tok, err := flows.GetToken(ctx, env, secrets, p, o)
+		if err != nil || !tok.FromCache {
+			b.Fatalf("not from the cache: %v", err)
+		}
+	}
+}
