@@ -80,3 +80,17 @@ func FuzzNormalizeScopes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCachedToken feeds arbitrary keyring content to the access-token
+// cache reader (the keyring is outside input: another tool may write it).
+func FuzzParseCachedToken(f *testing.F) {
+	f.Add(`{"access_token":"a","expires_at":"2030-01-01T00:00:00Z","client_id":"c","tenant":"t"}`)
+	f.Add(`{"access_token":""}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := parseCachedToken(raw)
+		if err == nil && (c.AccessToken == "" || c.ExpiresAt.IsZero()) {
+			t.Fatalf("accepted an incomplete token from %q", raw)
+		}
+	})
+}

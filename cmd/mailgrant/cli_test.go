@@ -490,3 +490,33 @@ func TestKillNine(t *testing.T) {
 		}
 	}
 }
+
+// TestCorruptProfiles: a damaged, older-shaped or newer profiles.json is
+// refused with exit 2 and a hint, and left as it is.
+func TestCorruptProfiles(t *testing.T) {
+	dir := env(t, "mailgrant")
+	for name, content := range map[string]string{
+		"not JSON":       `{"version":1,"profiles":[`,
+		"newer version":  `{"version":99,"profiles":[]}`,
+		"no version":     `{"profiles":[]}`,
+		"bad name":       `{"version":1,"profiles":[{"name":"a/b","scenario":"send-as-user"}]}`,
+		"bad scenario":   `{"version":1,"profiles":[{"name":"a","scenario":"send-as-everyone"}]}`,
+		"duplicate name": `{"version":1,"profiles":[{"name":"a","scenario":"send-as-user"},{"name":"a","scenario":"send-as-user"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, store.ProfilesFile)
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"list"}, {"status"}, {"token", "a"}} {
+				r := mailgrant(t, "", args...)
+				if r.code != 2 || !strings.Contains(r.stderr, "profiles.json") || !strings.Contains(r.stderr, "hint:") {
+					t.Errorf("%v: want exit 2 naming profiles.json with a hint, got %d: %s", args, r.code, r.stderr)
+				}
+			}
+			if data, _ := os.ReadFile(path); string(data) != content {
+				t.Fatal("the damaged file was rewritten")
+			}
+		})
+	}
+}
