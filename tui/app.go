@@ -1,6 +1,9 @@
 // Package tui is mailgrant's terminal wizard: it lists the profiles with their
-// status, walks an administrator through a new authorization (scenario,
-// details, browser sign-in, check, save) and re-authorizes existing profiles.
+// status (check all, status detail with a test message, delete), walks an
+// administrator through a new authorization of any scenario (scenario,
+// registration checklist, details, browser or device-code sign-in or
+// app-only token with admin consent, check, save, Exchange PowerShell for
+// rbac) and re-authorizes existing profiles.
 // Every screen is a small model; the root Model routes between them. All I/O
 // (files, keyring, network, browser, clock) happens in tea.Cmds that call
 // flows and store.
@@ -30,18 +33,21 @@ type Deps struct {
 	Secrets store.Secrets
 	// ConfigDir is the directory of profiles.json.
 	ConfigDir string
-	// Browser opens the authorize URL; flows.NoBrowser{} with --no-browser.
+	// Browser opens the authorize and admin-consent URLs; flows.NoBrowser{}
+	// with --no-browser.
 	Browser flows.Browser
 	// Sandbox shows a banner on every screen saying nothing reaches Microsoft.
 	Sandbox bool
 	// Prefill holds values from setup flags or the sandbox.
 	Prefill Prefill
+	// ScenarioPrefill, when set, gives the values for a scenario picked on
+	// the chooser instead of Prefill (the sandbox offers each scenario its
+	// own app, secret and users).
+	ScenarioPrefill func(store.Scenario) Prefill
 	// Start is the first screen.
 	Start Start
-	// Available reports which scenarios are built; the others are shown as
-	// "not available yet" and cannot be picked. Nil means all of them. The
-	// wizard also treats the app-only scenarios (send-as-any, rbac) as not
-	// available, as it has no admin-consent screen yet.
+	// Available reports which scenarios may be picked; the others are shown
+	// as "not available" and cannot be. Nil means all of them.
 	Available func(store.Scenario) bool
 	// ServiceName is the keyring service, shown on the done screen
 	// ("mailgrant" or "mailgrant-sandbox").
@@ -49,6 +55,10 @@ type Deps struct {
 	// CommandPrefix starts the commands shown to the user, such as
 	// "mailgrant" or "mailgrant --sandbox".
 	CommandPrefix string
+	// UploadCertificate registers a new certificate with the app, as an
+	// admin would upload it in the portal. Only the sandbox can (cmd passes
+	// its server's); nil elsewhere, and the done screen says where to upload.
+	UploadCertificate func(clientID string, der []byte) error
 }
 
 // Prefill holds values that fill the details screen's fields in advance.
@@ -89,8 +99,9 @@ const (
 	// StartSetup opens on the chooser, or on the details screen when
 	// Prefill.Scenario is set.
 	StartSetup
-	// StartReauth goes straight to the browser sign-in for the existing
-	// profile named by Prefill.Profile.
+	// StartReauth goes straight to the sign-in (delegated) or the token
+	// request with the stored credential (app-only) for the existing profile
+	// named by Prefill.Profile.
 	StartReauth
 )
 
@@ -115,10 +126,14 @@ type step int
 const (
 	stepHome step = iota
 	stepChooser
+	stepRegistration
 	stepDetails
 	stepAuthorize
+	stepAppAuth
 	stepCheck
+	stepRBAC
 	stepDone
+	stepStatus
 )
 
 // Model is the root model: it holds the screens and routes messages between
@@ -140,12 +155,16 @@ type Model struct {
 	// reauth is true when the current authorization replaces a stored one.
 	reauth bool
 
-	home      homeScreen
-	chooser   chooserScreen
-	details   detailsScreen
-	authorize authorizeScreen
-	check     checkScreen
-	done      doneScreen
+	home         homeScreen
+	chooser      chooserScreen
+	registration registrationScreen
+	details      detailsScreen
+	authorize    authorizeScreen
+	appAuth      appAuthScreen
+	check        checkScreen
+	rbac         rbacScreen
+	done         doneScreen
+	status       statusScreen
 }
 
 // New builds the root model. ctx bounds every flow the wizard starts.
@@ -154,10 +173,7 @@ func New(ctx context.Context, d Deps) Model {
 	if available == nil {
 		available = func(store.Scenario) bool { return true }
 	}
-	// The wizard signs in through the browser (authorization code), which
-	// only delegated scenarios use; app-only ones need screens for admin
-	// consent and client credentials that are not built yet.
-	d.Available = func(sc store.Scenario) bool { return sc.Delegated() && available(sc) }
+	d.Available = available
 	if d.ServiceName == "" {
 		d.ServiceName = store.ServiceName(d.Sandbox)
 	}
@@ -169,17 +185,21 @@ func New(ctx context.Context, d Deps) Model {
 	}
 	st := newStyles()
 	m := Model{
-		ctx:       ctx,
-		deps:      d,
-		styles:    st,
-		keys:      newRootKeys(),
-		help:      newHelp(st),
-		width:     80,
-		height:    24,
-		home:      newHomeScreen(st),
-		chooser:   newChooserScreen(st, d.Available),
-		authorize: newAuthorizeScreen(st),
-		check:     newCheckScreen(st),
+		ctx:          ctx,
+		deps:         d,
+		styles:       st,
+		keys:         newRootKeys(),
+		help:         newHelp(st),
+		width:        80,
+		height:       24,
+		home:         newHomeScreen(ctx, st, d),
+		chooser:      newChooserScreen(st, d.Available),
+		registration: newRegistrationScreen(st),
+		authorize:    newAuthorizeScreen(st, d.Prefill.DeviceCode),
+		appAuth:      newAppAuthScreen(st),
+		check:        newCheckScreen(st),
+		rbac:         newRBACScreen(st),
+		status:       newStatusScreen(st),
 	}
 	switch d.Start {
 	case StartSetup:
@@ -192,6 +212,10 @@ func New(ctx context.Context, d Deps) Model {
 		m.reauth = true
 		m.step = stepAuthorize
 		m.authorize = m.authorize.loading(d.Prefill.Profile)
+		if d.Prefill.Scenario.Valid() && !d.Prefill.Scenario.Delegated() {
+			m.step = stepAppAuth
+			m.appAuth = m.appAuth.loading(d.Prefill.Profile)
+		}
 	}
 	m.setSize(m.width, m.height)
 	return m
@@ -222,8 +246,11 @@ func Run(ctx context.Context, d Deps, opts ...tea.ProgramOption) (Outcome, error
 // Init loads the profiles; every start needs them (the list, the duplicate
 // name check, the profile to re-authorize).
 func (m Model) Init() tea.Cmd {
-	if m.authorize.loadingName != "" {
+	switch {
+	case m.step == stepAuthorize && m.authorize.loadingName != "":
 		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.authorize.spinner.Tick)
+	case m.step == stepAppAuth && m.appAuth.loadingName != "":
+		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.appAuth.spinner.Tick)
 	}
 	return loadProfiles(m.deps.ConfigDir)
 }
@@ -251,23 +278,40 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case newRequestedMsg:
 		return m.toChooser()
 	case scenarioChosenMsg:
-		return m.toDetails(msg.Scenario)
+		return m.toFirstRegistration(msg.Scenario)
+	case registrationRequestedMsg:
+		return m.toRegistration(msg.Profile, true)
+	case registrationClosedMsg:
+		return m.registrationClosed(msg)
 	case detailsEnteredMsg:
-		return m.toAuthorize(msg.Profile, msg.ClientSecret)
+		return m.detailsEntered(msg)
 	case checkRequestedMsg:
-		return m.toStoredCheck(msg.Profile)
+		return m.toStatus(msg.Profile)
 	case reauthRequestedMsg:
 		return m.toReauth(msg.Profile)
 	case clientSecretLoadedMsg:
 		return m.clientSecretLoaded(msg)
+	case appCredentialLoadedMsg:
+		return m.appCredentialLoaded(msg)
 	case retryRequestedMsg:
-		return m.toAuthorize(m.check.profile, m.check.clientSecret)
+		return m.retry()
 	case tokenReceivedMsg:
 		return m.tokenReceived(msg)
+	case appAuthorizedMsg:
+		return m.appAuthorized(msg)
 	case tokenSavedMsg:
 		return m.tokenSaved(msg)
+	case statusCheckedMsg:
+		if m.status.owns(msg.Attempt) {
+			m.home = m.home.remember(msg.Status)
+		}
+		return m.updateScreens(msg)
+	case rbacScriptRequestedMsg:
+		return m.toRBAC(msg.Profile)
+	case rbacScriptClosedMsg:
+		return m.rbacClosed()
 	case finishedMsg:
-		m.outcome = Outcome{Completed: true, Profile: m.done.profile.Name}
+		m.outcome = m.done.outcome()
 		return m, tea.Quit
 	}
 	return m.updateScreens(msg)
@@ -279,11 +323,16 @@ func (m *Model) setSize(w, h int) {
 	m.width, m.height = w, h
 	m.help.SetWidth(w)
 	m.home.setSize(w, h-m.chromeHeight())
+	room := h - m.chromeHeight()
 	m.chooser.setSize(w)
-	m.details.setSize(w)
+	m.registration.setSize(w, room)
+	m.details.setSize(w, room)
 	m.authorize.setSize(w)
+	m.appAuth.setSize(w)
 	m.check.setSize(w)
-	m.done.setSize(w)
+	m.rbac.setSize(w, room)
+	m.done.setSize(w, room)
+	m.status.setSize(w)
 }
 
 // chromeHeight is the number of lines around a screen: the banner, and the
@@ -319,14 +368,22 @@ func (m Model) activeView() string {
 	switch m.step {
 	case stepChooser:
 		return m.chooser.View()
+	case stepRegistration:
+		return m.registration.View()
 	case stepDetails:
 		return m.details.View()
 	case stepAuthorize:
 		return m.authorize.View()
+	case stepAppAuth:
+		return m.appAuth.View()
 	case stepCheck:
 		return m.check.View()
+	case stepRBAC:
+		return m.rbac.View()
 	case stepDone:
 		return m.done.View()
+	case stepStatus:
+		return m.status.View()
 	default:
 		return m.home.View()
 	}
@@ -337,14 +394,22 @@ func (m Model) activeKeys() help.KeyMap {
 	switch m.step {
 	case stepChooser:
 		return m.chooser.keys
+	case stepRegistration:
+		return m.registration.keys
 	case stepDetails:
 		return m.details.keys
 	case stepAuthorize:
 		return m.authorize.keys
+	case stepAppAuth:
+		return m.appAuth.keys
 	case stepCheck:
 		return m.check.keys
+	case stepRBAC:
+		return m.rbac.keys
 	case stepDone:
 		return m.done.keys
+	case stepStatus:
+		return m.status.keys
 	default:
 		return m.home.keys
 	}
@@ -356,14 +421,22 @@ func (m Model) updateActive(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch m.step {
 	case stepChooser:
 		m.chooser, cmd = m.chooser.Update(msg)
+	case stepRegistration:
+		m.registration, cmd = m.registration.Update(msg)
 	case stepDetails:
 		m.details, cmd = m.details.Update(msg)
 	case stepAuthorize:
 		m.authorize, cmd = m.authorize.Update(msg)
+	case stepAppAuth:
+		m.appAuth, cmd = m.appAuth.Update(msg)
 	case stepCheck:
 		m.check, cmd = m.check.Update(msg)
+	case stepRBAC:
+		m.rbac, cmd = m.rbac.Update(msg)
 	case stepDone:
 		m.done, cmd = m.done.Update(msg)
+	case stepStatus:
+		m.status, cmd = m.status.Update(msg)
 	default:
 		m.home, cmd = m.home.Update(msg)
 	}
@@ -375,12 +448,16 @@ func (m Model) updateActive(msg tea.Msg) (tea.Model, tea.Cmd) {
 // attempt or component id, so a late result of a cancelled attempt is
 // dropped even after the user moved on.
 func (m Model) updateScreens(msg tea.Msg) (tea.Model, tea.Cmd) {
-	cmds := make([]tea.Cmd, 6)
+	cmds := make([]tea.Cmd, 10)
 	m.home, cmds[0] = m.home.Update(msg)
 	m.chooser, cmds[1] = m.chooser.Update(msg)
-	m.details, cmds[2] = m.details.Update(msg)
-	m.authorize, cmds[3] = m.authorize.Update(msg)
-	m.check, cmds[4] = m.check.Update(msg)
-	m.done, cmds[5] = m.done.Update(msg)
+	m.registration, cmds[2] = m.registration.Update(msg)
+	m.details, cmds[3] = m.details.Update(msg)
+	m.authorize, cmds[4] = m.authorize.Update(msg)
+	m.appAuth, cmds[5] = m.appAuth.Update(msg)
+	m.check, cmds[6] = m.check.Update(msg)
+	m.rbac, cmds[7] = m.rbac.Update(msg)
+	m.done, cmds[8] = m.done.Update(msg)
+	m.status, cmds[9] = m.status.Update(msg)
 	return m, tea.Batch(cmds...)
 }

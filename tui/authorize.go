@@ -15,9 +15,10 @@ import (
 	"github.com/mailgrant/mailgrant/store"
 )
 
-// authorizeScreen runs one browser sign-in (authorization code with PKCE)
-// at a time: it shows what to do and the URL, opens the browser, and waits
-// for the token. Each run is an attempt with its own child context.
+// authorizeScreen runs one delegated sign-in at a time: in the browser
+// (authorization code with PKCE: it shows the URL, opens the browser and
+// waits for the token) or with a device code (it shows the code and where
+// to type it, and polls). Each run is an attempt with its own child context.
 type authorizeScreen struct {
 	st      styles
 	keys    authorizeKeys
@@ -37,6 +38,10 @@ type authorizeScreen struct {
 	// loadingName is the profile being read before a re-authorization.
 	loadingName string
 
+	// device is true for the device code sign-in.
+	device     bool
+	deviceFlow *flows.DeviceFlow
+
 	flow       *flows.AuthCodeFlow
 	url        string
 	startedAt  time.Time
@@ -45,8 +50,10 @@ type authorizeScreen struct {
 	err        error
 }
 
-func newAuthorizeScreen(st styles) authorizeScreen {
-	return authorizeScreen{st: st, keys: newAuthorizeKeys()}
+// newAuthorizeScreen builds the screen; device starts sign-ins with a
+// device code (setup --device-code).
+func newAuthorizeScreen(st styles, device bool) authorizeScreen {
+	return authorizeScreen{st: st, keys: newAuthorizeKeys(), device: device}
 }
 
 func (s *authorizeScreen) setSize(w int) { s.width = w }
@@ -67,13 +74,17 @@ func (s authorizeScreen) start(parent context.Context, d Deps, p store.Profile, 
 	s.deps, s.parent = d, parent
 	s.profile, s.clientSecret = p, secret
 	s.loadingName = ""
-	s.flow, s.url, s.browserErr, s.err = nil, "", nil, nil
+	s.flow, s.url, s.deviceFlow, s.browserErr, s.err = nil, "", nil, nil, nil
 	s.startedAt, s.now = time.Time{}, time.Time{}
 	s.attempt = nextAttempt()
 	s.ctx, s.cancel = context.WithCancel(parent)
 	s.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	s.setKeys()
-	return s, tea.Batch(stopCmd, startAuthCode(s.ctx, d.Env, s.attempt, p, secret), s.spinner.Tick)
+	begin := startAuthCode(s.ctx, d.Env, s.attempt, p, secret)
+	if s.device {
+		begin = startDeviceCode(s.ctx, d.Env, s.attempt, p, secret)
+	}
+	return s, tea.Batch(stopCmd, begin, s.spinner.Tick)
 }
 
 // stop cancels the running attempt, if any; its late results are dropped.
@@ -86,7 +97,7 @@ func (s authorizeScreen) stop() (authorizeScreen, tea.Cmd) {
 	if s.flow != nil {
 		cmd = closeFlow(s.flow)
 	}
-	s.cancel, s.ctx, s.flow, s.attempt = nil, nil, nil, 0
+	s.cancel, s.ctx, s.flow, s.deviceFlow, s.attempt = nil, nil, nil, nil, 0
 	return s, cmd
 }
 
@@ -115,7 +126,13 @@ func (s authorizeScreen) failed(err error) authorizeScreen {
 func (s *authorizeScreen) setKeys() {
 	failed := s.err != nil
 	s.keys.Retry.SetEnabled(failed && s.deps.Env != nil)
-	s.keys.Open.SetEnabled(!failed && s.url != "")
+	s.keys.Open.SetEnabled(!failed && s.url != "" && !s.device)
+	s.keys.Switch.SetEnabled(s.deps.Env != nil && s.loadingName == "")
+	if s.device {
+		s.keys.Switch.SetHelp("d", "use the browser")
+	} else {
+		s.keys.Switch.SetHelp("d", "device code")
+	}
 	if failed {
 		s.keys.Back.SetHelp("esc", "back")
 	} else {
@@ -134,6 +151,13 @@ func (s authorizeScreen) Update(msg tea.Msg) (authorizeScreen, tea.Cmd) {
 		s.startedAt, s.now = msg.At, msg.At
 		s.setKeys()
 		return s, tea.Batch(openBrowser(s.deps.Browser, s.attempt, s.url), waitForToken(s.ctx, s.attempt, s.flow))
+	case deviceCodeReadyMsg:
+		if s.owns(msg.Attempt) {
+			s.deviceFlow = msg.Flow
+			s.startedAt, s.now = msg.At, msg.At
+			s.setKeys()
+			return s, waitForDeviceToken(s.ctx, s.attempt, s.deviceFlow)
+		}
 	case browserOpenedMsg:
 		if s.owns(msg.Attempt) {
 			s.browserErr = msg.Err
@@ -165,6 +189,9 @@ func (s authorizeScreen) updateKeys(msg tea.KeyPressMsg) (authorizeScreen, tea.C
 		}
 	case key.Matches(msg, s.keys.Retry):
 		return s.start(s.parent, s.deps, s.profile, s.clientSecret)
+	case key.Matches(msg, s.keys.Switch):
+		s.device = !s.device
+		return s.start(s.parent, s.deps, s.profile, s.clientSecret)
 	case key.Matches(msg, s.keys.Back):
 		s, cmd := s.stop()
 		return s, tea.Batch(cmd, emit(backRequestedMsg{}))
@@ -185,10 +212,13 @@ func (s authorizeScreen) View() string {
 	switch {
 	case s.err != nil:
 		b.WriteString(errorBlock(s.st, s.err, s.width) + "\n\n")
-		b.WriteString(paint(s.st.subtle, wrap("Nothing was saved. Press r to sign in again, or esc to change the details.", s.width)))
+		b.WriteString(paint(s.st.subtle, wrap("Nothing was saved. Press r to sign in again, d to switch between the browser and a device code, or esc to change the details.", s.width)))
 		return b.String()
 	case s.loadingName != "":
 		b.WriteString(s.spinner.View() + " Reading profile " + s.loadingName + "…")
+		return b.String()
+	case s.device:
+		b.WriteString(s.deviceView())
 		return b.String()
 	case s.url == "":
 		b.WriteString(s.spinner.View() + " Starting the sign-in…")
@@ -225,4 +255,26 @@ func (s authorizeScreen) linkedURL() string {
 func elapsed(d time.Duration) string {
 	d = max(0, d).Truncate(time.Second)
 	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// deviceView shows the device code prominently, where to type it, and the
+// time left before it expires.
+func (s authorizeScreen) deviceView() string {
+	d := s.deviceFlow
+	if d == nil {
+		return s.spinner.View() + " Asking Entra for a device code…"
+	}
+	var b strings.Builder
+	b.WriteString(wrap("On any device (a phone, another computer), open", s.width) + "\n\n")
+	b.WriteString("    " + ansi.SetHyperlink(d.VerificationURI) + s.st.url.Render(d.VerificationURI) + ansi.ResetHyperlink() + "\n\n")
+	b.WriteString("and enter the code\n\n")
+	b.WriteString("    " + s.st.code.Render(d.UserCode) + "\n\n")
+	who := "then sign in as " + s.profile.Account + " and accept."
+	if s.profile.Account == "" {
+		who = "then sign in and accept."
+	}
+	b.WriteString(wrap(who, s.width) + "\n\n")
+	left := d.ExpiresAt.Sub(s.now)
+	b.WriteString(s.spinner.View() + " Waiting for the sign-in… " + elapsed(s.now.Sub(s.startedAt)) + "  ·  the code expires in " + elapsed(left))
+	return b.String()
 }

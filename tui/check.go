@@ -13,9 +13,10 @@ import (
 	"github.com/mailgrant/mailgrant/store"
 )
 
-// checkScreen runs a status check and shows its steps as they finish. It
-// checks either a token just obtained (then saves it when it is good) or a
-// stored profile chosen on the list (then records the outcome).
+// checkScreen checks a token just obtained and shows the steps as they
+// finish, then saves it: a delegated token when it is good, an app-only
+// credential whenever it obtained a token (as the command line does; the
+// done screen then says what still needs an admin).
 type checkScreen struct {
 	st      styles
 	keys    checkKeys
@@ -26,11 +27,13 @@ type checkScreen struct {
 	attempt int
 	cancel  context.CancelFunc
 
-	// stored is true for a check of a stored profile.
-	stored       bool
 	profile      store.Profile
 	clientSecret string
 	token        *flows.Token
+	// app is the app-only authorization being checked, nil for delegated.
+	app *appRequest
+	// certPath is where a new certificate's public part was written.
+	certPath string
 
 	steps   []flows.Step
 	status  *flows.Status
@@ -53,18 +56,18 @@ func (s checkScreen) startVerify(ctx context.Context, d Deps, p store.Profile, s
 	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, p, tok), s.spinner.Tick)
 }
 
-// startStored checks a stored profile with its refresh token.
-func (s checkScreen) startStored(ctx context.Context, d Deps, p store.Profile) (checkScreen, tea.Cmd) {
-	s, ctx = s.reset(ctx, d, p)
-	s.stored = true
-	return s, tea.Batch(checkStored(ctx, d.Env, d.Secrets, s.attempt, p), s.spinner.Tick)
+// startVerifyApp checks a token an app-only credential just obtained.
+func (s checkScreen) startVerifyApp(ctx context.Context, d Deps, r appRequest, tok *flows.Token) (checkScreen, tea.Cmd) {
+	s, ctx = s.reset(ctx, d, r.Profile)
+	s.app, s.token, s.certPath = &r, tok, r.CertPath
+	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, r.Profile, tok), s.spinner.Tick)
 }
 
 func (s checkScreen) reset(parent context.Context, d Deps, p store.Profile) (checkScreen, context.Context) {
 	s = s.stop()
 	ctx, cancel := context.WithCancel(parent)
 	s.deps, s.profile, s.cancel = d, p, cancel
-	s.stored, s.clientSecret, s.token = false, "", nil
+	s.app, s.certPath, s.clientSecret, s.token = nil, "", "", nil
 	s.steps, s.status, s.err = nil, nil, nil
 	s.running, s.saving = true, false
 	s.attempt = nextAttempt()
@@ -93,7 +96,7 @@ func (s checkScreen) failure() error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.status != nil && s.status.Error != nil && !s.stored && !saveable(s.status) {
+	if s.status != nil && s.status.Error != nil && !s.keeps(s.status) {
 		return s.status.Error
 	}
 	return nil
@@ -101,11 +104,17 @@ func (s checkScreen) failure() error {
 
 func (s *checkScreen) setKeys() {
 	s.keys.Retry.SetEnabled(!s.busy())
-	if s.stored {
-		s.keys.Retry.SetHelp("r", "re-authorize")
+	if s.app != nil {
+		s.keys.Retry.SetHelp("r", "try again")
 	} else {
 		s.keys.Retry.SetHelp("r", "sign in again")
 	}
+}
+
+// keeps reports whether the checked authorization is saved: an app-only
+// credential that obtained a token always is.
+func (s checkScreen) keeps(st *flows.Status) bool {
+	return s.app != nil || saveable(st)
 }
 
 // saveable reports whether a new token may be kept: it is authorized, or
@@ -135,10 +144,6 @@ func (s checkScreen) Update(msg tea.Msg) (checkScreen, tea.Cmd) {
 		if s.owns(msg.Attempt) {
 			return s.checked(msg.Status)
 		}
-	case statusRecordedMsg:
-		if s.owns(msg.Attempt) {
-			s.err = msg.Err
-		}
 	case errMsg:
 		if s.owns(msg.Attempt) {
 			s.err = msg.Err
@@ -157,16 +162,17 @@ func (s checkScreen) Update(msg tea.Msg) (checkScreen, tea.Cmd) {
 	return s, nil
 }
 
-// checked shows the outcome and saves a good new token, or records the
-// outcome of a stored profile's check.
+// checked shows the outcome and saves a good new delegated token, or an
+// app-only credential.
 func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
 	s.running = false
 	s.status = st
 	s.steps = st.Steps
 	var cmd tea.Cmd
 	switch {
-	case s.stored:
-		cmd = recordStatus(s.deps.ConfigDir, s.attempt, s.profile.Name, st)
+	case s.app != nil:
+		s.saving = true
+		cmd = saveAppCredential(s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.profile, s.app.Cred)
 	case saveable(st):
 		s.saving = true
 		cmd = saveToken(s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.profile, s.token, s.clientSecret)
@@ -178,9 +184,6 @@ func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
 func (s checkScreen) updateKeys(msg tea.KeyPressMsg) (checkScreen, tea.Cmd) {
 	switch {
 	case key.Matches(msg, s.keys.Retry):
-		if s.stored {
-			return s, emit(reauthRequestedMsg{Profile: s.profile})
-		}
 		return s, emit(retryRequestedMsg{})
 	case key.Matches(msg, s.keys.Back):
 		s = s.stop()
@@ -212,7 +215,7 @@ func (s checkScreen) View() string {
 	b.WriteString("\n")
 	if s.status != nil {
 		state := s.status.State
-		b.WriteString(s.stateStyle(state).Render("Status: "+state.Symbol()+" "+string(state)) + "\n")
+		b.WriteString(stateStyle(s.st, state).Render("Status: "+state.Symbol()+" "+string(state)) + "\n")
 		if s.status.Error != nil {
 			b.WriteString(errorBlock(s.st, s.status.Error, s.width) + "\n")
 		}
@@ -222,20 +225,27 @@ func (s checkScreen) View() string {
 		b.WriteString(s.spinner.View() + " Saving to the keyring…")
 	case s.err != nil:
 		b.WriteString(errorBlock(s.st, s.err, s.width))
-	case s.stored:
-		b.WriteString(s.st.subtle.Render("Recorded in profiles.json."))
-	case s.status != nil && !saveable(s.status):
+	case s.status != nil && !s.keeps(s.status):
 		b.WriteString("\n" + paint(s.st.subtle, wrap("Nothing was saved; any authorization stored before is unchanged. Press r to sign in again or esc to change the details.", s.width)))
 	}
 	return b.String()
 }
 
-// stepLine is one step: its symbol, title and detail.
+// stepLine is one step: its symbol, title and detail. A title longer than
+// its column gets the line to itself, the detail under it.
 func stepLine(st styles, step flows.Step, width int) string {
 	sym := resultStyle(st, step.Result).Render(step.Result.Symbol())
-	head := sym + " " + pad(flows.StepTitle(step.Name), stepTitleWidth) + "  "
+	title := flows.StepTitle(step.Name)
+	under := strings.Repeat(" ", stepTitleWidth+4)
 	detail := wrap(step.Detail, max(10, width-stepTitleWidth-4))
-	return head + strings.ReplaceAll(detail, "\n", "\n"+strings.Repeat(" ", stepTitleWidth+4))
+	detail = strings.ReplaceAll(detail, "\n", "\n"+under)
+	if len([]rune(title)) > stepTitleWidth {
+		if detail == "" {
+			return sym + " " + title
+		}
+		return sym + " " + title + "\n" + under + detail
+	}
+	return sym + " " + pad(title, stepTitleWidth) + "  " + detail
 }
 
 func resultStyle(st styles, r flows.StepResult) lipgloss.Style {
@@ -250,12 +260,13 @@ func resultStyle(st styles, r flows.StepResult) lipgloss.Style {
 	return st.subtle
 }
 
-func (s checkScreen) stateStyle(st flows.State) lipgloss.Style {
-	switch st {
+// stateStyle colours a state (its symbol and word say it too).
+func stateStyle(st styles, state flows.State) lipgloss.Style {
+	switch state {
 	case flows.StateAuthorized:
-		return s.st.ok
+		return st.ok
 	case flows.StateConsentMissing, flows.StateReauthorize, flows.StateCredentialExpired:
-		return s.st.warn
+		return st.warn
 	}
-	return s.st.bad
+	return st.bad
 }

@@ -119,14 +119,6 @@ func verifyToken(ctx context.Context, env *flows.Env, attempt int, p store.Profi
 	})
 }
 
-// checkStored checks a stored profile with its refresh token from the
-// keyring (storing a rotated one).
-func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, attempt int, p store.Profile) tea.Cmd {
-	return runCheck(attempt, func(progress func(flows.Step)) *flows.Status {
-		return flows.Check(ctx, env, secrets, p, flows.CheckOptions{Progress: progress})
-	})
-}
-
 // saveToken keeps a verified authorization.
 func saveToken(dir string, secrets store.Secrets, attempt int, p store.Profile, tok *flows.Token, clientSecret string) tea.Cmd {
 	return func() tea.Msg {

@@ -2,7 +2,8 @@ package tui
 
 import (
 	"errors"
-	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -13,38 +14,33 @@ import (
 	"github.com/mailgrant/mailgrant/store"
 )
 
-// field is one input of the details form, in the order shown.
-type field int
-
-const (
-	fieldProfile field = iota
-	fieldTenant
-	fieldClientID
-	fieldAccount
-	fieldPermissions
-	fieldSecret
-	fieldCount
-)
-
 // labelWidth is the width of the label column of the form.
 const labelWidth = 16
 
 // defaultProfileName is the profile name offered when none is given.
 const defaultProfileName = "mailer"
 
-// detailsScreen is the form of everything a sign-in needs. Each field is
-// validated as it is typed (textinput's Validate sets Err, shown under the
-// field) and again on submit.
+// detailsScreen is the form of everything an authorization needs. Each field
+// is validated as it is typed (textinput's Validate sets Err, shown under
+// the field) and again on submit; files named on it are read on submit, in
+// a command, and their errors shown on their field.
 type detailsScreen struct {
 	st       styles
 	keys     detailsKeys
 	width    int
+	height   int
 	scenario store.Scenario
 	// base is the profile being re-authorized, or a new one; the form
 	// replaces the fields it shows and keeps the others.
-	base     store.Profile
-	inputs   []textinput.Model
-	focus    field
+	base   store.Profile
+	inputs []textinput.Model
+	focus  field
+	// choices are the credential kinds offered (app-only), choice the one
+	// picked.
+	choices []credChoice
+	choice  int
+	// stored is the credential kept in the keyring, when re-authorizing.
+	stored   *flows.AppCredential
 	existing map[string]bool
 	// allow is an existing profile name that may be reused: the one being
 	// re-authorized.
@@ -52,6 +48,10 @@ type detailsScreen struct {
 	accounts []string
 	note     string
 	prefix   string
+	// env gives the clock for the certificate check.
+	env *flows.Env
+	// checking is the attempt of the file check running after submit.
+	checking int
 }
 
 // newDetailsScreen builds the form for a new profile of a scenario, filled
@@ -71,10 +71,17 @@ func newDetailsScreen(st styles, d Deps, sc store.Scenario, allow string) detail
 		name = defaultProfileName
 	}
 	base := store.Profile{Name: name, Scenario: sc, Tenant: tenant, ClientID: pf.ClientID, Account: pf.Account, Permissions: perms}
+	if sc == store.RBAC {
+		base.OutOfScopeMailbox = pf.OutOfScope
+	}
 	if d.Env != nil {
 		base.Cloud = d.Env.Cloud.Name
 	}
-	return newDetailsForm(st, d, base, allow)
+	s := newDetailsForm(st, d, base, allow)
+	if pf.ClientSecret != "" {
+		s.inputs[fieldSecret].SetValue(pf.ClientSecret)
+	}
+	return s
 }
 
 // detailsFromProfile builds the form for re-authorizing a stored profile.
@@ -82,39 +89,30 @@ func detailsFromProfile(st styles, d Deps, p store.Profile) detailsScreen {
 	if d.Env != nil && p.Cloud == "" {
 		p.Cloud = d.Env.Cloud.Name
 	}
-	return newDetailsForm(st, d, p, p.Name)
+	s := newDetailsForm(st, d, p, p.Name)
+	if p.Credential == store.CredentialCertificate {
+		s.choice = slices.Index(s.choices, credCertFile)
+	}
+	return s
 }
 
 func newDetailsForm(st styles, d Deps, base store.Profile, allow string) detailsScreen {
 	s := detailsScreen{
 		st: st, keys: newDetailsKeys(), scenario: base.Scenario, base: base, allow: allow,
 		accounts: d.Prefill.Accounts, note: d.Prefill.Note, prefix: d.CommandPrefix,
-		existing: map[string]bool{},
+		existing: map[string]bool{}, env: d.Env,
 	}
-	s.inputs = make([]textinput.Model, fieldCount)
-	for i := range s.inputs {
-		in := textinput.New()
-		in.Prompt = ""
-		in.SetStyles(inputStyles())
-		in.CharLimit = 256
-		s.inputs[i] = in
+	if !base.Scenario.Delegated() {
+		s.choices = []credChoice{credSecret, credCertFile, credNewCert}
 	}
-	s.inputs[fieldProfile].CharLimit = 64
-	s.inputs[fieldTenant].Placeholder = "Directory (tenant) ID or domain"
-	s.inputs[fieldClientID].Placeholder = "Application (client) ID"
-	s.inputs[fieldAccount].Placeholder = "name@domain"
-	s.inputs[fieldPermissions].Placeholder = strings.Join(flows.DefaultPermissions(base.Scenario), ", ")
-	s.inputs[fieldSecret].EchoMode = textinput.EchoPassword
-	s.inputs[fieldSecret].EchoCharacter = '•'
-	if base.Scenario.Delegated() {
-		s.inputs[fieldSecret].Placeholder = "leave empty for a public client (Mobile and desktop app)"
-	} else {
-		s.inputs[fieldSecret].Placeholder = "the secret's Value from Certificates & secrets"
-	}
+	s.inputs = newInputs(base.Scenario)
 	s.setValidators()
 	for f, v := range map[field]string{
 		fieldProfile: base.Name, fieldTenant: base.Tenant, fieldClientID: base.ClientID,
 		fieldAccount: base.Account, fieldPermissions: strings.Join(base.Permissions, ", "),
+		fieldOutOfScope: base.OutOfScopeMailbox, fieldRBACGroup: base.RBACGroup,
+		fieldRBACMailboxes: strings.Join(base.RBACMailboxes, ", "),
+		fieldCertDays:      strconv.Itoa(defaultCertDays),
 	} {
 		if v != "" {
 			s.inputs[f].SetValue(v)
@@ -125,38 +123,9 @@ func newDetailsForm(st styles, d Deps, base store.Profile, allow string) details
 		s.focus = fieldTenant
 	}
 	s.inputs[s.focus].Focus()
-	s.setSize(80)
+	s.setKeys()
+	s.setSize(80, 0)
 	return s
-}
-
-// setValidators gives every field its validator; the name's depends on the
-// existing profiles.
-func (s *detailsScreen) setValidators() {
-	sc, existing, allow, prefix := s.scenario, s.existing, s.allow, s.prefix
-	s.inputs[fieldProfile].Validate = func(v string) error {
-		if err := store.ValidateName(v); err != nil {
-			return &flows.InputError{Field: "profile", Problem: err.Error(), Hint: "for example wordpress or backup-mailer"}
-		}
-		if existing[v] && v != allow {
-			return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("a profile named %s exists", v), Hint: fmt.Sprintf("choose another name or run %s reauth %s", prefix, v)}
-		}
-		return nil
-	}
-	s.inputs[fieldTenant].Validate = func(v string) error { return flows.ValidateTenant(sc, v) }
-	s.inputs[fieldClientID].Validate = flows.ValidateClientID
-	s.inputs[fieldAccount].Validate = func(v string) error { return flows.ValidateAccount(sc, v) }
-	s.inputs[fieldPermissions].Validate = func(v string) error {
-		return flows.ValidatePermissions(flows.ParsePermissions(v))
-	}
-	s.inputs[fieldSecret].Validate = func(v string) error {
-		if v == "" && !sc.Delegated() {
-			return &flows.InputError{Field: "client-secret", Problem: "is empty", Hint: "app-only access needs the app's client secret"}
-		}
-		if strings.TrimSpace(v) != v {
-			return &flows.InputError{Field: "client-secret", Problem: "starts or ends with a space", Hint: "copy the secret's Value exactly"}
-		}
-		return nil
-	}
 }
 
 // setExisting tells the form which profile names are taken, and checks the
@@ -185,11 +154,35 @@ func (s detailsScreen) withSecret(secret string) detailsScreen {
 	return s
 }
 
-func (s *detailsScreen) setSize(w int) {
-	s.width = w
+// withStored offers the credential read from the keyring: its secret fills
+// the secret field, its certificate becomes the "stored certificate" choice.
+func (s detailsScreen) withStored(cred flows.AppCredential) detailsScreen {
+	if s.inputs == nil {
+		return s
+	}
+	s.stored = &cred
+	switch {
+	case cred.Cert != nil:
+		s.choices = []credChoice{credStored, credSecret, credCertFile, credNewCert}
+		s.choice = 0
+	case cred.Secret != "":
+		s.inputs[fieldSecret].SetValue(cred.Secret)
+		s.choice = slices.Index(s.choices, credSecret)
+	}
+	return s
+}
+
+// setSize gives the form its width and the height it may use (0: any).
+func (s *detailsScreen) setSize(w, h int) {
+	s.width, s.height = w, h
 	for i := range s.inputs {
 		s.inputs[i].SetWidth(max(10, w-labelWidth-3))
 	}
+}
+
+// setKeys enables the credential choice key on its field only.
+func (s *detailsScreen) setKeys() {
+	s.keys.Choose.SetEnabled(s.focus == fieldCredential)
 }
 
 // Update moves between fields, types into the focused one, and submits.
@@ -197,26 +190,52 @@ func (s detailsScreen) Update(msg tea.Msg) (detailsScreen, tea.Cmd) {
 	if s.inputs == nil {
 		return s, nil
 	}
-	km, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		var cmd tea.Cmd
-		s.inputs[s.focus], cmd = s.inputs[s.focus].Update(msg)
-		return s, cmd
+	switch msg := msg.(type) {
+	case credentialCheckedMsg:
+		if msg.Attempt == 0 || msg.Attempt != s.checking {
+			return s, nil
+		}
+		return s.credentialChecked(msg)
+	case tea.KeyPressMsg:
+		return s.updateKeys(msg)
 	}
+	if s.focus == fieldCredential {
+		return s, nil
+	}
+	var cmd tea.Cmd
+	s.inputs[s.focus], cmd = s.inputs[s.focus].Update(msg)
+	return s, cmd
+}
+
+func (s detailsScreen) updateKeys(km tea.KeyPressMsg) (detailsScreen, tea.Cmd) {
+	fs := s.fields()
+	at := max(0, slices.Index(fs, s.focus))
 	switch {
 	case key.Matches(km, s.keys.Submit):
 		return s.submit()
 	case key.Matches(km, s.keys.Enter):
-		if s.focus == fieldCount-1 {
+		if at == len(fs)-1 {
 			return s.submit()
 		}
-		return s.focusOn(s.focus + 1)
+		return s.focusOn(fs[at+1])
 	case key.Matches(km, s.keys.Next):
-		return s.focusOn((s.focus + 1) % fieldCount)
+		return s.focusOn(fs[(at+1)%len(fs)])
 	case key.Matches(km, s.keys.Prev):
-		return s.focusOn((s.focus + fieldCount - 1) % fieldCount)
+		return s.focusOn(fs[(at+len(fs)-1)%len(fs)])
+	case key.Matches(km, s.keys.Registration):
+		return s, emit(registrationRequestedMsg{Profile: s.profileSoFar()})
 	case key.Matches(km, s.keys.Back):
 		return s, emit(backRequestedMsg{})
+	case key.Matches(km, s.keys.Choose):
+		step := 1
+		if km.String() == "left" {
+			step = len(s.choices) - 1
+		}
+		s.choice = (s.choice + step) % len(s.choices)
+		return s, nil
+	}
+	if s.focus == fieldCredential {
+		return s, nil
 	}
 	var cmd tea.Cmd
 	s.inputs[s.focus], cmd = s.inputs[s.focus].Update(km)
@@ -227,32 +246,122 @@ func (s detailsScreen) Update(msg tea.Msg) (detailsScreen, tea.Cmd) {
 func (s detailsScreen) focusOn(f field) (detailsScreen, tea.Cmd) {
 	s.inputs[s.focus].Blur()
 	s.focus = f
+	s.setKeys()
+	if f == fieldCredential {
+		return s, nil
+	}
 	return s, s.inputs[f].Focus()
 }
 
-// submit validates every field; it stays on the first bad one, or emits
+// submit validates every field shown; it stays on the first bad one. Files
+// are then read in a command (credentialCheckedMsg); otherwise it emits
 // detailsEnteredMsg.
 func (s detailsScreen) submit() (detailsScreen, tea.Cmd) {
-	for f := range fieldCount {
+	for _, f := range s.fields() {
+		if f == fieldCredential {
+			continue
+		}
 		in := &s.inputs[f]
+		if in.Validate == nil {
+			continue
+		}
 		in.Err = in.Validate(in.Value())
 		if in.Err != nil {
 			return s.focusOn(f)
 		}
 	}
+	if f, err := s.crossCheck(); err != nil {
+		s.inputs[f].Err = err
+		return s.focusOn(f)
+	}
+	switch s.credential() {
+	case credCertFile:
+		s.checking = nextAttempt()
+		return s, loadCertificate(s.env, s.checking, s.value(fieldCertFile), s.inputs[fieldCertPassword].Value())
+	case credNewCert:
+		s.checking = nextAttempt()
+		return s, checkNewCertificatePath(s.checking, s.value(fieldNewCert))
+	}
+	return s, emit(s.entered(nil))
+}
+
+// crossCheck finds mistakes that involve two fields.
+func (s detailsScreen) crossCheck() (field, error) {
+	if s.scenario != store.RBAC {
+		return 0, nil
+	}
+	if oos := s.value(fieldOutOfScope); oos != "" && strings.EqualFold(oos, s.value(fieldAccount)) {
+		return fieldOutOfScope, &flows.InputError{Field: "out-of-scope", Problem: "is the test mailbox", Hint: "give a mailbox outside the scope, or leave it empty"}
+	}
+	if s.value(fieldRBACGroup) != "" && s.value(fieldRBACMailboxes) != "" {
+		return fieldRBACMailboxes, &flows.InputError{Field: "rbac-mailboxes", Problem: "a group and mailboxes are both given", Hint: "give a group or a list of mailboxes, not both"}
+	}
+	return 0, nil
+}
+
+// credentialChecked shows a file's error on its field, or submits.
+func (s detailsScreen) credentialChecked(msg credentialCheckedMsg) (detailsScreen, tea.Cmd) {
+	s.checking = 0
+	if msg.Err != nil {
+		f := msg.Field
+		var ie *flows.InputError
+		if errors.As(msg.Err, &ie) && ie.Field == "certificate-password" {
+			f = fieldCertPassword
+		}
+		s.inputs[f].Err = msg.Err
+		return s.focusOn(f)
+	}
+	return s, emit(s.entered(msg.Cert))
+}
+
+// entered is the event of a valid form; cert is the certificate read from
+// the file named on it, if any.
+func (s detailsScreen) entered(cert *flows.Certificate) detailsEnteredMsg {
+	p := s.profileSoFar()
+	msg := detailsEnteredMsg{Profile: p}
+	if s.scenario.Delegated() {
+		msg.ClientSecret = s.inputs[fieldSecret].Value()
+		msg.Profile.Credential = store.CredentialNone
+		if msg.ClientSecret != "" {
+			msg.Profile.Credential = store.CredentialSecret
+		}
+		return msg
+	}
+	msg.Profile.Credential = store.CredentialCertificate
+	switch s.credential() {
+	case credSecret:
+		msg.ClientSecret = s.inputs[fieldSecret].Value()
+		msg.Profile.Credential = store.CredentialSecret
+	case credCertFile:
+		msg.Cert = cert
+	case credNewCert:
+		msg.NewCertPath = s.value(fieldNewCert)
+		msg.NewCertDays, _ = strconv.Atoi(s.value(fieldCertDays))
+	case credStored:
+		msg.Cert = s.stored.Cert
+	}
+	return msg
+}
+
+// profileSoFar is the profile the fields describe, valid or not (for the
+// registration checklist, and the base of a submit).
+func (s detailsScreen) profileSoFar() store.Profile {
 	p := s.base
+	if s.inputs == nil {
+		return p
+	}
 	p.Name = s.value(fieldProfile)
 	p.Scenario = s.scenario
 	p.Tenant = s.value(fieldTenant)
 	p.ClientID = s.value(fieldClientID)
 	p.Account = s.value(fieldAccount)
 	p.Permissions = flows.ParsePermissions(s.value(fieldPermissions))
-	secret := s.inputs[fieldSecret].Value()
-	p.Credential = store.CredentialNone
-	if secret != "" {
-		p.Credential = store.CredentialSecret
+	if s.scenario == store.RBAC {
+		p.OutOfScopeMailbox = s.value(fieldOutOfScope)
+		p.RBACGroup = s.value(fieldRBACGroup)
+		p.RBACMailboxes = flows.ParsePermissions(s.value(fieldRBACMailboxes))
 	}
-	return s, emit(detailsEnteredMsg{Profile: p, ClientSecret: secret})
+	return p
 }
 
 func (s detailsScreen) value(f field) string {
@@ -262,61 +371,102 @@ func (s detailsScreen) value(f field) string {
 	return strings.TrimSpace(s.inputs[f].Value())
 }
 
-// labels names the fields; the account is a test mailbox for app-only
-// scenarios.
-func (s detailsScreen) label(f field) string {
-	switch f {
-	case fieldProfile:
-		return "Profile name"
-	case fieldTenant:
-		return "Tenant"
-	case fieldClientID:
-		return "Client ID"
-	case fieldAccount:
-		if !s.scenario.Delegated() {
-			return "Test mailbox"
-		}
-		return "Account"
-	case fieldPermissions:
-		return "Permissions"
-	default:
-		return "Client secret"
-	}
-}
-
-// View renders the form, each field's error under it.
+// View renders the form, each field's error under it. A form taller than
+// the room is shown from a field that keeps the focused one in view.
 func (s detailsScreen) View() string {
 	if s.inputs == nil {
 		return ""
 	}
-	var b strings.Builder
+	var head strings.Builder
 	title := "New authorization: " + scenarioInfos[s.scenario].Title + " (" + string(s.scenario) + ")"
 	if s.allow != "" {
 		title = "Re-authorize " + s.allow + " (" + string(s.scenario) + ")"
 	}
-	b.WriteString(paint(s.st.title, wrap(title, s.width)) + "\n")
+	head.WriteString(paint(s.st.title, wrap(title, s.width)) + "\n")
 	if s.note != "" {
-		b.WriteString(paint(s.st.subtle, wrap(s.note, s.width)) + "\n")
+		head.WriteString(paint(s.st.subtle, wrap(s.note, s.width)) + "\n")
 	}
-	b.WriteString("\n")
+	if s.checking != 0 {
+		head.WriteString(s.st.subtle.Render("Checking the certificate file…") + "\n")
+	}
+	head.WriteString("\n")
+	fs := s.fields()
+	blocks := make([]string, len(fs))
+	focus := 0
+	for i, f := range fs {
+		blocks[i] = s.fieldView(f)
+		if f == s.focus {
+			focus = i
+		}
+	}
+	return head.String() + strings.Join(fitAround(blocks, focus, s.height-strings.Count(head.String(), "\n")), "\n")
+}
+
+// fieldView is one field: its label, value, error and suggestions.
+func (s detailsScreen) fieldView(f field) string {
 	sub := max(10, s.width-labelWidth-2)
 	under := strings.Repeat(" ", labelWidth+2)
-	for f := range fieldCount {
-		in := s.inputs[f]
-		label := pad(s.label(f), labelWidth)
-		if f == s.focus {
-			b.WriteString(s.st.selected.Render("> "+label) + in.View() + "\n")
-		} else {
-			b.WriteString("  " + s.st.label.Render(label) + in.View() + "\n")
-		}
-		if in.Err != nil {
-			b.WriteString(indent(fieldError(s.st, in.Err, sub), under) + "\n")
-		}
-		if f == fieldAccount && len(s.accounts) > 0 {
-			b.WriteString(indent(paint(s.st.subtle, wrap("sandbox users: "+groupAccounts(s.accounts), sub)), under) + "\n")
-		}
+	label := pad(s.label(f), labelWidth)
+	value := s.inputs[f].View()
+	if f == fieldCredential {
+		value = s.choiceView()
+	}
+	var b strings.Builder
+	if f == s.focus {
+		b.WriteString(s.st.selected.Render("> "+label) + value)
+	} else {
+		b.WriteString("  " + s.st.label.Render(label) + value)
+	}
+	if err := s.inputs[f].Err; err != nil && f != fieldCredential {
+		b.WriteString("\n" + indent(fieldError(s.st, err, sub), under))
+	}
+	if f == fieldAccount && len(s.accounts) > 0 {
+		b.WriteString("\n" + indent(paint(s.st.subtle, wrap("sandbox users: "+groupAccounts(s.accounts), sub)), under))
+	}
+	if f == fieldCredential && s.credential() == credStored && s.stored != nil && s.stored.Cert != nil {
+		b.WriteString("\n" + indent(paint(s.st.subtle, wrap("thumbprint "+s.stored.Cert.Thumbprint(), sub)), under))
 	}
 	return b.String()
+}
+
+// choiceView shows the credential kinds, the picked one marked (•).
+func (s detailsScreen) choiceView() string {
+	parts := make([]string, len(s.choices))
+	for i, c := range s.choices {
+		mark := "( ) "
+		if i == s.choice {
+			mark = "(•) "
+		}
+		parts[i] = mark + c.label()
+	}
+	return truncate(strings.Join(parts, "  "), max(10, s.width-labelWidth-2))
+}
+
+// fitAround keeps as many blocks as fit in height lines, always the one at
+// focus: from the top if it fits, else scrolled so it is the last shown.
+func fitAround(blocks []string, focus, height int) []string {
+	lines := func(b string) int { return strings.Count(b, "\n") + 1 }
+	if height <= 0 {
+		return blocks
+	}
+	total := 0
+	for _, b := range blocks {
+		total += lines(b)
+	}
+	if total <= height {
+		return blocks
+	}
+	from, used := focus, lines(blocks[focus])
+	for from > 0 && used+lines(blocks[from-1]) <= height {
+		from--
+		used += lines(blocks[from])
+	}
+	to := focus + 1
+	for to < len(blocks) && used+lines(blocks[to]) <= height {
+		used += lines(blocks[to])
+		to++
+	}
+	return blocks[from:to]
 }
 
 // fieldError shows a validation error: the field, what is wrong, and the

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -10,44 +11,87 @@ import (
 	"github.com/mailgrant/mailgrant/store"
 )
 
-// doneScreen says what was authorized, where the secret is kept and how a
-// script uses the profile.
+// doneScreen says what was authorized, where the secret is kept, when the
+// credential expires and how a script uses the profile.
 type doneScreen struct {
 	st      styles
 	keys    doneKeys
 	width   int
+	height  int
 	profile store.Profile
 	status  *flows.Status
 	service string
 	prefix  string
+	// certPath is where a new certificate's public part was written.
+	certPath string
+	// uploadable is true when a new certificate must still be uploaded
+	// (outside the sandbox).
+	uploadable bool
 }
 
-func newDoneScreen(st styles, d Deps, p store.Profile, status *flows.Status) doneScreen {
-	s := doneScreen{st: st, keys: newDoneKeys(), profile: p, status: status, service: d.ServiceName, prefix: d.CommandPrefix}
-	s.setSize(80)
+func newDoneScreen(st styles, d Deps, p store.Profile, status *flows.Status, certPath string) doneScreen {
+	s := doneScreen{st: st, keys: newDoneKeys(), profile: p, status: status, service: d.ServiceName, prefix: d.CommandPrefix,
+		certPath: certPath, uploadable: certPath != "" && d.UploadCertificate == nil}
+	s.keys.Script.SetEnabled(p.Scenario == store.RBAC)
+	s.setSize(80, 0)
 	return s
 }
 
-func (s *doneScreen) setSize(w int) { s.width = w }
+// setSize gives the width, and the height (0: any) past which the steps are
+// shown without their details.
+func (s *doneScreen) setSize(w, h int) { s.width, s.height = w, h }
 
-// Update finishes on enter or q.
+// outcome is how the wizard ends from here: completed, with the status's
+// error when the profile was saved but is not authorized yet.
+func (s doneScreen) outcome() Outcome {
+	out := Outcome{Completed: true, Profile: s.profile.Name}
+	if s.status != nil && s.status.State != flows.StateAuthorized && s.status.Error != nil {
+		out.Err = s.status.Error
+	}
+	return out
+}
+
+// Update finishes on enter or q, and shows the PowerShell on p (rbac).
 func (s doneScreen) Update(msg tea.Msg) (doneScreen, tea.Cmd) {
-	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, s.keys.Quit) {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return s, nil
+	}
+	switch {
+	case key.Matches(km, s.keys.Script):
+		return s, emit(rbacScriptRequestedMsg{Profile: s.profile})
+	case key.Matches(km, s.keys.Quit):
 		return s, emit(finishedMsg{})
 	}
 	return s, nil
 }
 
-// View renders the summary.
+// View renders the summary; when it is taller than the room, the steps
+// lose their details (the status screen has them).
 func (s doneScreen) View() string {
 	if s.profile.Name == "" {
 		return ""
 	}
+	v := s.view(false)
+	if s.height > 0 && strings.Count(v, "\n") >= s.height {
+		v = s.view(true)
+	}
+	return v
+}
+
+func (s doneScreen) view(compact bool) string {
 	p := s.profile
 	var b strings.Builder
-	b.WriteString(paint(s.st.ok, wrap("✓ Authorized "+p.Name+" as "+p.Account, s.width)) + "\n")
-	if s.status != nil && s.status.State == flows.StateConsentMissing && s.status.Error != nil {
-		b.WriteString("\n" + paint(s.st.warn, wrap("! Saved, but "+s.status.Error.Message+".", s.width)) + "\n")
+	who := "as " + p.Account
+	if !p.Scenario.Delegated() {
+		who = "(" + string(p.Scenario) + ")"
+	}
+	b.WriteString(paint(s.st.ok, wrap("✓ Authorized "+p.Name+" "+who, s.width)) + "\n")
+	if p.Scenario == store.SendAsAny {
+		b.WriteString(paint(s.st.warn, wrap("! This app can send as EVERY mailbox in the organization. Keep its credential safe; rbac can restrict it.", s.width)) + "\n")
+	}
+	if s.status != nil && s.status.State != flows.StateAuthorized && s.status.Error != nil {
+		b.WriteString(paint(s.st.warn, wrap("! Saved, but the profile is "+string(s.status.State)+": "+s.status.Error.Message+".", s.width)) + "\n")
 		if s.status.Error.Hint != "" {
 			b.WriteString(wrap("Hint: "+s.status.Error.Hint+"; then run "+s.prefix+" status "+p.Name, s.width) + "\n")
 		}
@@ -55,19 +99,24 @@ func (s doneScreen) View() string {
 	if s.status != nil && len(s.status.Steps) > 0 {
 		b.WriteString("\n")
 		for _, step := range s.status.Steps {
+			if compact {
+				step.Detail = ""
+			}
 			b.WriteString(stepLine(s.st, step, s.width) + "\n")
 		}
 	}
-	b.WriteString("\n" + s.st.label.Render("Where the secret is kept") + "\n")
-	b.WriteString(indent(wrap("OS keyring, service "+s.service+", item "+p.Name+"/"+string(store.KindRefreshToken), s.width-2), "  ") + "\n")
-	if p.Credential == store.CredentialSecret {
-		b.WriteString(indent(wrap("and the client secret, item "+p.Name+"/"+string(store.KindClientSecret), s.width-2), "  ") + "\n")
+	heading, kept := s.keptLines()
+	b.WriteString("\n" + s.st.label.Render(heading) + "\n")
+	for _, l := range append(kept, "profiles.json holds the settings, never a secret") {
+		b.WriteString(indent(wrap(l, s.width-2), "  ") + "\n")
 	}
-	b.WriteString(indent(wrap("profiles.json holds the settings, never a secret", s.width-2), "  ") + "\n")
 	b.WriteString("\n" + s.st.label.Render("How a script uses it") + "\n")
 	cmds := [][2]string{
 		{s.prefix + " token " + p.Name, "prints a fresh access token"},
 		{s.prefix + " status " + p.Name, "checks the authorization still works"},
+	}
+	if p.Scenario == store.RBAC {
+		cmds = append(cmds, [2]string{s.prefix + " rbac-script " + p.Name, "prints the Exchange PowerShell"})
 	}
 	w := 0
 	for _, c := range cmds {
@@ -81,4 +130,41 @@ func (s doneScreen) View() string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// keptLines name the credential kind (the heading) and say which keyring
+// items hold the profile's secrets, and when its credential expires.
+func (s doneScreen) keptLines() (string, []string) {
+	p := s.profile
+	where := func(k store.Kind) string {
+		return "OS keyring, service " + s.service + ", item " + p.Name + "/" + string(k)
+	}
+	switch {
+	case p.Scenario.Delegated():
+		lines := []string{where(store.KindRefreshToken)}
+		if p.Credential == store.CredentialSecret {
+			lines = append(lines, "and the client secret, item "+p.Name+"/"+string(store.KindClientSecret))
+		}
+		return "Where the refresh token is kept", lines
+	case p.Credential == store.CredentialCertificate:
+		lines := []string{where(store.KindCertificateKey)}
+		exp := "certificate " + p.CertificateThumbprint
+		if p.CredentialExpiresAt != nil {
+			exp += ", expires " + p.CredentialExpiresAt.Local().Format(time.DateOnly)
+		}
+		lines = append(lines, exp)
+		if s.certPath != "" {
+			public := "public part in " + s.certPath
+			if s.uploadable {
+				public += " — upload it to the app registration if you have not"
+			}
+			lines = append(lines, public)
+		}
+		return "Where the certificate's private key is kept", lines
+	}
+	lines := []string{where(store.KindClientSecret)}
+	if p.CredentialExpiresAt != nil {
+		lines = append(lines, "the secret expires "+p.CredentialExpiresAt.Local().Format(time.DateOnly))
+	}
+	return "Where the client secret is kept", lines
 }

@@ -16,25 +16,33 @@ func newRootKeys() rootKeys {
 	return rootKeys{Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
 }
 
-// homeKeys are the keys of the profile list.
+// homeKeys are the keys of the profile list. Yes and No answer the delete
+// confirmation, and are enabled only while it is asked.
 type homeKeys struct {
-	Up, Down, Check, New, Reauth, Quit key.Binding
+	Up, Down, Open, CheckAll, Reauth, Delete, New, Quit, Yes, No key.Binding
 }
 
 func newHomeKeys() homeKeys {
 	return homeKeys{
-		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		Check:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "check")),
-		New:    key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new")),
-		Reauth: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-authorize")),
-		Quit:   key.NewBinding(key.WithKeys("q", "esc"), key.WithHelp("q", "quit")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑↓", "move")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "status")),
+		CheckAll: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check all")),
+		Reauth:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reauth")),
+		Delete:   key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
+		New:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new")),
+		Quit:     key.NewBinding(key.WithKeys("q", "esc"), key.WithHelp("q", "quit")),
+		Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "delete"), key.WithDisabled()),
+		No:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep"), key.WithDisabled()),
 	}
 }
 
-// ShortHelp lists the keys for the help bar.
+// ShortHelp lists the keys for the help bar; Up's help covers Down.
 func (k homeKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Check, k.New, k.Reauth, k.Quit}
+	if k.Yes.Enabled() {
+		return []key.Binding{k.Yes, k.No}
+	}
+	return []key.Binding{k.Up, k.Open, k.CheckAll, k.Reauth, k.Delete, k.New, k.Quit}
 }
 
 // FullHelp lists the keys in one column.
@@ -66,49 +74,57 @@ func (k chooserKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.Short
 // detailsKeys are the keys of the details form. Letters type into the
 // fields, so quitting is ctrl+c only.
 type detailsKeys struct {
-	Next, Prev, Enter, Submit, Back, Quit key.Binding
+	Next, Prev, Enter, Submit, Choose, Registration, Back, Quit key.Binding
 }
 
 func newDetailsKeys() detailsKeys {
 	return detailsKeys{
-		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↑↓", "move")),
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("↑↓", "move")),
 		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
-		Enter:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/submit")),
+		Enter:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
 		Submit: key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "submit")),
-		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Quit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Choose: key.NewBinding(key.WithKeys("left", "right", "space"), key.WithHelp("←/→", "choose")),
+		// Letters type into the fields, so the checklist is on ctrl+g.
+		Registration: key.NewBinding(key.WithKeys("ctrl+g"), key.WithHelp("ctrl+g", "checklist")),
+		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Quit:         key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	}
 }
 
-// ShortHelp lists the keys for the help bar; Next's help covers Prev, to
-// fit 80 columns.
+// ShortHelp lists the keys for the help bar; Next's help covers Prev, and
+// Choose replaces Enter on the credential choice, to fit 80 columns.
 func (k detailsKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Next, k.Enter, k.Submit, k.Back, k.Quit}
+	if k.Choose.Enabled() {
+		return []key.Binding{k.Next, k.Choose, k.Submit, k.Registration, k.Back, k.Quit}
+	}
+	return []key.Binding{k.Next, k.Enter, k.Submit, k.Registration, k.Back, k.Quit}
 }
 
 // FullHelp lists every key in one column.
 func (k detailsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Next, k.Prev, k.Enter, k.Submit, k.Back, k.Quit}}
+	return [][]key.Binding{{k.Next, k.Prev, k.Choose, k.Enter, k.Submit, k.Registration, k.Back, k.Quit}}
 }
 
-// authorizeKeys are the keys of the browser sign-in screen. Retry is enabled
-// only after a failure, Open only while waiting.
+// authorizeKeys are the keys of the sign-in screen. Retry is enabled only
+// after a failure, Open only while waiting in the browser; Switch changes
+// between the browser and a device code.
 type authorizeKeys struct {
-	Open, Retry, Back, Quit key.Binding
+	Open, Switch, Retry, Back, Quit key.Binding
 }
 
 func newAuthorizeKeys() authorizeKeys {
 	return authorizeKeys{
-		Open:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open browser again")),
-		Retry: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled()),
-		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		Quit:  key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open browser again")),
+		Switch: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "device code")),
+		Retry:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled()),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Quit:   key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 	}
 }
 
 // ShortHelp lists the keys for the help bar.
 func (k authorizeKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Retry, k.Back, k.Quit}
+	return []key.Binding{k.Open, k.Switch, k.Retry, k.Back, k.Quit}
 }
 
 // FullHelp lists the keys in one column.
@@ -134,17 +150,134 @@ func (k checkKeys) ShortHelp() []key.Binding { return []key.Binding{k.Retry, k.B
 // FullHelp lists the keys in one column.
 func (k checkKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// doneKeys are the keys of the done screen.
+// doneKeys are the keys of the done screen; Script is for rbac profiles.
 type doneKeys struct {
-	Quit key.Binding
+	Script, Quit key.Binding
 }
 
 func newDoneKeys() doneKeys {
-	return doneKeys{Quit: key.NewBinding(key.WithKeys("enter", "q", "esc"), key.WithHelp("enter/q", "finish"))}
+	return doneKeys{
+		Script: key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "PowerShell"), key.WithDisabled()),
+		Quit:   key.NewBinding(key.WithKeys("enter", "q", "esc"), key.WithHelp("enter/q", "finish")),
+	}
 }
 
 // ShortHelp lists the keys for the help bar.
-func (k doneKeys) ShortHelp() []key.Binding { return []key.Binding{k.Quit} }
+func (k doneKeys) ShortHelp() []key.Binding { return []key.Binding{k.Script, k.Quit} }
 
 // FullHelp lists the keys in one column.
 func (k doneKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// registrationKeys are the keys of the registration checklist.
+type registrationKeys struct {
+	Up, Down, PageDown, PageUp, Continue, Back, Quit key.Binding
+}
+
+func newRegistrationKeys() registrationKeys {
+	return registrationKeys{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑↓", "scroll")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "space", "f"), key.WithHelp("pgdn", "page")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up")),
+		Continue: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+	}
+}
+
+// ShortHelp lists the keys for the help bar; Up's help covers Down.
+func (k registrationKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.PageDown, k.Continue, k.Back, k.Quit}
+}
+
+// FullHelp lists the keys in one column.
+func (k registrationKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down, k.PageDown, k.PageUp, k.Continue, k.Back, k.Quit}}
+}
+
+// appAuthKeys are the keys of the app-only authorization screen. Open is
+// enabled while the consent page is awaited, Retry after a failure.
+type appAuthKeys struct {
+	Open, Retry, Back, Quit key.Binding
+}
+
+func newAppAuthKeys() appAuthKeys {
+	return appAuthKeys{
+		Open:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open browser again"), key.WithDisabled()),
+		Retry: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled()),
+		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Quit:  key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+	}
+}
+
+// ShortHelp lists the keys for the help bar.
+func (k appAuthKeys) ShortHelp() []key.Binding { return []key.Binding{k.Open, k.Retry, k.Back, k.Quit} }
+
+// FullHelp lists the keys in one column.
+func (k appAuthKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// rbacKeys are the keys of the PowerShell screen. While a path is typed
+// only Confirm and Cancel work.
+type rbacKeys struct {
+	Up, Down, PageDown, PageUp, Left, Right, Legacy, Save, Confirm, Cancel, Continue, Quit key.Binding
+}
+
+func newRBACKeys() rbacKeys {
+	return rbacKeys{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑↓", "scroll")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "space", "f"), key.WithHelp("pgdn", "page")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup", "page up")),
+		Left:     key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←", "left")),
+		Right:    key.NewBinding(key.WithKeys("right"), key.WithHelp("→", "right")),
+		Legacy:   key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "legacy policy")),
+		Save:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save")),
+		Confirm:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save"), key.WithDisabled()),
+		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"), key.WithDisabled()),
+		Continue: key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "continue")),
+		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+	}
+}
+
+// ShortHelp lists the keys for the help bar.
+func (k rbacKeys) ShortHelp() []key.Binding {
+	if k.Confirm.Enabled() {
+		return []key.Binding{k.Confirm, k.Cancel}
+	}
+	return []key.Binding{k.Up, k.PageDown, k.Legacy, k.Save, k.Continue, k.Quit}
+}
+
+// FullHelp lists the keys in one column.
+func (k rbacKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down, k.PageDown, k.PageUp, k.Left, k.Right, k.Legacy, k.Save, k.Continue, k.Quit}}
+}
+
+// statusKeys are the keys of a stored profile's status screen. While the
+// test address is typed only Send and Cancel work.
+type statusKeys struct {
+	Check, TestSend, Reauth, Script, Back, Quit, Send, Cancel key.Binding
+}
+
+func newStatusKeys() statusKeys {
+	return statusKeys{
+		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check again")),
+		TestSend: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test message")),
+		Reauth:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-authorize")),
+		Script:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "PowerShell"), key.WithDisabled()),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		Send:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "check and send"), key.WithDisabled()),
+		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"), key.WithDisabled()),
+	}
+}
+
+// ShortHelp lists the keys for the help bar.
+func (k statusKeys) ShortHelp() []key.Binding {
+	if k.Send.Enabled() {
+		return []key.Binding{k.Send, k.Cancel}
+	}
+	return []key.Binding{k.Check, k.TestSend, k.Reauth, k.Script, k.Back, k.Quit}
+}
+
+// FullHelp lists the keys in one column.
+func (k statusKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

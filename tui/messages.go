@@ -34,11 +34,16 @@ type scenarioChosenMsg struct {
 }
 
 // detailsEnteredMsg reports that the details form was submitted with every
-// field valid: the profile to authorize and the client secret typed (empty
-// for a public client).
+// field valid: the profile to authorize and its credential — the client
+// secret typed (empty for a public client), a certificate read from a file
+// or kept in the keyring (Cert), or where to write a new one (NewCertPath,
+// valid for NewCertDays).
 type detailsEnteredMsg struct {
 	Profile      store.Profile
 	ClientSecret string
+	Cert         *flows.Certificate
+	NewCertPath  string
+	NewCertDays  int
 }
 
 // clientSecretLoadedMsg reports that the client secret of a profile being
@@ -123,7 +128,8 @@ type backRequestedMsg struct{}
 // the profile list.
 type newRequestedMsg struct{}
 
-// checkRequestedMsg reports that the user asked to check a stored profile.
+// checkRequestedMsg reports that the user asked for the status of a stored
+// profile (the status screen checks it).
 type checkRequestedMsg struct {
 	Profile store.Profile
 }
@@ -145,4 +151,124 @@ type finishedMsg struct{}
 // to the root.
 func emit(msg tea.Msg) tea.Cmd {
 	return func() tea.Msg { return msg }
+}
+
+// registrationRequestedMsg reports that the user asked to see the app
+// registration checklist for the profile typed so far.
+type registrationRequestedMsg struct {
+	Profile store.Profile
+}
+
+// registrationClosedMsg reports that the user left the registration
+// checklist (enter continues to the details, esc goes back).
+type registrationClosedMsg struct {
+	// Back is true for esc: return to where the checklist was opened from.
+	Back bool
+}
+
+// credentialCheckedMsg reports that the files named on the details form were
+// checked on submit: the certificate file was read (Cert), or the directory
+// of a new certificate exists. Field is the field Err belongs to.
+type credentialCheckedMsg struct {
+	Attempt int
+	Cert    *flows.Certificate
+	Field   field
+	Err     error
+}
+
+// deviceCodeReadyMsg reports that Entra issued a device code: the admin
+// types Flow.UserCode at Flow.VerificationURI. At is when it was issued.
+type deviceCodeReadyMsg struct {
+	Attempt int
+	Flow    *flows.DeviceFlow
+	At      time.Time
+}
+
+// appCredentialLoadedMsg reports that an app-only profile's stored
+// credential was read from the keyring for a re-authorization.
+type appCredentialLoadedMsg struct {
+	Profile store.Profile
+	Cred    flows.AppCredential
+	Err     error
+}
+
+// certificateCreatedMsg reports that a new certificate was generated and its
+// public part written to Path; Uploaded says the sandbox registered it, and
+// UploadErr why it could not.
+type certificateCreatedMsg struct {
+	Attempt   int
+	Cert      *flows.Certificate
+	Path      string
+	Uploaded  bool
+	UploadErr error
+}
+
+// appTokenReceivedMsg reports that the client-credentials grant returned a
+// token. Try counts the requests after admin consent (0 before it).
+type appTokenReceivedMsg struct {
+	Attempt int
+	Token   *flows.Token
+	Try     int
+}
+
+// consentURLReadyMsg reports that an admin-consent request started: its
+// loopback listener is open and Flow.URL() is the page to open.
+type consentURLReadyMsg struct {
+	Attempt int
+	Flow    *flows.ConsentFlow
+	At      time.Time
+}
+
+// consentGrantedMsg reports that the admin accepted the consent page.
+type consentGrantedMsg struct {
+	Attempt int
+}
+
+// certificateKeptMsg reports that a new certificate was kept in the keyring
+// although no token could be obtained with it yet (so it can be uploaded
+// and checked later); Err says why it could not be kept.
+type certificateKeptMsg struct {
+	Attempt int
+	Err     error
+}
+
+// appAuthorizedMsg reports that an app-only credential obtained a token with
+// the permissions it needs (or all it could get): the root checks it next.
+type appAuthorizedMsg struct {
+	Attempt int
+	Request appRequest
+	Token   *flows.Token
+}
+
+// profileCheckedMsg reports that one profile of a "check all" finished and
+// its outcome was recorded (Err says why it could not be).
+type profileCheckedMsg struct {
+	Batch  int
+	Name   string
+	Status *flows.Status
+	Err    error
+}
+
+// profileDeletedMsg reports that a profile's keyring items and its entry in
+// profiles.json were removed; Err says what failed (the profile is kept).
+type profileDeletedMsg struct {
+	Attempt int
+	Profile store.Profile
+	Err     error
+}
+
+// rbacScriptRequestedMsg reports that the user asked for the Exchange
+// PowerShell of an rbac profile.
+type rbacScriptRequestedMsg struct {
+	Profile store.Profile
+}
+
+// rbacScriptClosedMsg reports that the user left the PowerShell screen.
+type rbacScriptClosedMsg struct{}
+
+// scriptSavedMsg reports that the PowerShell was written to Path.
+type scriptSavedMsg struct {
+	Attempt int
+	Path    string
+	Err     error
 }

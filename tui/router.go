@@ -19,26 +19,38 @@ func (m Model) profilesLoaded(msg profilesLoadedMsg) (tea.Model, tea.Cmd) {
 	names := m.profileNames()
 	m.hasProfiles = len(names) > 0
 	m.details = m.details.setExisting(names)
+	loading := m.authorize.loadingName
+	if m.step == stepAppAuth {
+		loading = m.appAuth.loadingName
+	}
 	switch {
-	case m.step == stepAuthorize && m.authorize.loadingName != "":
+	case (m.step == stepAuthorize || m.step == stepAppAuth) && loading != "":
 		if msg.Err != nil {
-			m.authorize = m.authorize.failed(msg.Err)
-			return m, nil
+			return m.startFailed(msg.Err), nil
 		}
-		p, ok := msg.Profiles.Get(m.authorize.loadingName)
+		p, ok := msg.Profiles.Get(loading)
 		if !ok {
-			m.authorize = m.authorize.failed(&flows.Error{
+			return m.startFailed(&flows.Error{
 				Code: "no-profile", State: flows.StateError,
-				Message: fmt.Sprintf("there is no profile named %s", m.authorize.loadingName),
-				Hint:    fmt.Sprintf("list them with %s list, or create it with %s setup --profile %s", m.deps.CommandPrefix, m.deps.CommandPrefix, m.authorize.loadingName),
-			})
-			return m, nil
+				Message: fmt.Sprintf("there is no profile named %s", loading),
+				Hint:    fmt.Sprintf("list them with %s list, or create it with %s setup --profile %s", m.deps.CommandPrefix, m.deps.CommandPrefix, loading),
+			}), nil
 		}
 		return m.toReauth(p)
-	case m.step == stepHome && msg.Err == nil && !m.hasProfiles:
+	case m.step == stepHome && msg.Err == nil && !m.hasProfiles && m.home.notice == "":
 		return m.toChooser()
 	}
 	return m, nil
+}
+
+// startFailed shows why a re-authorization could not start.
+func (m Model) startFailed(err error) Model {
+	if m.step == stepAppAuth {
+		m.appAuth = m.appAuth.failed(err)
+	} else {
+		m.authorize = m.authorize.failed(err)
+	}
+	return m
 }
 
 func (m Model) profileNames() []string {
@@ -64,21 +76,72 @@ func (m Model) toChooser() (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// toDetails shows a fresh form for a new profile of scenario sc.
-func (m Model) toDetails(sc store.Scenario) (tea.Model, tea.Cmd) {
-	m.step = stepDetails
-	m.reauth = false
-	m.details = newDetailsScreen(m.styles, m.deps, sc, "").setExisting(m.profileNames())
-	m.details.setSize(m.width)
+// toFirstRegistration shows the registration checklist of a scenario just
+// chosen, once, before its details form (enter skips it).
+func (m Model) toFirstRegistration(sc store.Scenario) (tea.Model, tea.Cmd) {
+	m = m.withNewDetails(sc)
+	return m.toRegistration(m.details.profileSoFar(), false)
+}
+
+// toRegistration shows the checklist for the profile typed so far;
+// fromDetails says esc returns to the form rather than the chooser.
+func (m Model) toRegistration(p store.Profile, fromDetails bool) (tea.Model, tea.Cmd) {
+	m.step = stepRegistration
+	m.registration = m.registration.show(m.deps.Env, p, fromDetails)
 	return m, nil
 }
 
+// registrationClosed continues to the details form, or goes back to the
+// chooser from a checklist shown before the form.
+func (m Model) registrationClosed(msg registrationClosedMsg) (tea.Model, tea.Cmd) {
+	if msg.Back && !m.registration.fromDetails {
+		return m.toChooser()
+	}
+	m.step = stepDetails
+	return m, nil
+}
+
+// withNewDetails replaces the form with a fresh one for scenario sc.
+func (m Model) withNewDetails(sc store.Scenario) Model {
+	m.reauth = false
+	d := m.deps
+	if d.ScenarioPrefill != nil {
+		d.Prefill = d.ScenarioPrefill(sc)
+	}
+	m.details = newDetailsScreen(m.styles, d, sc, "").setExisting(m.profileNames())
+	m.details.setSize(m.width, m.height-m.chromeHeight())
+	return m
+}
+
+// detailsEntered starts the sign-in (delegated) or the token request
+// (app-only) for a submitted form.
+func (m Model) detailsEntered(msg detailsEnteredMsg) (tea.Model, tea.Cmd) {
+	if msg.Profile.Scenario.Delegated() {
+		return m.toAuthorize(msg.Profile, msg.ClientSecret)
+	}
+	return m.toAppAuth(appRequest{
+		Profile:     msg.Profile,
+		Cred:        flows.AppCredential{Secret: msg.ClientSecret, Cert: msg.Cert},
+		NewCertPath: msg.NewCertPath,
+		NewCertDays: msg.NewCertDays,
+	})
+}
+
 // toReauth starts the sign-in for a stored profile, reading its client
-// secret first if it has one. Its form is kept for esc.
+// secret (delegated) or credential (app-only) first if it has one. Its form
+// is kept for esc, where a new secret or certificate can be given.
 func (m Model) toReauth(p store.Profile) (tea.Model, tea.Cmd) {
 	m.reauth = true
 	m.details = detailsFromProfile(m.styles, m.deps, p).setExisting(m.profileNames())
-	m.details.setSize(m.width)
+	m.details.setSize(m.width, m.height-m.chromeHeight())
+	if !p.Scenario.Delegated() {
+		m.step = stepAppAuth
+		m.authorize, _ = m.authorize.stop()
+		var stopCmd tea.Cmd
+		m.appAuth, stopCmd = m.appAuth.stop()
+		m.appAuth = m.appAuth.loading(p.Name)
+		return m, tea.Batch(stopCmd, loadAppCredential(m.deps.Secrets, p), m.appAuth.spinner.Tick)
+	}
 	if p.Credential == store.CredentialSecret {
 		m.step = stepAuthorize
 		m.authorize, _ = m.authorize.stop()
@@ -101,12 +164,56 @@ func (m Model) clientSecretLoaded(msg clientSecretLoadedMsg) (tea.Model, tea.Cmd
 	return m.toAuthorize(msg.Profile, msg.Secret)
 }
 
-// toAuthorize starts a browser sign-in.
+// appCredentialLoaded asks for a token with the stored credential of an
+// app-only profile being re-authorized.
+func (m Model) appCredentialLoaded(msg appCredentialLoadedMsg) (tea.Model, tea.Cmd) {
+	if m.step != stepAppAuth || m.appAuth.loadingName != msg.Profile.Name {
+		return m, nil
+	}
+	if msg.Err != nil {
+		m.appAuth = m.appAuth.failed(msg.Err)
+		return m, nil
+	}
+	m.details = m.details.withStored(msg.Cred)
+	return m.toAppAuth(appRequest{Profile: msg.Profile, Cred: msg.Cred})
+}
+
+// toAuthorize starts a browser or device-code sign-in.
 func (m Model) toAuthorize(p store.Profile, secret string) (tea.Model, tea.Cmd) {
 	m.step = stepAuthorize
 	m.check = m.check.stop()
 	var cmd tea.Cmd
 	m.authorize, cmd = m.authorize.start(m.ctx, m.deps, p, secret)
+	return m, cmd
+}
+
+// toAppAuth starts an app-only authorization: a new certificate if asked
+// for, the token, and admin consent when it lacks a required permission.
+func (m Model) toAppAuth(r appRequest) (tea.Model, tea.Cmd) {
+	m.step = stepAppAuth
+	m.check = m.check.stop()
+	var cmd tea.Cmd
+	m.appAuth, cmd = m.appAuth.start(m.ctx, m.deps, r)
+	return m, cmd
+}
+
+// retry starts the authorization again after a failed check of a new token.
+func (m Model) retry() (tea.Model, tea.Cmd) {
+	if m.check.app != nil {
+		return m.toAppAuth(*m.check.app)
+	}
+	return m.toAuthorize(m.check.profile, m.check.clientSecret)
+}
+
+// appAuthorized checks the token an app-only credential obtained.
+func (m Model) appAuthorized(msg appAuthorizedMsg) (tea.Model, tea.Cmd) {
+	if !m.appAuth.owns(msg.Attempt) {
+		return m, nil
+	}
+	m.appAuth = m.appAuth.succeeded()
+	m.step = stepCheck
+	var cmd tea.Cmd
+	m.check, cmd = m.check.startVerifyApp(m.ctx, m.deps, msg.Request, msg.Token)
 	return m, cmd
 }
 
@@ -123,24 +230,42 @@ func (m Model) tokenReceived(msg tokenReceivedMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// toStoredCheck checks a stored profile chosen on the list.
-func (m Model) toStoredCheck(p store.Profile) (tea.Model, tea.Cmd) {
-	m.step = stepCheck
+// toStatus opens the status screen of a stored profile and checks it.
+func (m Model) toStatus(p store.Profile) (tea.Model, tea.Cmd) {
+	m.step = stepStatus
 	var cmd tea.Cmd
-	m.check, cmd = m.check.startStored(m.ctx, m.deps, p)
+	m.status, cmd = m.status.start(m.ctx, m.deps, p)
 	return m, cmd
 }
 
-// tokenSaved shows the done screen.
+// tokenSaved shows the done screen; for rbac the PowerShell comes first.
 func (m Model) tokenSaved(msg tokenSavedMsg) (tea.Model, tea.Cmd) {
 	if !m.check.owns(msg.Attempt) {
 		return m, nil
 	}
 	status := m.check.status
+	m.home = m.home.remember(status)
 	m.check = m.check.stop()
 	m.step = stepDone
-	m.done = newDoneScreen(m.styles, m.deps, msg.Profile, status)
-	m.done.setSize(m.width)
+	m.done = newDoneScreen(m.styles, m.deps, msg.Profile, status, m.check.certPath)
+	m.done.setSize(m.width, m.height-m.chromeHeight())
+	if msg.Profile.Scenario == store.RBAC {
+		return m.toRBAC(msg.Profile)
+	}
+	return m, nil
+}
+
+// toRBAC shows the Exchange PowerShell of an rbac profile; leaving it
+// returns to the screen it was opened from.
+func (m Model) toRBAC(p store.Profile) (tea.Model, tea.Cmd) {
+	m.rbac = m.rbac.show(m.deps, p, m.step)
+	m.step = stepRBAC
+	return m, nil
+}
+
+// rbacClosed returns from the PowerShell screen.
+func (m Model) rbacClosed() (tea.Model, tea.Cmd) {
+	m.step = m.rbac.from
 	return m, nil
 }
 
@@ -152,6 +277,8 @@ func (m Model) back() (tea.Model, tea.Cmd) {
 			return m.toHome()
 		}
 		return m.quit()
+	case stepRegistration:
+		return m.registrationClosed(registrationClosedMsg{Back: true})
 	case stepDetails:
 		if m.reauth {
 			return m.toHome()
@@ -165,13 +292,23 @@ func (m Model) back() (tea.Model, tea.Cmd) {
 		}
 		m.step = stepDetails
 		return m, cmd
-	case stepCheck:
-		m.check = m.check.stop()
-		if m.check.stored {
+	case stepAppAuth:
+		var cmd tea.Cmd
+		m.appAuth, cmd = m.appAuth.stop()
+		if m.details.inputs == nil {
 			return m.toHome()
 		}
 		m.step = stepDetails
+		return m, cmd
+	case stepCheck:
+		m.check = m.check.stop()
+		m.step = stepDetails
 		return m, nil
+	case stepRBAC:
+		return m.rbacClosed()
+	case stepStatus:
+		m.status = m.status.stop()
+		return m.toHome()
 	}
 	return m, nil
 }
@@ -184,12 +321,14 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	switch {
 	case m.step == stepHome:
 		out.Err = m.home.err
-	case m.step == stepDone:
-		out.Completed = true
+	case m.step == stepDone, m.step == stepRBAC && m.rbac.from == stepDone:
+		out = m.done.outcome()
+	case m.step == stepStatus, m.step == stepRBAC && m.rbac.from == stepStatus:
+		// Looking at a stored profile is not a setup to cancel.
 	case m.step == stepAuthorize && m.authorize.err != nil:
 		out.Err = m.authorize.err
-	case m.step == stepCheck && m.check.stored:
-		// Looking at a stored profile's check is not a setup to cancel.
+	case m.step == stepAppAuth && m.appAuth.err != nil:
+		out.Err = m.appAuth.err
 	case m.step == stepCheck && m.check.failure() != nil:
 		out.Err = m.check.failure()
 	default:
@@ -202,18 +341,21 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 // save it still reports the completed authorization.
 func (m Model) interrupt() (tea.Model, tea.Cmd) {
 	out := Outcome{Cancelled: true, Profile: m.currentProfile()}
-	if m.step == stepDone {
-		out = Outcome{Completed: true, Profile: m.done.profile.Name}
+	if m.step == stepDone || m.step == stepRBAC && m.rbac.from == stepDone {
+		out = m.done.outcome()
 	}
 	return m.stopAll(out)
 }
 
 func (m Model) stopAll(out Outcome) (tea.Model, tea.Cmd) {
-	var cmd tea.Cmd
-	m.authorize, cmd = m.authorize.stop()
+	var authCmd, appCmd tea.Cmd
+	m.authorize, authCmd = m.authorize.stop()
+	m.appAuth, appCmd = m.appAuth.stop()
 	m.check = m.check.stop()
+	m.status = m.status.stop()
+	m.home = m.home.stop()
 	m.outcome = out
-	return m, tea.Sequence(cmd, tea.Quit)
+	return m, tea.Sequence(tea.Batch(authCmd, appCmd), tea.Quit)
 }
 
 // currentProfile names the profile the wizard is working on, if any.
@@ -223,10 +365,16 @@ func (m Model) currentProfile() string {
 		return m.details.value(fieldProfile)
 	case stepAuthorize:
 		return m.authorize.profile.Name
+	case stepAppAuth:
+		return m.appAuth.req.Profile.Name
 	case stepCheck:
 		return m.check.profile.Name
 	case stepDone:
 		return m.done.profile.Name
+	case stepRBAC:
+		return m.rbac.profile.Name
+	case stepStatus:
+		return m.status.profile.Name
 	}
 	return ""
 }

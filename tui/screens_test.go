@@ -65,7 +65,6 @@ func testDeps(t *testing.T) Deps {
 			Accounts: []string{testAccount, "alex.wilber@mailgrant-sandbox.onmicrosoft.com", "sam@outlook.com"},
 			Note:     "Sandbox: the tenant and app below exist in the simulated tenant; sign in as any sandbox user.",
 		},
-		Available: func(sc store.Scenario) bool { return sc == store.SendAsUser || sc == store.Personal },
 	}
 }
 
@@ -402,13 +401,13 @@ func TestGolden(t *testing.T) {
 		m := New(context.Background(), testDeps(t))
 		next, _ := m.Update(noProfiles)
 		next, _ = next.Update(keypress("j"))
-		next, _ = next.Update(keypress("enter"))
 		golden.RequireEqual(t, []byte(viewAt(next.(Model), 80, 24)))
 	})
 	t.Run("details", func(t *testing.T) {
 		m := New(context.Background(), testDeps(t))
 		next, _ := m.Update(noProfiles)
 		next, _ = next.Update(scenarioChosenMsg{Scenario: store.SendAsUser})
+		next, _ = next.Update(registrationClosedMsg{})
 		for _, k := range []string{"tab", "tab", "ctrl+u", "1", "2", "3"} {
 			next, _ = next.Update(keypress(k))
 		}

@@ -150,3 +150,27 @@ func paint(st lipgloss.Style, s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// wrapKeepIndent breaks lines longer than width at spaces, continuing each
+// under the line's own indentation plus two, so aligned text (a checklist,
+// a script) stays readable and its values whole.
+func wrapKeepIndent(s string, width int) string {
+	if width <= 0 {
+		return s
+	}
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		lead := len(line) - len(strings.TrimLeft(line, " "))
+		cont := strings.Repeat(" ", min(lead+2, width/2))
+		for ansi.StringWidth(line) > width {
+			cut := strings.LastIndex(ansi.Truncate(line, width, ""), " ")
+			if cut <= lead || cut <= len(cont) {
+				break // one long word: leave it for the terminal
+			}
+			out = append(out, strings.TrimRight(line[:cut], " "))
+			line = cont + strings.TrimLeft(line[cut:], " ")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}

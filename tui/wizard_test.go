@@ -23,6 +23,7 @@ import (
 // wizard is one run of the whole wizard against the sandbox on loopback,
 // with the fake browser standing in for the system one.
 type wizard struct {
+	srv     *sandbox.Server
 	tm      *teatest.TestModel
 	deps    tui.Deps
 	secrets *store.Memory
@@ -34,7 +35,17 @@ type wizard struct {
 // use t.Setenv, so they are not parallel.
 func startWizard(t *testing.T, opts ...func(*tui.Deps)) *wizard {
 	t.Helper()
-	sandboxtest.Start(t, sandbox.Options{})
+	return startWizardWith(t, func(d *tui.Deps, _ *sandbox.Server) {
+		for _, o := range opts {
+			o(d)
+		}
+	})
+}
+
+// startWizardWith is startWizard with an option that sees the sandbox.
+func startWizardWith(t *testing.T, opt func(*tui.Deps, *sandbox.Server)) *wizard {
+	t.Helper()
+	srv := sandboxtest.Start(t, sandbox.Options{})
 	log := sandboxtest.InstallFakeBrowser(t)
 	env, err := flows.NewEnv(flows.EnvOptions{Sandbox: true}.EnvFromEnvironment())
 	if err != nil {
@@ -52,14 +63,11 @@ func startWizard(t *testing.T, opts ...func(*tui.Deps)) *wizard {
 			Tenant: sandbox.TenantID, ClientID: sandbox.PublicApp.ClientID, Account: sandbox.AdeleVance.UPN,
 			Accounts: accounts, Note: "The sandbox tenant and app are filled in.",
 		},
-		Available:     func(sc store.Scenario) bool { return sc == store.SendAsUser || sc == store.Personal },
 		ServiceName:   store.ServiceName(true),
 		CommandPrefix: "mailgrant --sandbox",
 	}
-	for _, o := range opts {
-		o(&deps)
-	}
-	w := &wizard{deps: deps, secrets: secrets, log: log}
+	opt(&deps, srv)
+	w := &wizard{srv: srv, deps: deps, secrets: secrets, log: log}
 	w.start(t)
 	return w
 }
@@ -138,6 +146,8 @@ func (w *wizard) signIn(t *testing.T) {
 	t.Helper()
 	w.waitFor(t, "What should the program be allowed to do?")
 	w.press(tea.KeyEnter) // send-as-user, the first scenario
+	w.waitFor(t, "Register the app in Entra")
+	w.press(tea.KeyEnter) // past the registration checklist
 	w.waitFor(t, "New authorization: Send as one user")
 	w.tm.Send(tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
 }

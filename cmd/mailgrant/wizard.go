@@ -36,6 +36,9 @@ func wizardRun(ctx context.Context, s *streams, o globalOptions, _ wizardMode) e
 
 // runWizard runs the terminal UI and turns its outcome into an exit status.
 func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) error {
+	if err := a.ensureUsableStore(); err != nil {
+		return err
+	}
 	out, err := tui.Run(ctx, tui.Deps{
 		Env:           a.env,
 		Secrets:       a.secrets,
@@ -47,6 +50,24 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 		Available:     wizardAvailable,
 		ServiceName:   store.ServiceName(a.opts.sandbox),
 		CommandPrefix: a.commandPrefix(),
+		// In the bare sandbox wizard each scenario picked on the chooser
+		// gets its own sandbox app, secret and users.
+		ScenarioPrefill: func() func(store.Scenario) tui.Prefill {
+			if !a.opts.sandbox || start != tui.StartHome {
+				return nil
+			}
+			return func(sc store.Scenario) tui.Prefill {
+				p := sandboxPrefill(sc)
+				p.Scenario = ""
+				return p
+			}
+		}(),
+		UploadCertificate: func() func(string, []byte) error {
+			if a.sandbox == nil {
+				return nil
+			}
+			return a.sandbox.UploadCertificate
+		}(),
 	})
 	switch {
 	case err != nil:
@@ -59,5 +80,6 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 	return nil
 }
 
-// wizardAvailable says which scenarios the wizard's screens can authorize.
-func wizardAvailable(sc store.Scenario) bool { return sc.Delegated() }
+// wizardAvailable says which scenarios the wizard's screens can authorize:
+// all four.
+func wizardAvailable(sc store.Scenario) bool { return sc.Valid() }

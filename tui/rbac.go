@@ -1,0 +1,215 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailgrant/mailgrant/assets"
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// rbacDelay is how long Exchange takes to apply the script, as the
+// admin should expect it.
+const (
+	rbacDelay   = "Changes take 30 minutes to 2 hours to apply to Graph."
+	legacyDelay = "An access policy can take an hour or more to apply."
+)
+
+// rbacScreen shows the Exchange Online PowerShell that scopes an rbac
+// profile (RBAC for Applications, or with l the legacy
+// ApplicationAccessPolicy), scrollable, and saves it to a file the admin
+// names.
+type rbacScreen struct {
+	st       styles
+	keys     rbacKeys
+	width    int
+	height   int
+	viewport viewport.Model
+	profile  store.Profile
+	prefix   string
+	legacy   bool
+	// from is the step to return to.
+	from step
+
+	// path is the file name input, shown while saving is asked for.
+	path    textinput.Model
+	asking  bool
+	saving  int
+	saved   string
+	saveErr error
+}
+
+func newRBACScreen(st styles) rbacScreen {
+	return rbacScreen{st: st, keys: newRBACKeys(), viewport: viewport.New()}
+}
+
+// show fills the screen for profile p, opened from step from.
+func (s rbacScreen) show(d Deps, p store.Profile, from step) rbacScreen {
+	s.profile, s.prefix, s.from = p, d.CommandPrefix, from
+	s.legacy, s.asking, s.saving, s.saved, s.saveErr = false, false, 0, "", nil
+	s.path = textinput.New()
+	s.path.Prompt = "Save to: "
+	s.path.SetStyles(inputStyles())
+	s.path.CharLimit = 4096
+	s.path.SetValue(p.Name + "-scope.ps1")
+	s.viewport = viewport.New()
+	s.viewport.SetHorizontalStep(8)
+	s.setSize(s.width, s.height)
+	s.fill()
+	s.setKeys()
+	return s
+}
+
+// script is the PowerShell on display.
+func (s rbacScreen) script() string {
+	return assets.RenderRBACScript(flows.RBACScript(s.profile, s.prefix), s.legacy)
+}
+
+// fill shows the script unwrapped: a wrapped line would no longer run, so
+// long lines scroll sideways (←/→) and s saves it whole.
+func (s *rbacScreen) fill() {
+	s.viewport.SetContent(strings.TrimRight(s.script(), "\n"))
+}
+
+// setSize leaves room for the title, the delay line, and the status line.
+func (s *rbacScreen) setSize(w, h int) {
+	s.width, s.height = w, h
+	s.viewport.SetWidth(max(10, w))
+	if h > 0 {
+		s.viewport.SetHeight(max(3, h-7))
+	} else {
+		s.viewport.SetHeight(16)
+	}
+	s.path.SetWidth(max(10, w-12))
+}
+
+func (s *rbacScreen) setKeys() {
+	s.keys.Confirm.SetEnabled(s.asking)
+	s.keys.Cancel.SetEnabled(s.asking)
+	if s.legacy {
+		s.keys.Legacy.SetHelp("l", "RBAC form")
+	} else {
+		s.keys.Legacy.SetHelp("l", "legacy form")
+	}
+	if s.from == stepDone {
+		s.keys.Continue.SetHelp("enter", "continue")
+	} else {
+		s.keys.Continue.SetHelp("enter", "back")
+	}
+}
+
+// Update scrolls, toggles the form, and asks for a path to save to.
+func (s rbacScreen) Update(msg tea.Msg) (rbacScreen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case scriptSavedMsg:
+		if msg.Attempt != 0 && msg.Attempt == s.saving {
+			s.saving = 0
+			s.saveErr = msg.Err
+			if msg.Err == nil {
+				s.saved = msg.Path
+			}
+		}
+		return s, nil
+	case tea.KeyPressMsg:
+		if s.asking {
+			return s.updatePath(msg)
+		}
+		return s.updateKeys(msg)
+	}
+	if s.asking {
+		var cmd tea.Cmd
+		s.path, cmd = s.path.Update(msg)
+		return s, cmd
+	}
+	return s, nil
+}
+
+func (s rbacScreen) updateKeys(km tea.KeyPressMsg) (rbacScreen, tea.Cmd) {
+	switch {
+	case key.Matches(km, s.keys.Legacy):
+		s.legacy = !s.legacy
+		s.saved, s.saveErr = "", nil
+		s.fill()
+		s.viewport.GotoTop()
+		s.setKeys()
+	case key.Matches(km, s.keys.Save):
+		s.asking, s.saveErr = true, nil
+		s.setKeys()
+		return s, s.path.Focus()
+	case key.Matches(km, s.keys.Continue):
+		return s, emit(rbacScriptClosedMsg{})
+	case key.Matches(km, s.keys.Quit):
+		return s, emit(quitRequestedMsg{})
+	case key.Matches(km, s.keys.Up):
+		s.viewport.ScrollUp(1)
+	case key.Matches(km, s.keys.Down):
+		s.viewport.ScrollDown(1)
+	case key.Matches(km, s.keys.PageDown):
+		s.viewport.PageDown()
+	case key.Matches(km, s.keys.PageUp):
+		s.viewport.PageUp()
+	case key.Matches(km, s.keys.Left):
+		s.viewport.ScrollLeft(8)
+	case key.Matches(km, s.keys.Right):
+		s.viewport.ScrollRight(8)
+	}
+	return s, nil
+}
+
+// updatePath types the file name; enter saves, esc gives up.
+func (s rbacScreen) updatePath(km tea.KeyPressMsg) (rbacScreen, tea.Cmd) {
+	switch {
+	case key.Matches(km, s.keys.Confirm):
+		path := strings.TrimSpace(s.path.Value())
+		if path == "" {
+			s.saveErr = &flows.InputError{Field: "path", Problem: "is empty", Hint: "give a file name such as scope.ps1"}
+			return s, nil
+		}
+		s.asking = false
+		s.path.Blur()
+		s.saving = nextAttempt()
+		s.setKeys()
+		return s, writeScript(s.saving, path, s.script())
+	case key.Matches(km, s.keys.Cancel):
+		s.asking = false
+		s.path.Blur()
+		s.setKeys()
+		return s, nil
+	}
+	var cmd tea.Cmd
+	s.path, cmd = s.path.Update(km)
+	return s, cmd
+}
+
+// View shows who runs the script, the delay, the script, and the save.
+func (s rbacScreen) View() string {
+	var b strings.Builder
+	form, delay := "RBAC for Applications", rbacDelay
+	if s.legacy {
+		form, delay = "legacy ApplicationAccessPolicy", legacyDelay
+	}
+	b.WriteString(paint(s.st.title, truncate("Exchange Online PowerShell for "+s.profile.Name+" ("+form+")", s.width)) + "\n")
+	b.WriteString(paint(s.st.subtle, wrap("Run it in Exchange Online PowerShell as an Exchange administrator. "+delay, s.width)) + "\n\n")
+	b.WriteString(s.viewport.View() + "\n")
+	switch {
+	case s.asking:
+		b.WriteString(s.path.View())
+		if s.saveErr != nil {
+			b.WriteString("\n" + fieldError(s.st, s.saveErr, s.width))
+		}
+	case s.saving != 0:
+		b.WriteString(s.st.subtle.Render("Saving…"))
+	case s.saveErr != nil:
+		b.WriteString(fieldError(s.st, s.saveErr, s.width))
+	case s.saved != "":
+		b.WriteString(paint(s.st.ok, truncate("✓ Saved to "+s.saved+". "+delay, s.width)))
+	default:
+		b.WriteString(s.st.subtle.Render(truncate(scrollPosition(s.viewport)+" · ←/→ for long lines", s.width)))
+	}
+	return b.String()
+}
