@@ -260,7 +260,10 @@ func (m Model) Init() tea.Cmd {
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.setSize(msg.Width, msg.Height)
+		// One column is kept free: a line that fills the last column leaves
+		// the terminal waiting to wrap, and the inline renderer then loses
+		// track of where its previous frame began.
+		m.setSize(max(msg.Width-1, 1), msg.Height)
 		return m, nil
 	case tea.KeyPressMsg:
 		if key.Matches(msg, m.keys.Interrupt) {
@@ -360,7 +363,13 @@ func (m Model) View() tea.View {
 		lines = lines[:room]
 	}
 	parts := append(top, strings.Join(lines, "\n"), "", helpView)
-	return tea.NewView(strings.Join(parts, "\n"))
+	out := strings.Join(parts, "\n")
+	// Every frame is as tall as the terminal allows, so a taller screen never
+	// follows a shorter one: the inline renderer then redraws in place.
+	if pad := m.height - 1 - strings.Count(out, "\n") - 1; m.height > 0 && pad > 0 {
+		out += strings.Repeat("\n", pad)
+	}
+	return tea.NewView(out)
 }
 
 // activeView renders the screen of the current step.

@@ -85,7 +85,7 @@ func newDetailsKeys() detailsKeys {
 		Submit: key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "submit")),
 		Choose: key.NewBinding(key.WithKeys("left", "right", "space"), key.WithHelp("←/→", "choose")),
 		// Letters type into the fields, so the checklist is on ctrl+g.
-		Registration: key.NewBinding(key.WithKeys("ctrl+g"), key.WithHelp("ctrl+g", "checklist")),
+		Registration: key.NewBinding(key.WithKeys("ctrl+g"), key.WithHelp("ctrl+g", "app reg")),
 		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Quit:         key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	}
