@@ -43,6 +43,7 @@ const (
 	StepPermissions = "permissions"
 	StepSend        = "send"
 	StepScope       = "scope"
+	StepCredential  = "credential"
 )
 
 // StepTitle is the human title of a step.
@@ -58,6 +59,8 @@ func StepTitle(name string) string {
 		return "Test message"
 	case StepScope:
 		return "Out-of-scope mailbox refused"
+	case StepCredential:
+		return "Credential expiry"
 	}
 	return name
 }
@@ -90,9 +93,12 @@ type Status struct {
 	Missing        []string       `json:"missing"`
 	Excess         []string       `json:"excess"`
 	TokenExpiresAt *time.Time     `json:"token_expires_at"`
-	CheckedAt      time.Time      `json:"checked_at"`
-	Steps          []Step         `json:"steps"`
-	Error          *Error         `json:"error,omitempty"`
+	// CredentialExpiresAt is when the client secret or certificate expires,
+	// when known.
+	CredentialExpiresAt *time.Time `json:"credential_expires_at,omitempty"`
+	CheckedAt           time.Time  `json:"checked_at"`
+	Steps               []Step     `json:"steps"`
+	Error               *Error     `json:"error,omitempty"`
 	// Rotated is true when the check stored a newer refresh token.
 	Rotated bool `json:"-"`
 }
@@ -116,8 +122,26 @@ func newStatus(env *Env, p store.Profile) *Status {
 	return &Status{
 		Name: p.Name, Scenario: p.Scenario, Cloud: cloud, Tenant: p.Tenant, ClientID: p.ClientID,
 		Account: p.Account, Required: nonNil(p.Permissions), Granted: []string{}, Missing: []string{}, Excess: []string{},
-		CheckedAt: env.Now().UTC(), Steps: []Step{},
+		CheckedAt: env.Now().UTC(), Steps: []Step{}, CredentialExpiresAt: p.CredentialExpiresAt,
 	}
+}
+
+// CredentialWarning is how long before a client secret or certificate
+// expires that a check starts warning.
+const CredentialWarning = 30 * 24 * time.Hour
+
+// credentialStep warns when the credential expires soon.
+func (s *Status) credentialStep(env *Env, p store.Profile, o CheckOptions) {
+	if p.CredentialExpiresAt == nil {
+		return
+	}
+	left := p.CredentialExpiresAt.Sub(env.Now())
+	if left > CredentialWarning {
+		return
+	}
+	s.add(o, Step{Name: StepCredential, Result: StepWarning, Detail: fmt.Sprintf(
+		"the %s expires on %s (in %d days): create a new one, then mailgrant reauth %s",
+		p.Credential, p.CredentialExpiresAt.Format(time.DateOnly), int(left.Hours()/24), p.Name)})
 }
 
 func nonNil(s []string) []string {
@@ -177,6 +201,7 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 	if s.State == "" {
 		s.State = StateAuthorized
 	}
+	s.credentialStep(env, p, o)
 	return s.named(p.Name)
 }
 
@@ -275,6 +300,17 @@ func (s *Status) checkAccount(ctx context.Context, env *Env, p store.Profile, to
 	}
 	s.add(o, Step{Name: StepAccount, Result: StepOK, Detail: "signed in as " + signedIn})
 	return true
+}
+
+// LacksAny reports whether some required permission is not among those
+// granted (names compare case-insensitively, as Entra's do).
+func LacksAny(granted, required []string) bool {
+	for _, r := range required {
+		if !slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, r) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // comparePermissions fills Granted, Missing and Excess.

@@ -380,6 +380,14 @@ func TestCertificateCredential(t *testing.T) {
 	if st.State != flows.StateAuthorized {
 		t.Fatalf("after upload: %s %+v", st.State, st.Error)
 	}
+	// The certificate lapses within 30 days: the check warns, with the date.
+	last := st.Steps[len(st.Steps)-1]
+	if last.Name != flows.StepCredential || last.Result != flows.StepWarning || !strings.Contains(last.Detail, cert.Leaf.NotAfter.Format(time.DateOnly)) {
+		t.Fatalf("no expiry warning: %+v", st.Steps)
+	}
+	if st.CredentialExpiresAt == nil {
+		t.Fatal("status lacks the credential expiry")
+	}
 }
 
 func TestRBAC(t *testing.T) {

@@ -7,6 +7,9 @@ import (
 	"github.com/mailgrant/mailgrant/store"
 )
 
+// Save and SaveApp record p.LastState as the profile's state, or authorized
+// when it is empty: callers set it from the check they ran.
+
 // Save keeps a verified delegated authorization: the secrets first (refresh
 // token, client secret), then the profile. A profile is never saved pointing
 // at secrets that were not stored. Save is called only after the new token
@@ -77,7 +80,9 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 			p.RefreshRotatedAt = &now
 		}
 		p.LastCheckedAt = &now
-		p.LastState = string(StateAuthorized)
+		if p.LastState == "" {
+			p.LastState = string(StateAuthorized)
+		}
 		ps.Put(p)
 		return nil
 	})

@@ -253,13 +253,16 @@ func ParseEntraError(status int, body []byte) *Error {
 		e.Code = ee.Error
 	}
 	switch {
-	case desc != "":
-		e.Message = stripAADSTS(desc)
-	case e.Code != "":
-		e.Message = "Entra refused the request"
-	default:
+	case e.Code == "" && desc == "":
 		e.Code = fmt.Sprintf("http-%d", status)
 		e.Message = fmt.Sprintf("Entra answered HTTP %d with no error details", status)
+	case e.Code == "":
+		e.Code = fmt.Sprintf("http-%d", status)
+		e.Message = stripAADSTS(desc)
+	case desc != "":
+		e.Message = stripAADSTS(desc)
+	default:
+		e.Message = "Entra refused the request"
 	}
 	if e.LookupURL != "" {
 		e.Hint = "see " + e.LookupURL

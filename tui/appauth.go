@@ -234,7 +234,7 @@ func (s appAuthScreen) Update(msg tea.Msg) (appAuthScreen, tea.Cmd) {
 // on to be checked (the check names whatever is still missing).
 func (s appAuthScreen) tokenReceived(msg appTokenReceivedMsg) (appAuthScreen, tea.Cmd) {
 	p := s.req.Profile
-	missing := p.Scenario == store.SendAsAny && missingAny(msg.Token.Roles, p.Permissions)
+	missing := p.Scenario == store.SendAsAny && flows.LacksAny(msg.Token.Roles, p.Permissions)
 	switch {
 	case missing && msg.Try == 0:
 		s.phase = phaseConsent
@@ -254,7 +254,9 @@ func (s appAuthScreen) failedWith(err error) (appAuthScreen, tea.Cmd) {
 	s.err = err
 	s.setKeys()
 	if s.req.CertIsNew && !s.kept && s.req.Cred.Cert != nil {
-		return s, keepNewCertificate(s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.req.Profile, s.req.Cred)
+		p := s.req.Profile
+		p.LastState = string(flows.StateUnauthorized) // the certificate is not usable yet
+		return s, keepNewCertificate(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.req.Cred)
 	}
 	return s, nil
 }
@@ -377,20 +379,4 @@ func credentialWords(c flows.AppCredential) string {
 		return "certificate"
 	}
 	return "client secret"
-}
-
-// missingAny reports whether some required permission is not in granted.
-func missingAny(granted, required []string) bool {
-	for _, r := range required {
-		found := false
-		for _, g := range granted {
-			if strings.EqualFold(g, r) {
-				found = true
-			}
-		}
-		if !found {
-			return true
-		}
-	}
-	return false
 }

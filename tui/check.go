@@ -169,13 +169,15 @@ func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
 	s.status = st
 	s.steps = st.Steps
 	var cmd tea.Cmd
+	p := s.profile
+	p.LastState = string(st.State) // what this check found, not an older state
 	switch {
 	case s.app != nil:
 		s.saving = true
-		cmd = saveAppCredential(s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.profile, s.app.Cred)
+		cmd = saveAppCredential(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.app.Cred)
 	case saveable(st):
 		s.saving = true
-		cmd = saveToken(s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.profile, s.token, s.clientSecret)
+		cmd = saveToken(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.token, s.clientSecret)
 	}
 	s.setKeys()
 	return s, cmd

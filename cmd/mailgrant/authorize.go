@@ -81,6 +81,7 @@ func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 	}
 	// A token lacking consent is kept: once an admin grants it, status
 	// sees the new permission without another sign-in.
+	p.LastState = string(st.State)
 	if _, err := flows.Save(a.dir, a.secrets, p, tok, r.clientSecret); err != nil {
 		return err
 	}
@@ -100,12 +101,13 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 		fmt.Fprintf(w, "An Exchange administrator must scope the app in Exchange Online: %s rbac-script %s prints the PowerShell.\n", a.commandPrefix(), p.Name)
 	}
 	tok, err := flows.AppToken(ctx, a.env, p, cred)
-	if err == nil && p.Scenario == store.SendAsAny && missingAny(tok.Roles, p.Permissions) {
+	if err == nil && p.Scenario == store.SendAsAny && flows.LacksAny(tok.Roles, p.Permissions) {
 		tok, err = adminConsentPlain(ctx, a, p, cred)
 	}
 	if err != nil {
 		if r.certIsNew {
 			// Keep the new key: the admin uploads the certificate, then checks.
+			p.LastState = string(flows.AsError(err).State)
 			if _, serr := flows.SaveApp(a.dir, a.secrets, p, cred); serr == nil {
 				fmt.Fprintf(w, "! The new certificate is kept in the keyring. Upload it, then run: %s status %s\n", a.commandPrefix(), p.Name)
 			}
@@ -116,6 +118,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w)})
 	// The credential works (a token was issued), so it is kept even when the
 	// consent or the Exchange scope still needs an admin.
+	p.LastState = string(st.State)
 	if _, err := flows.SaveApp(a.dir, a.secrets, p, cred); err != nil {
 		return err
 	}
@@ -142,7 +145,7 @@ func adminConsentPlain(ctx context.Context, a *app, p store.Profile, cred flows.
 	var tok *flows.Token
 	for attempt := 0; attempt < 6; attempt++ {
 		tok, err = flows.AppToken(ctx, a.env, p, cred)
-		if err != nil || !missingAny(tok.Roles, p.Permissions) {
+		if err != nil || !flows.LacksAny(tok.Roles, p.Permissions) {
 			return tok, err
 		}
 		select {
@@ -162,22 +165,6 @@ func (a *app) openBrowser(url, fallback string) {
 			fmt.Fprintf(a.io.err, "Could not open a browser (%v); %s.\n", err, fallback)
 		}
 	}()
-}
-
-// missingAny reports whether some required permission is not in granted.
-func missingAny(granted, required []string) bool {
-	for _, r := range required {
-		found := false
-		for _, g := range granted {
-			if strings.EqualFold(g, r) {
-				found = true
-			}
-		}
-		if !found {
-			return true
-		}
-	}
-	return false
 }
 
 // finish prints where things are kept and how scripts use them, and turns a

@@ -388,7 +388,7 @@ func TestFileStore(t *testing.T) {
 	}
 }
 
-// TestSecretHygiene runs setup, status, token, reauth and delete with known
+// TestSecretHygiene runs setup, status, token, send, reauth and delete with known
 // secrets and --debug, in separate processes, then scans every file under
 // the config dir, the debug log, stdout, stderr and the arguments: no secret
 // may appear (but the access token on token's stdout, which is its job).
@@ -429,6 +429,7 @@ func TestSecretHygiene(t *testing.T) {
 	runStep(clientSecret+"\n", append([]string{"setup", "--non-interactive", "--profile", "hygiene", "--client-secret-stdin"}, common...)...)
 	runStep("", "status", "hygiene", "--json")
 	runStep("", "token", "hygiene")
+	runStep("a test body\n", "send", "hygiene", "--to", sandbox.MeganBowen.UPN, "--subject", "hygiene", "--body-file", "-")
 	runStep("", "reauth", "hygiene", "--non-interactive")
 	runStep("", "token", "hygiene", "--no-cache")
 	runStep("", "status", "hygiene")

@@ -34,6 +34,7 @@ type setupOptions struct {
 	newCertificate    string
 	certificateDays   int
 	secretStdin       bool
+	secretExpires     string
 	deviceCode        bool
 	printRegistration bool
 	outOfScope        string
@@ -90,6 +91,7 @@ from MAILGRANT_CERTIFICATE_PASSWORD.`,
 	f.StringVar(&o.newCertificate, "new-certificate", "", "generate a self-signed certificate; write its public part to this file for upload")
 	f.IntVar(&o.certificateDays, "certificate-days", 365, "validity of a new certificate, in days")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the app's client secret from standard input")
+	f.StringVar(&o.secretExpires, "secret-expires", "", "the client secret's expiry date (YYYY-MM-DD, as the portal shows it), so status can warn before it lapses")
 	f.BoolVar(&o.deviceCode, "device-code", false, "sign in with a device code (over SSH, or with no browser here)")
 	f.BoolVar(&o.printRegistration, "print-registration", false, "print what to configure in Entra for this scenario, and exit")
 	f.StringVar(&o.outOfScope, "out-of-scope", "", "rbac: a mailbox the app must NOT be able to send as (status checks it is refused)")
@@ -148,6 +150,17 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 				p.RBACMailboxes = sandbox.InScopeMailboxes
 			}
 		}
+	}
+	if o.secretExpires != "" {
+		exp, err := time.Parse(time.DateOnly, o.secretExpires)
+		if err != nil {
+			return p, &flows.InputError{Field: "secret-expires", Problem: fmt.Sprintf("%q is not a date", o.secretExpires), Hint: "use YYYY-MM-DD, e.g. 2027-05-31"}
+		}
+		if p.Credential != store.CredentialSecret && !(p.Credential == store.CredentialNone && p.Scenario.Delegated()) {
+			return p, &flows.InputError{Field: "secret-expires", Problem: "only applies to a client secret", Hint: "a certificate's expiry is read from the certificate"}
+		}
+		exp = exp.UTC()
+		p.CredentialExpiresAt = &exp
 	}
 	return p, o.checkCredentialFlags(p)
 }

@@ -137,13 +137,16 @@ func writeStatusTable(w io.Writer, results []*flows.Status, none bool, prefix st
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tSTATE\tSCENARIO\tACCOUNT\tTOKEN EXPIRES")
+	fmt.Fprintln(tw, "PROFILE\tSTATE\tSCENARIO\tACCOUNT\tTOKEN EXPIRES\tCREDENTIAL EXPIRES")
 	for _, st := range results {
-		exp := "-"
+		exp, cred := "-", "-"
 		if st.TokenExpiresAt != nil {
 			exp = st.TokenExpiresAt.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\n", st.Name, st.State.Symbol(), st.State, st.Scenario, st.Account, exp)
+		if st.CredentialExpiresAt != nil {
+			cred = st.CredentialExpiresAt.Local().Format(time.DateOnly)
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", st.Name, st.State.Symbol(), st.State, st.Scenario, st.Account, exp, cred)
 	}
 	tw.Flush()
 	for _, st := range results {

@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 
 	"github.com/mailgrant/mailgrant/store"
 )
+
+// interactiveKeyringTimeout bounds keyring calls in the wizard, where an
+// unlock prompt may be waiting for the admin; scripts keep the short default.
+const interactiveKeyringTimeout = 2 * time.Minute
 
 // errNoUsableStore ends the wizard when the keyring does not work and the
 // admin declines the encrypted file.
@@ -20,10 +25,13 @@ var errNoUsableStore = errors.New("no usable place to keep secrets")
 // When it does not, it explains why and offers the encrypted file store with
 // its trade-off; it never switches silently.
 func (a *app) ensureUsableStore() error {
-	k, ok := a.secrets.(*store.Keyring)
-	if !ok {
+	if _, ok := a.secrets.(*store.Keyring); !ok {
 		return nil
 	}
+	// In the wizard the keyring may put up an unlock prompt: give the admin
+	// time to answer it.
+	k := store.NewKeyring(store.ServiceName(a.opts.sandbox), store.WithTimeout(interactiveKeyringTimeout))
+	a.secrets = k
 	err := k.Probe()
 	if err == nil {
 		return nil
