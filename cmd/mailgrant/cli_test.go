@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/flows/sandbox/sandboxtest"
 	"github.com/mailgrant/mailgrant/store"
@@ -520,4 +523,125 @@ func TestCorruptProfiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryScenarioAndCredential authorizes each scenario with each kind of
+// credential that applies through setup --non-interactive against the
+// sandbox, then checks status --json and token for each.
+func TestEveryScenarioAndCredential(t *testing.T) {
+	names := []string{"sc-user", "sc-user-web", "sc-personal", "sc-any-secret", "sc-any-pem", "sc-any-pfx", "sc-any-new", "sc-rbac-secret", "sc-rbac-new"}
+	env(t, "mailgrant-sandbox", names...)
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", "")
+	certDir := t.TempDir()
+	cert, err := flows.GenerateCertificate("existing", 365*24*time.Hour, 2048, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := cert.StoredForm()
+	pemPath := filepath.Join(certDir, "existing.pem")
+	_ = os.WriteFile(pemPath, []byte(stored), 0o600)
+	pfx, err := pkcs12.Modern.Encode(cert.Key, cert.Leaf, nil, "pfx-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfxPath := filepath.Join(certDir, "existing.pfx")
+	_ = os.WriteFile(pfxPath, pfx, 0o600)
+	t.Setenv("MAILGRANT_CERTIFICATE_PASSWORD", "pfx-password")
+
+	tests := []struct {
+		profile string
+		stdin   string
+		args    []string
+		admin   bool
+	}{
+		{profile: "sc-user"},
+		{profile: "sc-user-web", stdin: sandbox.WebApp.Secret + "\n", args: []string{"--client-id", sandbox.WebApp.ClientID, "--client-secret-stdin"}},
+		{profile: "sc-personal", args: []string{"--scenario", "personal"}},
+		{profile: "sc-any-secret", args: []string{"--scenario", "send-as-any"}, admin: true},
+		{profile: "sc-any-pem", args: []string{"--scenario", "send-as-any", "--certificate-file", pemPath}, admin: true},
+		{profile: "sc-any-pfx", args: []string{"--scenario", "send-as-any", "--certificate-file", pfxPath}, admin: true},
+		{profile: "sc-any-new", args: []string{"--scenario", "send-as-any", "--new-certificate", filepath.Join(certDir, "new.pem")}, admin: true},
+		{profile: "sc-rbac-secret", args: []string{"--scenario", "rbac"}},
+		{profile: "sc-rbac-new", args: []string{"--scenario", "rbac", "--new-certificate", filepath.Join(certDir, "rbac.pem"), "--certificate-days", "90"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile, func(t *testing.T) {
+			if tt.admin {
+				t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+			}
+			args := append([]string{"--sandbox", "setup", "--non-interactive", "--profile", tt.profile}, tt.args...)
+			if r := mailgrant(t, tt.stdin, args...); r.code != 0 {
+				t.Fatalf("setup: %d %s", r.code, r.stderr)
+			}
+			r := mailgrant(t, "", "--sandbox", "status", "--json", tt.profile)
+			if s := parseStatus(t, r.stdout); r.code != 0 || s.Profiles[0].State != "authorized" {
+				t.Fatalf("status: %d %s", r.code, r.stdout)
+			}
+			if r := mailgrant(t, "", "--sandbox", "token", tt.profile); r.code != 0 || len(strings.TrimSpace(r.stdout)) < 20 {
+				t.Fatalf("token: %d %s", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// TestFaultSwitches: each sandbox failure switch gives the documented state
+// and a hint, through the commands.
+func TestFaultSwitches(t *testing.T) {
+	env(t, "mailgrant-sandbox", "fs-user", "fs-any", "fs-rbac")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	for _, args := range [][]string{
+		{"--profile", "fs-user", "--account", sandbox.AlexWilber.UPN},
+		{"--profile", "fs-any", "--scenario", "send-as-any"},
+		{"--profile", "fs-rbac", "--scenario", "rbac"},
+	} {
+		if r := mailgrant(t, "", append([]string{"--sandbox", "setup", "--non-interactive"}, args...)...); r.code != 0 {
+			t.Fatalf("setup %v: %s", args, r.stderr)
+		}
+	}
+	tests := []struct {
+		fault, profile, state, code string
+	}{
+		{"revoked", "fs-user", "reauthorize", "AADSTS50173"},
+		{"missing-scope", "fs-user", "consent-missing", "consent-missing"},
+		{"missing-role", "fs-any", "consent-missing", "consent-missing"},
+		{"expired-secret", "fs-any", "credential-expired", "AADSTS7000222"},
+		{"rbac-tenant-wide", "fs-rbac", "error", "rbac-unrestricted"},
+		{"server-error", "fs-user", "error", "AADSTS90033"},
+		{"throttle", "fs-user", "authorized", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			t.Setenv("MAILGRANT_SANDBOX_FAULTS", tt.fault)
+			r := mailgrant(t, "", "--sandbox", "status", "--json", tt.profile)
+			s := parseStatus(t, r.stdout)
+			p := s.Profiles[0]
+			if p.State != tt.state {
+				t.Fatalf("state %s, want %s", p.State, tt.state)
+			}
+			if tt.code == "" {
+				if r.code != 0 {
+					t.Fatalf("exit %d", r.code)
+				}
+				return
+			}
+			if r.code != 1 || p.Error == nil || p.Error.Code != tt.code || p.Error.Hint == "" {
+				t.Fatalf("want exit 1 with %s and a hint: %d %+v", tt.code, r.code, p.Error)
+			}
+		})
+	}
+	t.Run("declined-consent", func(t *testing.T) {
+		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "declined-consent")
+		dir := t.TempDir() // a fresh sandbox state: no consent yet
+		r := mailgrant(t, "", "--sandbox", "--config-dir", dir, "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "fs-declined")
+		if r.code != 1 || !strings.Contains(r.stderr, "AADSTS65004") || !strings.Contains(r.stderr, "hint:") {
+			t.Fatalf("declined consent: %d %s", r.code, r.stderr)
+		}
+	})
+	t.Run("public-flows-disabled", func(t *testing.T) {
+		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "public-flows-disabled")
+		r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "fs-device", "--device-code")
+		if r.code != 1 || !strings.Contains(r.stderr, "Allow public client flows") {
+			t.Fatalf("public flows off: %d %s", r.code, r.stderr)
+		}
+	})
 }
