@@ -1,0 +1,60 @@
+package assets
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestResultPageEscapes(t *testing.T) {
+	page := string(ResultPage(false, "<script>x</script>", `a "quoted" & <b>bold</b> detail`))
+	if strings.Contains(page, "<script>x") || strings.Contains(page, "<b>bold") {
+		t.Fatalf("title or detail not escaped:\n%s", page)
+	}
+	if !strings.Contains(page, `class="fail"`) || !strings.Contains(string(ResultPage(true, "t", "d")), `class="ok"`) {
+		t.Fatal("the page does not say whether it worked")
+	}
+}
+
+func TestRBACScript(t *testing.T) {
+	r := RBACScript{Profile: "p", AppID: "app-id", Name: "mailgrant p", Mailboxes: []string{"a@contoso.com", "o'brien@contoso.com"}, InScope: []string{"a@contoso.com"}, OutOfScope: "x@contoso.com", Command: "mailgrant"}
+	s := RenderRBACScript(r, false)
+	for _, want := range []string{
+		`New-ServicePrincipal -AppId $AppId -ObjectId $ObjectId`,
+		`New-ManagementScope -Name "$Name scope" -RecipientRestrictionFilter "PrimarySmtpAddress -eq 'a@contoso.com' -or PrimarySmtpAddress -eq 'o''brien@contoso.com'"`,
+		`New-ManagementRoleAssignment -App $AppId -Role "Application Mail.Send" -CustomResourceScope "$Name scope"`,
+		`Test-ServicePrincipalAuthorization -Identity $AppId -Resource "x@contoso.com"`,
+		"30 minutes to 2 hours",
+		"mailgrant status p",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("RBAC script lacks %q:\n%s", want, s)
+		}
+	}
+	r.Group = "Sales Senders"
+	if s := RenderRBACScript(r, false); !strings.Contains(s, `MemberOfGroup -eq '$GroupDN'`) || !strings.Contains(s, `Get-Group -Identity "Sales Senders"`) {
+		t.Errorf("group scope:\n%s", s)
+	}
+	legacy := RenderRBACScript(r, true)
+	for _, want := range []string{"New-ApplicationAccessPolicy -AppId $AppId -PolicyScopeGroupId $Group -AccessRight RestrictAccess", "Test-ApplicationAccessPolicy", "more than an hour"} {
+		if !strings.Contains(legacy, want) {
+			t.Errorf("legacy script lacks %q:\n%s", want, legacy)
+		}
+	}
+}
+
+func TestRegistrationRendersEveryField(t *testing.T) {
+	s := RenderRegistration(Registration{
+		ScenarioTitle: "send as one user", Portal: "https://portal.azure.com", AppName: "mailgrant p",
+		AccountTypes: "single tenant", Platform: "Mobile and desktop applications", RedirectURI: "http://localhost",
+		PermissionType: "delegated", Permissions: []Permission{{Name: "Mail.Send", Type: "Delegated", ID: "e383f46e-2787-4529-855e-0e479a3ffac0"}},
+		Consent: "the user consents", PublicClientFlows: "Yes",
+	})
+	for _, want := range []string{"Redirect URI:             http://localhost", "Mail.Send", "e383f46e-2787-4529-855e-0e479a3ffac0", "Allow public client flows: Yes", "the user consents"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("registration lacks %q:\n%s", want, s)
+		}
+	}
+	if s := RenderRegistration(Registration{PermissionType: "application"}); !strings.Contains(s, "(none in Entra)") {
+		t.Errorf("an empty permission list is not explained:\n%s", s)
+	}
+}
