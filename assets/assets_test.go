@@ -20,9 +20,9 @@ func TestRBACScript(t *testing.T) {
 	s := RenderRBACScript(r, false)
 	for _, want := range []string{
 		`New-ServicePrincipal -AppId $AppId -ObjectId $ObjectId`,
-		`New-ManagementScope -Name "$Name scope" -RecipientRestrictionFilter "PrimarySmtpAddress -eq 'a@contoso.com' -or PrimarySmtpAddress -eq 'o''brien@contoso.com'"`,
+		`New-ManagementScope -Name "$Name scope" -RecipientRestrictionFilter 'PrimarySmtpAddress -eq ''a@contoso.com'' -or PrimarySmtpAddress -eq ''o''''brien@contoso.com'''`,
 		`New-ManagementRoleAssignment -App $AppId -Role "Application Mail.Send" -CustomResourceScope "$Name scope"`,
-		`Test-ServicePrincipalAuthorization -Identity $AppId -Resource "x@contoso.com"`,
+		`Test-ServicePrincipalAuthorization -Identity $AppId -Resource 'x@contoso.com'`,
 		"30 minutes to 2 hours",
 		"mailgrant status p",
 	} {
@@ -31,13 +31,25 @@ func TestRBACScript(t *testing.T) {
 		}
 	}
 	r.Group = "Sales Senders"
-	if s := RenderRBACScript(r, false); !strings.Contains(s, `MemberOfGroup -eq '$GroupDN'`) || !strings.Contains(s, `Get-Group -Identity "Sales Senders"`) {
+	if s := RenderRBACScript(r, false); !strings.Contains(s, `MemberOfGroup -eq '$GroupDN'`) || !strings.Contains(s, `Get-Group -Identity 'Sales Senders'`) {
 		t.Errorf("group scope:\n%s", s)
 	}
 	legacy := RenderRBACScript(r, true)
 	for _, want := range []string{"New-ApplicationAccessPolicy -AppId $AppId -PolicyScopeGroupId $Group -AccessRight RestrictAccess", "Test-ApplicationAccessPolicy", "more than an hour"} {
 		if !strings.Contains(legacy, want) {
 			t.Errorf("legacy script lacks %q:\n%s", want, legacy)
+		}
+	}
+}
+
+// TestRBACScriptQuotesValues: a $ in an address must not expand in
+// PowerShell (it would run as code).
+func TestRBACScriptQuotesValues(t *testing.T) {
+	r := RBACScript{Profile: "p", AppID: "id", Name: "n", Group: "$(Remove-Item x)", InScope: []string{"$ops@contoso.com"}, Command: "mailgrant"}
+	for _, legacy := range []bool{false, true} {
+		s := RenderRBACScript(r, legacy)
+		if strings.Contains(s, `"$(Remove-Item x)"`) || strings.Contains(s, `"$ops@contoso.com"`) || !strings.Contains(s, `'$ops@contoso.com'`) {
+			t.Errorf("values not single-quoted (legacy %v):\n%s", legacy, s)
 		}
 	}
 }

@@ -11,7 +11,13 @@ import (
 //go:embed registration.tmpl rbac.ps1.tmpl rbac-legacy.ps1.tmpl
 var templates embed.FS
 
-var textTmpl = template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(templates, "*.tmpl"))
+var textTmpl = template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "ps": psQuote}).ParseFS(templates, "*.tmpl"))
+
+// psQuote makes a PowerShell single-quoted string literal, in which nothing
+// expands: an address may contain $ and would otherwise run as code.
+func psQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
 
 // Permission is one Graph permission of a registration checklist.
 type Permission struct {

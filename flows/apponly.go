@@ -73,6 +73,7 @@ func (e *Env) assertionAudience(tenant string) string {
 // (https://graph.microsoft.com/.default in the global cloud). There is never
 // a refresh token.
 func AppToken(ctx context.Context, env *Env, p store.Profile, cred AppCredential) (*Token, error) {
+	env = env.ForProfile(p)
 	conf := clientcredentials.Config{
 		ClientID:     p.ClientID,
 		ClientSecret: cred.Secret,
@@ -114,6 +115,7 @@ type ConsentFlow struct {
 // StartAdminConsent opens the loopback listener and builds the consent URL
 // for the app's application permissions (scope = the resource's /.default).
 func StartAdminConsent(_ context.Context, env *Env, p store.Profile, timeout time.Duration) (*ConsentFlow, error) {
+	env = env.ForProfile(p)
 	lb, err := newLoopback(env, timeout, "Admin consent granted")
 	if err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ type AuthCodeFlow struct {
 // StartAuthCode opens the loopback listener (127.0.0.1 and, where available,
 // ::1, on one port) and builds the authorize URL. It returns at once.
 func StartAuthCode(ctx context.Context, env *Env, p store.Profile, o AuthCodeOptions) (*AuthCodeFlow, error) {
+	env = env.ForProfile(p)
 	lb, err := newLoopback(env, o.Timeout, "mailgrant is authorized")
 	if err != nil {
 		return nil, err

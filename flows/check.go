@@ -173,6 +173,7 @@ func (s *Status) fail(o CheckOptions, step string, err error) *Status {
 // Verify runs the layered check on a token just obtained: right account,
 // required permissions present (excess named), optional test send.
 func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) *Status {
+	env = env.ForProfile(p)
 	s := newStatus(env, p)
 	exp := tok.ExpiresAt.UTC()
 	s.TokenExpiresAt = &exp
@@ -388,6 +389,7 @@ type Secrets interface {
 // it reads the refresh token, redeems it, and stores the rotated one before
 // returning. App-only: a client-credentials grant with the kept credential.
 func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile) (*Token, error) {
+	env = env.ForProfile(p)
 	if !p.Scenario.Delegated() {
 		cred, err := LoadAppCredential(secrets, p)
 		if err != nil {
@@ -419,12 +421,13 @@ func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile
 // Check runs a full status check on a stored profile. It changes nothing
 // stored except a newer refresh token, which it stores before anything else.
 func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o CheckOptions) *Status {
+	env = env.ForProfile(p)
 	tok, err := GetToken(ctx, env, secrets, p, TokenOptions{Lock: o.Lock})
 	if err != nil {
 		return newStatus(env, p).fail(o, StepToken, err).named(p.Name)
 	}
 	s := Verify(ctx, env, p, tok, o)
-	s.Rotated = p.Scenario.Delegated()
+	s.Rotated = tok.Rotated
 	return s
 }
 

@@ -36,6 +36,7 @@ type DeviceCodeOptions struct {
 // StartDeviceCode asks Entra for a device code. It returns at once with the
 // code to show.
 func StartDeviceCode(ctx context.Context, env *Env, p store.Profile, o DeviceCodeOptions) (*DeviceFlow, error) {
+	env = env.ForProfile(p)
 	conf := env.oauthConfig(p, o.ClientSecret, "", DelegatedScopes(p))
 	da, err := conf.DeviceAuth(env.httpContext(ctx))
 	if err != nil {

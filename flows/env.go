@@ -17,6 +17,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/mailgrant/mailgrant/store"
 )
 
 // Cloud holds the hosts of one Microsoft cloud (reference §2).
@@ -57,6 +59,9 @@ type Env struct {
 	Now func() time.Time
 	// Sandbox is true when the hosts are the embedded simulated tenant.
 	Sandbox bool
+	// loginOverride and graphOverride are the host overrides, kept so that
+	// ForProfile can move to another cloud without losing them.
+	loginOverride, graphOverride bool
 	// RetryBase is the first wait before retrying a throttled (429) or
 	// unavailable (503) request that gave no Retry-After; it doubles on each
 	// retry. Zero means DefaultRetryBase.
@@ -116,7 +121,8 @@ func NewEnv(o EnvOptions) (*Env, error) {
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 30 * time.Second},
 		}
 	}
-	return &Env{Cloud: cloud, LoginURL: login, GraphURL: graph, HTTP: client, Now: time.Now, Sandbox: o.Sandbox, RetryBase: DefaultRetryBase}, nil
+	return &Env{Cloud: cloud, LoginURL: login, GraphURL: graph, HTTP: client, Now: time.Now, Sandbox: o.Sandbox, RetryBase: DefaultRetryBase,
+		loginOverride: o.LoginHost != "", graphOverride: o.GraphHost != ""}, nil
 }
 
 // baseURL turns a host override into scheme://host[:port], defaulting to
@@ -161,6 +167,25 @@ func (e *Env) retryBase() time.Duration {
 		return e.RetryBase
 	}
 	return DefaultRetryBase
+}
+
+// ForProfile returns the Env for a profile's cloud: a profile made with
+// --cloud usgov is always refreshed and checked in that cloud, whatever the
+// --cloud of the command that uses it. Host overrides stay as they were.
+func (e *Env) ForProfile(p store.Profile) *Env {
+	c, ok := Clouds[p.Cloud]
+	if p.Cloud == "" || !ok || c.Name == e.Cloud.Name {
+		return e
+	}
+	n := *e
+	n.Cloud = c
+	if !e.loginOverride {
+		n.LoginURL = "https://" + c.LoginHost
+	}
+	if !e.graphOverride {
+		n.GraphURL = "https://" + c.GraphHost
+	}
+	return &n
 }
 
 // GraphResource is the resource id Graph scopes use in this cloud, such as

@@ -53,7 +53,7 @@ type Error struct {
 	// Message says what happened, in one line.
 	Message string `json:"message"`
 	// Hint says what to do about it.
-	Hint string `json:"hint,omitempty"`
+	Hint string `json:"hint"`
 	// State is the status this error puts a profile in.
 	State State `json:"-"`
 	// HTTPStatus is the response status, if there was a response.

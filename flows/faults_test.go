@@ -82,6 +82,13 @@ func TestTokenEndpointFaults(t *testing.T) {
 			}
 			reply(200, "Content-Type: application/json\r\n", goodToken)(n, c)
 		}, wantCalls: 2},
+		{name: "Retry-After longer than the request timeout is still honoured", respond: func(n int, c net.Conn) {
+			if n == 1 {
+				reply(503, "Retry-After: 0.8\r\n", "")(n, c)
+				return
+			}
+			reply(200, "Content-Type: application/json\r\n", goodToken)(n, c)
+		}, wantCalls: 2},
 		{name: "429 without Retry-After, backoff, then success", respond: func(n int, c net.Conn) {
 			if n == 1 {
 				reply(429, "", "")(n, c)

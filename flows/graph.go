@@ -67,7 +67,7 @@ func (e *Env) graphCall(ctx context.Context, method, path, token, contentType st
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
-		resp, err := e.HTTP.Do(req)
+		resp, err := e.clientFor(len(body)).Do(req)
 		if err != nil {
 			return 0, nil, networkError(e.graphHost(), err)
 		}
@@ -98,6 +98,17 @@ func (e *Env) graphCall(ctx context.Context, method, path, token, contentType st
 		case <-time.After(wait):
 		}
 	}
+}
+
+// clientFor gives a large upload (a MIME message with attachments) time to
+// travel at a slow 64 KiB/s on top of the client's usual timeout.
+func (e *Env) clientFor(size int) *http.Client {
+	if size < 1<<20 || e.HTTP.Timeout == 0 {
+		return e.HTTP
+	}
+	c := *e.HTTP
+	c.Timeout += time.Duration(size/(64<<10)) * time.Second
+	return &c
 }
 
 // retryAfter reads a Retry-After header: seconds (possibly fractional, as

@@ -252,3 +252,20 @@ func TestCatalogueCoversReference(t *testing.T) {
 		t.Error("the AADSTS prefix is not accepted")
 	}
 }
+
+// TestForProfile: a profile's cloud wins over the Env's, host overrides stay.
+func TestForProfile(t *testing.T) {
+	env, _ := NewEnv(EnvOptions{})
+	us := env.ForProfile(store.Profile{Cloud: "usgov"})
+	if us.LoginURL != "https://login.microsoftonline.us" || us.GraphURL != "https://graph.microsoft.us" || us.GraphResource() != "https://graph.microsoft.us" {
+		t.Fatalf("usgov: %+v", us)
+	}
+	if env.ForProfile(store.Profile{}) != env || env.ForProfile(store.Profile{Cloud: "global"}) != env {
+		t.Fatal("a global profile got another Env")
+	}
+	over, _ := NewEnv(EnvOptions{LoginHost: "http://127.0.0.1:1"})
+	cn := over.ForProfile(store.Profile{Cloud: "china"})
+	if cn.LoginURL != "http://127.0.0.1:1" || cn.GraphURL != "https://microsoftgraph.chinacloudapi.cn" || cn.GraphResource() != "https://microsoftgraph.chinacloudapi.cn" {
+		t.Fatalf("china with a login override: %+v", cn)
+	}
+}

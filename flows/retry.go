@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"time"
@@ -19,18 +20,31 @@ const DefaultRetryBase = 5 * time.Second
 // honouring Retry-After (capped) or backing off exponentially, a bounded
 // number of times. Other failures are returned at once: retrying a refused
 // grant or a network failure would only repeat it.
+//
+// Each attempt has its own timeout (the client's), so the waits between
+// attempts are not cut short by one overall deadline.
 type retryTransport struct {
-	next http.RoundTripper
-	base time.Duration
-	now  func() time.Time
+	next    http.RoundTripper
+	base    time.Duration
+	now     func() time.Time
+	timeout time.Duration // per attempt; 0 means none
 }
 
 func (t retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		resp, err := t.next.RoundTrip(req)
-		if err != nil || attempt >= tokenRetries || req.GetBody == nil ||
+		ctx, cancel := req.Context(), context.CancelFunc(func() {})
+		if t.timeout > 0 {
+			ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
+		}
+		resp, err := t.next.RoundTrip(req.WithContext(ctx))
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		if attempt >= tokenRetries || req.GetBody == nil ||
 			(resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
-			return resp, err
+			resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+			return resp, nil
 		}
 		wait := retryAfter(resp.Header.Get("Retry-After"), t.now())
 		if wait <= 0 {
@@ -38,6 +52,7 @@ func (t retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
+		cancel()
 		body, err := req.GetBody()
 		if err != nil {
 			return nil, err
@@ -50,4 +65,16 @@ func (t retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// cancelOnClose releases an attempt's timeout once its body is read.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }

@@ -45,6 +45,9 @@ func SaveApp(dir string, secrets Secrets, p store.Profile, cred AppCredential) (
 		p.CredentialExpiresAt = &exp
 	case cred.Secret != "":
 		items[store.KindClientSecret] = cred.Secret
+		if p.CertificateThumbprint != "" {
+			p.CredentialExpiresAt = nil // it was the certificate's
+		}
 		p.Credential = store.CredentialSecret
 		p.CertificateThumbprint = ""
 	default:
@@ -57,6 +60,14 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 	if err := ValidateProfile(p); err != nil {
 		return p, err
 	}
+	// Under the profile's lock: a token or status running at the same time
+	// must not store the rotated refresh token of the old grant over the new
+	// one, or cache an access token of the old grant.
+	unlock, err := store.ProfileLocker{Dir: dir}.LockProfile(p.Name)
+	if err != nil {
+		return p, &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
+	}
+	defer unlock()
 	for _, k := range store.Kinds { // a fixed order
 		v, ok := items[k]
 		if !ok {
@@ -68,7 +79,7 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 	}
 	// An access token cached for the old authorization must not outlive it.
 	_ = secrets.Delete(p.Name, store.KindAccessToken)
-	err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
+	err = store.UpdateProfiles(dir, func(ps *store.Profiles) error {
 		now := time.Now().UTC()
 		if old, ok := ps.Get(p.Name); ok && !old.CreatedAt.IsZero() {
 			p.CreatedAt = old.CreatedAt
@@ -88,6 +99,13 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 	})
 	if err != nil {
 		return p, fmt.Errorf("save profile: %w", err)
+	}
+	// A credential of another kind (a secret replaced by a certificate, or
+	// the reverse) is removed once the profile no longer points at it.
+	for _, k := range []store.Kind{store.KindRefreshToken, store.KindClientSecret, store.KindCertificateKey} {
+		if _, keep := items[k]; !keep {
+			_ = secrets.Delete(p.Name, k)
+		}
 	}
 	return p, nil
 }

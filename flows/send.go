@@ -288,6 +288,7 @@ func pathEscape(s string) string {
 // names another mailbox, which needs Mail.Send.Shared and Send As (or Send on
 // Behalf) rights: a refusal says which of the two is missing.
 func Send(ctx context.Context, env *Env, p store.Profile, tok *Token, m Message) error {
+	env = env.ForProfile(p)
 	appOnly := !p.Scenario.Delegated()
 	if appOnly && m.From == "" {
 		if p.Account == "" {

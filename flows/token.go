@@ -36,6 +36,8 @@ type Token struct {
 	Identity Identity
 	// FromCache is true when the token came from the keyring's cache.
 	FromCache bool
+	// Rotated is true when a refresh stored a new refresh token.
+	Rotated bool
 }
 
 // Identity is who signed in, as the ID token says.
@@ -136,7 +138,8 @@ func (e *Env) httpContext(ctx context.Context) context.Context {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	client.Transport = retryTransport{next: next, base: e.retryBase(), now: e.Now}
+	client.Transport = retryTransport{next: next, base: e.retryBase(), now: e.Now, timeout: client.Timeout}
+	client.Timeout = 0 // per attempt instead, so Retry-After waits are not cut short
 	return context.WithValue(ctx, oauth2.HTTPClient, &client)
 }
 
@@ -326,6 +329,7 @@ func (e *Env) tokenError(err error) *Error {
 // before returning the access token: if save fails, no token is returned, so
 // a caller never uses a token whose successor was lost.
 func Refresh(ctx context.Context, env *Env, p store.Profile, refreshToken, clientSecret string, save func(rotated string) error) (*Token, error) {
+	env = env.ForProfile(p)
 	conf := env.oauthConfig(p, clientSecret, "", DelegatedScopes(p))
 	ot, err := conf.TokenSource(env.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
@@ -336,6 +340,7 @@ func Refresh(ctx context.Context, env *Env, p store.Profile, refreshToken, clien
 		if err := save(tok.RefreshToken); err != nil {
 			return nil, &Error{Code: "keyring", Message: "could not store the new refresh token: " + err.Error(), Hint: keyringHint(err), State: StateError, Err: err}
 		}
+		tok.Rotated = true
 	}
 	return tok, nil
 }

@@ -45,6 +45,7 @@ type cachedToken struct {
 // the profile's lock. With the cache, a second process that waited for the
 // lock uses the token the first one obtained instead of refreshing again.
 func GetToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o TokenOptions) (*Token, error) {
+	env = env.ForProfile(p)
 	if o.UseCache {
 		if t := readCache(secrets, p, env.Now()); t != nil {
 			return t, nil

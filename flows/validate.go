@@ -19,6 +19,15 @@ var (
 	permRe   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$`)
 )
 
+// shown quotes a value for an error message, unless it is long enough to be
+// a secret pasted into the wrong field: then only its length is shown.
+func shown(v string) string {
+	if len(v) > 40 {
+		return fmt.Sprintf("the value given (%d characters)", len(v))
+	}
+	return fmt.Sprintf("%q", v)
+}
+
 // IsGUID reports whether s has the 8-4-4-4-12 hex form of a GUID.
 func IsGUID(s string) bool { return guidRe.MatchString(s) }
 
@@ -35,7 +44,7 @@ func ValidateTenant(sc store.Scenario, tenant string) error {
 		if lower == "consumers" || lower == ConsumersTenantID {
 			return nil
 		}
-		return &InputError{Field: field, Problem: fmt.Sprintf("%q is not the personal-account tenant", t), Hint: "personal Outlook.com accounts use the tenant consumers"}
+		return &InputError{Field: field, Problem: fmt.Sprintf("%s is not the personal-account tenant", shown(t)), Hint: "personal Outlook.com accounts use the tenant consumers"}
 	}
 	switch lower {
 	case "consumers", ConsumersTenantID:
@@ -49,7 +58,7 @@ func ValidateTenant(sc store.Scenario, tenant string) error {
 	if IsGUID(t) || domainRe.MatchString(t) {
 		return nil
 	}
-	return &InputError{Field: field, Problem: fmt.Sprintf("%q is neither a tenant ID nor a domain", t), Hint: "a tenant ID looks like 72f988bf-86f1-41af-91ab-2d7cd011db47; a domain like contoso.onmicrosoft.com"}
+	return &InputError{Field: field, Problem: fmt.Sprintf("%s is neither a tenant ID nor a domain", shown(t)), Hint: "a tenant ID looks like 72f988bf-86f1-41af-91ab-2d7cd011db47; a domain like contoso.onmicrosoft.com"}
 }
 
 // ValidateClientID checks an application (client) ID.
@@ -59,7 +68,7 @@ func ValidateClientID(id string) error {
 		return &InputError{Field: "client-id", Problem: "is empty", Hint: "copy the Application (client) ID from the app registration's Overview page"}
 	}
 	if !IsGUID(id) {
-		return &InputError{Field: "client-id", Problem: fmt.Sprintf("%q is not a GUID", id), Hint: "copy the Application (client) ID (not the object ID or the secret) from the Overview page; it looks like 1b2c3d4e-…"}
+		return &InputError{Field: "client-id", Problem: fmt.Sprintf("%s is not a GUID", shown(id)), Hint: "copy the Application (client) ID (not the object ID or the secret) from the Overview page; it looks like 1b2c3d4e-…"}
 	}
 	return nil
 }
@@ -76,11 +85,11 @@ func ValidateAccount(sc store.Scenario, account string) error {
 	}
 	addr, err := mail.ParseAddress(a)
 	if err != nil || addr.Address != a || !strings.Contains(a, "@") {
-		return &InputError{Field: "account", Problem: fmt.Sprintf("%q is not an email address or user principal name", a), Hint: "use the form name@domain, without a display name"}
+		return &InputError{Field: "account", Problem: fmt.Sprintf("%s is not an email address or user principal name", shown(a)), Hint: "use the form name@domain, without a display name"}
 	}
 	_, domain, _ := strings.Cut(a, "@")
 	if !domainRe.MatchString(domain) {
-		return &InputError{Field: "account", Problem: fmt.Sprintf("%q has no valid domain", a), Hint: "use the form name@domain"}
+		return &InputError{Field: "account", Problem: fmt.Sprintf("%s has no valid domain", shown(a)), Hint: "use the form name@domain"}
 	}
 	return nil
 }
@@ -142,5 +151,26 @@ func ValidateProfile(p store.Profile) error {
 	if err := ValidateAccount(p.Scenario, p.Account); err != nil {
 		return err
 	}
-	return ValidatePermissions(p.Permissions)
+	if err := ValidatePermissions(p.Permissions); err != nil {
+		return err
+	}
+	return validateRBAC(p)
+}
+
+// validateRBAC checks the Exchange scoping fields that go into PowerShell.
+func validateRBAC(p store.Profile) error {
+	if p.OutOfScopeMailbox != "" {
+		if err := ValidateAccount(p.Scenario, p.OutOfScopeMailbox); err != nil {
+			return &InputError{Field: "out-of-scope", Problem: err.(*InputError).Problem, Hint: "give the address of a mailbox the app must not send as"}
+		}
+	}
+	for _, m := range p.RBACMailboxes {
+		if err := ValidateAccount(p.Scenario, m); err != nil {
+			return &InputError{Field: "rbac-mailboxes", Problem: err.(*InputError).Problem, Hint: "list mailbox addresses separated by commas"}
+		}
+	}
+	if len(p.RBACGroup) > 256 || strings.ContainsFunc(p.RBACGroup, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return &InputError{Field: "rbac-group", Problem: "is not a group name or address", Hint: "give the mail-enabled group's name or address"}
+	}
+	return nil
 }

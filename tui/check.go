@@ -41,6 +41,9 @@ type checkScreen struct {
 	saving  bool
 	// err is why saving or recording failed.
 	err error
+	// reauth is true when re-authorizing a stored profile: then only an
+	// authorized result replaces what is stored.
+	reauth bool
 }
 
 func newCheckScreen(st styles) checkScreen {
@@ -112,16 +115,20 @@ func (s *checkScreen) setKeys() {
 }
 
 // keeps reports whether the checked authorization is saved: an app-only
-// credential that obtained a token always is.
+// credential that obtained a token is, except that a re-authorization
+// replaces what is stored only when it is authorized.
 func (s checkScreen) keeps(st *flows.Status) bool {
-	return s.app != nil || saveable(st)
+	if s.app != nil {
+		return !s.reauth || st.State == flows.StateAuthorized
+	}
+	return saveable(st, s.reauth)
 }
 
 // saveable reports whether a new token may be kept: it is authorized, or
 // only consent is missing (an admin can grant it and re-check without a new
 // sign-in), and it is the right account.
-func saveable(st *flows.Status) bool {
-	if st.State != flows.StateAuthorized && st.State != flows.StateConsentMissing {
+func saveable(st *flows.Status, reauth bool) bool {
+	if st.State != flows.StateAuthorized && (reauth || st.State != flows.StateConsentMissing) {
 		return false
 	}
 	for _, step := range st.Steps {
@@ -172,10 +179,10 @@ func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
 	p := s.profile
 	p.LastState = string(st.State) // what this check found, not an older state
 	switch {
-	case s.app != nil:
+	case s.app != nil && s.keeps(st):
 		s.saving = true
 		cmd = saveAppCredential(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.app.Cred)
-	case saveable(st):
+	case s.app == nil && s.keeps(st):
 		s.saving = true
 		cmd = saveToken(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.token, s.clientSecret)
 	}

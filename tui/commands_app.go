@@ -188,7 +188,7 @@ func waitForDeviceToken(ctx context.Context, attempt int, d *flows.DeviceFlow) t
 // all" runs one per profile, concurrently.
 func checkAndRecord(ctx context.Context, env *flows.Env, secrets store.Secrets, dir string, batch int, p store.Profile) tea.Cmd {
 	return func() tea.Msg {
-		st := flows.Check(ctx, env, secrets, p, flows.CheckOptions{})
+		st := flows.Check(ctx, env, secrets, p, flows.CheckOptions{Lock: store.ProfileLocker{Dir: dir}})
 		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
 			cur, ok := ps.Get(p.Name)
 			if !ok {
@@ -225,9 +225,9 @@ func deleteProfile(secrets store.Secrets, dir string, attempt int, p store.Profi
 
 // checkStored checks a stored profile with its secret from the keyring
 // (storing a rotated refresh token), with a test message when to is set.
-func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, attempt int, p store.Profile, to string) tea.Cmd {
+func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir string, attempt int, p store.Profile, to string) tea.Cmd {
 	return runCheck(attempt, func(progress func(flows.Step)) *flows.Status {
-		return flows.Check(ctx, env, secrets, p, flows.CheckOptions{TestSendTo: to, Progress: progress})
+		return flows.Check(ctx, env, secrets, p, flows.CheckOptions{TestSendTo: to, Progress: progress, Lock: store.ProfileLocker{Dir: dir}})
 	})
 }
 

@@ -213,6 +213,7 @@ func (m Model) appAuthorized(msg appAuthorizedMsg) (tea.Model, tea.Cmd) {
 	m.appAuth = m.appAuth.succeeded()
 	m.step = stepCheck
 	var cmd tea.Cmd
+	m.check.reauth = m.reauth
 	m.check, cmd = m.check.startVerifyApp(m.ctx, m.deps, msg.Request, msg.Token)
 	return m, cmd
 }
@@ -226,6 +227,7 @@ func (m Model) tokenReceived(msg tokenReceivedMsg) (tea.Model, tea.Cmd) {
 	m.authorize = m.authorize.succeeded()
 	m.step = stepCheck
 	var cmd tea.Cmd
+	m.check.reauth = m.reauth
 	m.check, cmd = m.check.startVerify(m.ctx, m.deps, p, secret, msg.Token)
 	return m, cmd
 }

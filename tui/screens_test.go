@@ -362,9 +362,16 @@ func TestSaveable(t *testing.T) {
 		{"consent missing but wrong account", flows.Status{State: flows.StateConsentMissing, Steps: accountFailed}, false},
 		{"error", flows.Status{State: flows.StateError}, false},
 	} {
-		if got := saveable(&tc.status); got != tc.want {
+		if got := saveable(&tc.status, false); got != tc.want {
 			t.Errorf("%s: saveable = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+	// A re-authorization replaces the working token only when authorized.
+	if saveable(&flows.Status{State: flows.StateConsentMissing}, true) {
+		t.Error("a re-authorization lacking consent would replace the stored token")
+	}
+	if !saveable(&flows.Status{State: flows.StateAuthorized}, true) {
+		t.Error("an authorized re-authorization is not saved")
 	}
 }
 

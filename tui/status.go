@@ -77,7 +77,7 @@ func (s statusScreen) run(to string) (statusScreen, tea.Cmd) {
 	s.recorded, s.recordErr = false, nil
 	s.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	s.setKeys()
-	return s, tea.Batch(checkStored(ctx, s.deps.Env, s.deps.Secrets, s.attempt, s.profile, to), s.spinner.Tick)
+	return s, tea.Batch(checkStored(ctx, s.deps.Env, s.deps.Secrets, s.deps.ConfigDir, s.attempt, s.profile, to), s.spinner.Tick)
 }
 
 // stop cancels a running check; its late results are dropped.

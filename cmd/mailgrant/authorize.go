@@ -27,6 +27,32 @@ type authRequest struct {
 	deviceCode bool
 	// testSendTo, when set, sends a real test message.
 	testSendTo string
+	// reauth is true for an existing profile: then only an authorized
+	// result replaces what is stored.
+	reauth bool
+}
+
+// keep decides whether a checked result is stored: a new profile keeps a
+// token that still lacks consent (an admin can grant it later), but a
+// failed re-authorization changes nothing.
+func (r authRequest) keep(ctx context.Context, st *flows.Status) error {
+	if ctx.Err() != nil {
+		return &flows.Error{Code: "cancelled", Message: "cancelled; nothing was changed", State: flows.StateError, Err: ctx.Err()}
+	}
+	switch {
+	case st.State == flows.StateAuthorized:
+		return nil
+	case !r.reauth && (st.State == flows.StateConsentMissing || !r.profile.Scenario.Delegated()):
+		return nil
+	}
+	e := flows.Error{Code: string(st.State), Message: "the profile is " + string(st.State)}
+	if st.Error != nil {
+		e = *st.Error
+	}
+	if r.reauth {
+		e.Message += "; the stored authorization was left as it was"
+	}
+	return &exitError{code: exitFailure, err: withProfile(&e, r.profile.Name)}
 }
 
 // authorizePlain runs the scenario's flow with plain progress lines on
@@ -76,8 +102,8 @@ func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
 	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w)})
-	if st.State != flows.StateAuthorized && st.State != flows.StateConsentMissing {
-		return &exitError{code: exitFailure, err: withProfile(st.Error, p.Name)}
+	if err := r.keep(ctx, st); err != nil {
+		return err
 	}
 	// A token lacking consent is kept: once an admin grants it, status
 	// sees the new permission without another sign-in.
@@ -116,8 +142,11 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
 	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w)})
-	// The credential works (a token was issued), so it is kept even when the
-	// consent or the Exchange scope still needs an admin.
+	// The credential works (a token was issued), so a new profile keeps it
+	// even when the consent or the Exchange scope still needs an admin.
+	if err := r.keep(ctx, st); err != nil {
+		return err
+	}
 	p.LastState = string(st.State)
 	if _, err := flows.SaveApp(a.dir, a.secrets, p, cred); err != nil {
 		return err

@@ -203,7 +203,7 @@ func checkMailboxesRun(ctx context.Context, o *checkMailboxesOptions) error {
 	if err != nil {
 		return withProfile(err, p.Name)
 	}
-	results := a.env.CheckMailboxes(ctx, tok.AccessToken, list, flows.MailboxCheckOptions{
+	results := a.env.ForProfile(p).CheckMailboxes(ctx, tok.AccessToken, list, flows.MailboxCheckOptions{
 		To:          o.to,
 		Concurrency: o.concurrency,
 		Progress:    mailboxProgress(o.io.err, isTerminal(o.io.err)),

@@ -414,7 +414,7 @@ func TestSecretHygiene(t *testing.T) {
 		cmd.Stdin = strings.NewReader(stdin)
 		var out, errb strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Run(); (err != nil) != strings.HasPrefix(stdin, "WRONG") {
 			t.Fatalf("%v: %v\n%s", args, err, errb.String())
 		}
 		if args[0] != "token" {
@@ -434,6 +434,10 @@ func TestSecretHygiene(t *testing.T) {
 	runStep("", "token", "hygiene")
 	runStep("a test body\n", "send", "hygiene", "--to", sandbox.MeganBowen.UPN, "--subject", "hygiene", "--body-file", "-")
 	runStep("", "reauth", "hygiene", "--non-interactive")
+	// Failures print errors: they must not show secrets either.
+	wrong := "WRONG-" + clientSecret[6:]
+	seen[wrong] = true
+	runStep(wrong+"\n", "reauth", "hygiene", "--non-interactive", "--client-secret-stdin")
 	runStep("", "token", "hygiene", "--no-cache")
 	runStep("", "status", "hygiene")
 	if cached, err := store.NewKeyring("mailgrant").Get("hygiene", store.KindAccessToken); err == nil {
@@ -629,6 +633,22 @@ func TestFaultSwitches(t *testing.T) {
 			}
 		})
 	}
+	t.Run("failed reauth changes nothing", func(t *testing.T) {
+		k := store.NewKeyring("mailgrant-sandbox")
+		before, _ := k.Get("fs-user", store.KindRefreshToken)
+		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "missing-scope")
+		r := mailgrant(t, "", "--sandbox", "reauth", "fs-user", "--non-interactive")
+		if r.code != 1 || !strings.Contains(r.stderr, "left as it was") {
+			t.Fatalf("reauth lacking consent: %d %s", r.code, r.stderr)
+		}
+		if after, _ := k.Get("fs-user", store.KindRefreshToken); after != before {
+			t.Fatal("a failed re-authorization replaced the refresh token")
+		}
+		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "")
+		if r := mailgrant(t, "", "--sandbox", "status", "fs-user"); r.code != 0 {
+			t.Fatalf("the working authorization was lost: %s", r.stdout)
+		}
+	})
 	t.Run("declined-consent", func(t *testing.T) {
 		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "declined-consent")
 		dir := t.TempDir() // a fresh sandbox state: no consent yet

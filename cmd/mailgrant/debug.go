@@ -55,3 +55,11 @@ func (t *loggingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.log.Printf("%s %s%s: %d in %s", r.Method, r.URL.Host, r.URL.Path, resp.StatusCode, took)
 	return resp, nil
 }
+
+// CloseIdleConnections passes through, so closing idle connections still
+// works with --debug.
+func (t *loggingTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}

@@ -82,7 +82,8 @@ func reportError(w io.Writer, err error) int {
 	var ce *store.CorruptError
 	var fe *flows.Error
 	switch {
-	case errors.As(err, &ie), errors.As(err, &ue), errors.As(err, &ce):
+	case errors.As(err, &ie), errors.As(err, &ue), errors.As(err, &ce),
+		errors.Is(err, store.ErrWrongPassphrase), errors.Is(err, store.ErrNoPassphrase):
 		return exitUsage
 	case errors.As(err, &fe) && fe.Code == "cancelled":
 		return exitCancelled

@@ -74,6 +74,11 @@ func env(t *testing.T, service string, profiles ...string) string {
 	t.Setenv("MAILGRANT_SANDBOX_FAULTS", "")
 	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", "")
 	t.Setenv("MAILGRANT_FAKE_BROWSER_ACTION", "")
+	t.Setenv("MAILGRANT_STORE", "")
+	t.Setenv("MAILGRANT_CERTIFICATE_PASSWORD", "")
+	t.Setenv("HTTPS_PROXY", "")
+	t.Setenv("MAILGRANT_PASSPHRASE", "")
+	os.Unsetenv("MAILGRANT_PASSPHRASE") // set but empty would be refused; t.Setenv restores it
 	t.Cleanup(func() {
 		k := store.NewKeyring(service)
 		for _, p := range profiles {

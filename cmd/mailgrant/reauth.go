@@ -76,7 +76,10 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	if err := flows.ValidateProfile(p); err != nil {
 		return err
 	}
-	r := authRequest{profile: p, clientSecret: secret, deviceCode: o.deviceCode}
+	if o.deviceCode && !p.Scenario.Delegated() {
+		return &flows.InputError{Field: "device-code", Problem: "device code sign-in is for delegated profiles", Hint: p.Name + " is " + string(p.Scenario) + ": it signs in with the app's credential"}
+	}
+	r := authRequest{profile: p, clientSecret: secret, deviceCode: o.deviceCode, reauth: true}
 	if p.Credential == store.CredentialCertificate {
 		cred, err := flows.LoadAppCredential(a.secrets, p)
 		if err != nil {

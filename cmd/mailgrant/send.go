@@ -281,7 +281,7 @@ func sendToken(ctx context.Context, a *app, p store.Profile) (*flows.Token, erro
 	if err != nil {
 		return nil, err
 	}
-	if !tok.FromCache && p.Scenario.Delegated() {
+	if tok.Rotated {
 		// A failure here must not keep the message from going out.
 		_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
 			if cur, ok := ps.Get(p.Name); ok {

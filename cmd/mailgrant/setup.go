@@ -112,7 +112,8 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 	if !sc.Valid() {
 		return store.Profile{}, &flows.InputError{Field: "scenario", Problem: fmt.Sprintf("unknown scenario %q", o.scenario), Hint: "use send-as-user, send-as-any, personal or rbac"}
 	}
-	p := store.Profile{Name: o.profile, Scenario: sc, Cloud: a.env.Cloud.Name, Tenant: o.tenant, ClientID: o.clientID, Account: o.account, OutOfScopeMailbox: o.outOfScope, RBACGroup: o.rbacGroup}
+	trim := strings.TrimSpace
+	p := store.Profile{Name: trim(o.profile), Scenario: sc, Cloud: a.env.Cloud.Name, Tenant: trim(o.tenant), ClientID: trim(o.clientID), Account: trim(o.account), OutOfScopeMailbox: trim(o.outOfScope), RBACGroup: trim(o.rbacGroup)}
 	if o.rbacMailboxes != "" {
 		p.RBACMailboxes = flows.ParsePermissions(o.rbacMailboxes)
 	}
@@ -232,6 +233,9 @@ func firstNonEmpty(vals ...string) string {
 // readClientSecret takes the secret from stdin (--client-secret-stdin) or
 // MAILGRANT_CLIENT_SECRET; never from a flag.
 func readClientSecret(in io.Reader, fromStdin bool) (string, error) {
+	if fromStdin && isTerminal(in) {
+		return "", &flows.InputError{Field: "client-secret-stdin", Problem: "standard input is a terminal, where the secret would show as you type", Hint: "pipe it (printf %s \"$SECRET\" | mailgrant …), or leave the flag out and type it into the wizard's masked field"}
+	}
 	if fromStdin {
 		line, err := bufio.NewReader(io.LimitReader(in, 64<<10)).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {

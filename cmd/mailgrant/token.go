@@ -64,7 +64,7 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 	if err != nil {
 		return withProfile(err, p.Name)
 	}
-	if !tok.FromCache && p.Scenario.Delegated() {
+	if tok.Rotated {
 		// Remember when the refresh token rotated; a failure here must not
 		// keep the script from its token.
 		_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
