@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -300,12 +301,15 @@ func TestDeleteAndList(t *testing.T) {
 
 // TestConcurrentTokenProcesses: 20 processes ask for a token at once with a
 // forced refresh; all succeed and a working refresh token remains stored.
+// The sandbox accepts each refresh token once here, so two processes that
+// redeemed the same one (no lock, or reading it outside the lock) would fail.
 func TestConcurrentTokenProcesses(t *testing.T) {
 	env(t, "mailgrant", "cli-conc")
 	srv := sandboxtest.Start(t, sandbox.Options{})
 	if r := mailgrant(t, "", "setup", "--non-interactive", "--profile", "cli-conc", "--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.AdeleVance.UPN); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
+	srv.SetFaults("single-use-refresh")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -315,13 +319,11 @@ func TestConcurrentTokenProcesses(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			cmd := mailgrantProcess(ctx, t, "token", "cli-conc", "--no-cache")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
 			out, err := cmd.Output()
 			if err != nil || len(strings.TrimSpace(string(out))) < 20 {
-				var stderr string
-				if ee, ok := err.(interface{ Error() string }); ok {
-					stderr = ee.Error()
-				}
-				errs <- stderr
+				errs <- fmt.Sprintf("%v: %s", err, stderr.String())
 			}
 		}()
 	}

@@ -38,6 +38,11 @@ const (
 	// FaultServerError makes the token and device-code endpoints answer 503
 	// temporarily_unavailable.
 	FaultServerError = "server-error"
+	// FaultSingleUseRefresh makes a refresh token redeemable once (Entra
+	// keeps the old one valid; some identity providers do not). Tests use it
+	// to show that concurrent mailgrant processes never redeem one refresh
+	// token twice.
+	FaultSingleUseRefresh = "single-use-refresh"
 )
 
 // FaultsEnv is the environment variable FaultsFromEnv reads: a comma-separated
@@ -56,6 +61,7 @@ var FaultNames = []string{
 	FaultPublicFlowsDisabled,
 	FaultThrottle,
 	FaultServerError,
+	FaultSingleUseRefresh,
 }
 
 // FaultDescriptions maps each name in FaultNames to a one-line description
@@ -70,6 +76,7 @@ var FaultDescriptions = map[string]string{
 	FaultPublicFlowsDisabled: "device-code redemption fails as if public client flows were off (AADSTS7000218)",
 	FaultThrottle:            "every ThrottleEvery-th Graph request gets 429 TooManyRequests with Retry-After: 1",
 	FaultServerError:         "the token and device-code endpoints answer 503 temporarily_unavailable",
+	FaultSingleUseRefresh:    "a refresh token works once; a second redemption fails (invalid_grant, AADSTS70000)",
 }
 
 // KnownFault reports whether name is one of FaultNames.

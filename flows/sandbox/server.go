@@ -69,6 +69,7 @@ type Server struct {
 	devices   map[string]*deviceGrant // by device_code
 	userCodes map[string]string       // user_code → device_code
 	jtis      map[string]time.Time    // client assertion IDs seen, with their expiry
+	redeemed  map[string]bool         // refresh tokens redeemed, for FaultSingleUseRefresh
 	sent      []SentMessage
 	counts    map[string]int
 	graphN    int

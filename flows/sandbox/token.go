@@ -280,6 +280,18 @@ func (s *Server) redeemRefresh(tr tokenRequest) (tokenResponse, *oauthError) {
 		return tokenResponse{}, oauthErr("invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '%s' and the TokensValidFrom date (before which tokens are not valid) for this user is '%s'.",
 			issued.UTC().Format("2006-01-02T15:04:05.0000000Z"), time.UnixMilli(validFrom).UTC().Format("2006-01-02T15:04:05.0000000Z"))
 	}
+	if s.fault(FaultSingleUseRefresh) {
+		s.mu.Lock()
+		again := s.redeemed[rt]
+		if s.redeemed == nil {
+			s.redeemed = map[string]bool{}
+		}
+		s.redeemed[rt] = true
+		s.mu.Unlock()
+		if again {
+			return tokenResponse{}, oauthErr("invalid_grant", 70000, "The provided value for the 'refresh_token' parameter is not valid. The refresh token was already redeemed.")
+		}
+	}
 	if idle := now.Sub(issued); idle > refreshIdleLimit {
 		return tokenResponse{}, oauthErr("invalid_grant", 700082, "The refresh token has expired due to inactivity. The token was issued on %s and was inactive for %s.",
 			issued.UTC().Format("2006-01-02T15:04:05.0000000Z"), formatIdle(refreshIdleLimit))
