@@ -58,7 +58,11 @@ func listRun(_ context.Context, o *listOptions) error {
 		}{list})
 	}
 	if len(ps.List) == 0 {
-		fmt.Fprintln(o.io.out, "No profiles yet. Create one with: mailgrant setup")
+		prefix := "mailgrant"
+		if o.global.sandbox || sandboxFromEnv() {
+			prefix = "mailgrant --sandbox"
+		}
+		fmt.Fprintf(o.io.out, "No profiles yet. Create one with: %s setup\n", prefix)
 		return nil
 	}
 	tw := tabwriter.NewWriter(o.io.out, 0, 4, 2, ' ', 0)

@@ -57,16 +57,16 @@ func rbacScriptRun(_ context.Context, o *rbacScriptOptions) error {
 	if err != nil {
 		return err
 	}
-	p, ok := ps.Get(o.profile)
-	if !ok {
-		return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("no profile named %q", o.profile), Hint: "see mailgrant list"}
-	}
-	if p.Scenario.Delegated() {
-		return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("%s is a %s profile", p.Name, p.Scenario), Hint: "Exchange scoping applies to app-only profiles (send-as-any, rbac)"}
-	}
 	prefix := "mailgrant"
 	if o.global.sandbox || sandboxFromEnv() {
 		prefix = "mailgrant --sandbox"
+	}
+	p, ok := ps.Get(o.profile)
+	if !ok {
+		return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("no profile named %q", o.profile), Hint: profileNames(ps, prefix)}
+	}
+	if p.Scenario.Delegated() {
+		return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("%s is a %s profile", p.Name, p.Scenario), Hint: "Exchange scoping applies to app-only profiles (send-as-any, rbac)"}
 	}
 	script := assets.RenderRBACScript(flows.RBACScript(p, prefix), o.legacy)
 	if o.output != "" {

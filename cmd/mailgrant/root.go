@@ -193,8 +193,13 @@ func (a *app) loadProfile(name string) (store.Profile, error) {
 
 // profileNamesHint lists the existing profiles for an error.
 func (a *app) profileNamesHint(ps *store.Profiles) string {
+	return profileNames(ps, a.commandPrefix())
+}
+
+// profileNames lists the existing profiles, or says how to create one.
+func profileNames(ps *store.Profiles, prefix string) string {
 	if len(ps.List) == 0 {
-		return fmt.Sprintf("there are no profiles yet; create one with %s setup", a.commandPrefix())
+		return fmt.Sprintf("there are no profiles yet; create one with %s setup", prefix)
 	}
 	names := make([]string, len(ps.List))
 	for i, p := range ps.List {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -75,6 +76,11 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 		selected = append(selected, p)
 	}
 	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo, Lock: store.ProfileLocker{Dir: a.dir}})
+	if ctx.Err() != nil {
+		return &exitError{code: exitCancelled, err: errors.New("status cancelled; nothing recorded")}
+	}
+	// The last check's time and state are recorded for list and the
+	// wizard's home screen; failing to record them does not hide the results.
 	err = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
 		for _, st := range results {
 			if p, ok := ps.Get(st.Name); ok {
@@ -85,7 +91,7 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		fmt.Fprintf(o.io.err, "mailgrant: the results were not recorded in profiles.json: %v\n", err)
 	}
 	if o.json {
 		if err := writeStatusJSON(o.io.out, results); err != nil {
