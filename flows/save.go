@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -63,7 +64,7 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 	// Under the profile's lock: a token or status running at the same time
 	// must not store the rotated refresh token of the old grant over the new
 	// one, or cache an access token of the old grant.
-	unlock, err := store.ProfileLocker{Dir: dir}.LockProfile(p.Name)
+	unlock, err := store.ProfileLocker{Dir: dir}.LockProfile(context.Background(), p.Name)
 	if err != nil {
 		return p, &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
 	}

@@ -16,7 +16,7 @@ const CacheMinValidity = 5 * time.Minute
 // Locker serializes a profile's token refreshes across processes
 // (store.ProfileLocker).
 type Locker interface {
-	LockProfile(name string) (unlock func(), err error)
+	LockProfile(ctx context.Context, name string) (unlock func(), err error)
 }
 
 // TokenOptions configure GetToken.
@@ -52,7 +52,10 @@ func GetToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o
 		}
 	}
 	if o.Lock != nil {
-		unlock, err := o.Lock.LockProfile(p.Name)
+		unlock, err := o.Lock.LockProfile(ctx, p.Name)
+		if ctx.Err() != nil {
+			return nil, &Error{Code: "cancelled", Message: "cancelled while waiting for another mailgrant using this profile", State: StateError, Err: ctx.Err()}
+		}
 		if err != nil {
 			return nil, &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
 		}

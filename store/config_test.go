@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,4 +371,30 @@ func FuzzParseProfiles(f *testing.F) {
 			t.Fatalf("round trip changed the profiles:\n%s\n%s", out, out2)
 		}
 	})
+}
+
+// TestProfileLockHonoursCancel: a second holder waits, and gives up when its
+// context is cancelled (Ctrl-C), instead of waiting for ever.
+func TestProfileLockHonoursCancel(t *testing.T) {
+	l := ProfileLocker{Dir: t.TempDir()}
+	unlock, err := l.LockProfile(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := l.LockProfile(ctx, "p"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a held lock was taken or waited past cancel: %v", err)
+	}
+	other, err := l.LockProfile(context.Background(), "other")
+	if err != nil {
+		t.Fatalf("another profile's lock is blocked: %v", err)
+	}
+	other()
+	unlock()
+	again, err := l.LockProfile(context.Background(), "p")
+	if err != nil {
+		t.Fatalf("a released lock cannot be taken: %v", err)
+	}
+	again()
 }

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,4 +44,12 @@ func lockFile(path string) (func(), error) {
 		}
 		time.Sleep(lockRetry)
 	}
+}
+
+// lockFileContext is lockFile; its own wait is bounded by lockWait.
+func lockFileContext(ctx context.Context, path string) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return lockFile(path)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,13 +17,14 @@ type ProfileLocker struct {
 	Dir string
 }
 
-// LockProfile waits for the profile's lock and returns its release.
-func (l ProfileLocker) LockProfile(name string) (func(), error) {
+// LockProfile waits for the profile's lock, or until ctx is done, and
+// returns its release.
+func (l ProfileLocker) LockProfile(ctx context.Context, name string) (func(), error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(l.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create config directory: %w", err)
 	}
-	return lockFile(filepath.Join(l.Dir, ".lock-"+name))
+	return lockFileContext(ctx, filepath.Join(l.Dir, ".lock-"+name))
 }
