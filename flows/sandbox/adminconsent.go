@@ -12,20 +12,8 @@ import (
 // consent (reference §7).
 func (s *Server) serveAdminConsent(w http.ResponseWriter, r *http.Request, _ string, kind tenantKind) {
 	v2 := strings.Contains(strings.ToLower(r.URL.Path), "/v2.0/")
-	var params url.Values
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		params = r.URL.Query()
-	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		if err := r.ParseForm(); err != nil {
-			s.renderError(w, r, oauthErr("invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
-			return
-		}
-		params = r.PostForm
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	params, ok := s.pageParams(w, r)
+	if !ok {
 		return
 	}
 	clientID := params.Get("client_id")

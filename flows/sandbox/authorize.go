@@ -44,20 +44,8 @@ type authRequest struct {
 // a code or an error. Errors that make the redirect URI untrustworthy are
 // shown as pages, never redirected.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request, _ string, kind tenantKind) {
-	var params url.Values
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		params = r.URL.Query()
-	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		if err := r.ParseForm(); err != nil {
-			s.renderError(w, r, oauthErr("invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
-			return
-		}
-		params = r.PostForm
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	params, ok := s.pageParams(w, r)
+	if !ok {
 		return
 	}
 	req, pageErr, redirErr := checkAuthorize(params, kind)
@@ -264,5 +252,26 @@ func (s *Server) pruneLocked() {
 		if now.After(exp.Add(time.Hour)) {
 			delete(s.jtis, k)
 		}
+	}
+}
+
+// pageParams reads a page request's parameters: the query of a GET, the form
+// of a POST (capped at 1 MiB). It answers the request itself and returns
+// false when there is nothing to read.
+func (s *Server) pageParams(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return r.URL.Query(), true
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		if err := r.ParseForm(); err != nil {
+			s.renderError(w, r, oauthErr("invalid_request", 9002313, "Invalid request. Request is malformed or invalid."))
+			return nil, false
+		}
+		return r.PostForm, true
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return nil, false
 	}
 }
