@@ -59,7 +59,7 @@ Use the encrypted file? [y/N] `, path)
 	if !ok {
 		f, isFile := a.io.in.(interface{ Fd() uintptr })
 		if !isFile {
-			return errNoUsableStore
+			return &exitError{code: exitUsage, err: fmt.Errorf("%w: set MAILGRANT_PASSPHRASE and run with --store file", errNoUsableStore)}
 		}
 		fmt.Fprint(w, "Passphrase: ")
 		b, err := term.ReadPassword(f.Fd())
