@@ -7,7 +7,7 @@ import (
 	_ "github.com/emersion/go-smtp"
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
-	_ "golang.org/x/crypto/bcrypt"
 	_ "golang.org/x/crypto/argon2"
+	_ "golang.org/x/crypto/bcrypt"
 	_ "golang.org/x/sync/errgroup"
 )
