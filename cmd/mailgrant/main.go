@@ -25,7 +25,7 @@ const (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(sendmailArgs(os.Args), os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes one command line and returns the exit status. main owns the
