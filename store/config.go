@@ -13,7 +13,12 @@ import (
 // SchemaVersion is the version of profiles.json this build writes. A file with
 // a newer version is refused rather than rewritten, so nothing is lost when an
 // older mailgrant meets a newer file.
-const SchemaVersion = 1
+//
+// Version 2 added each profile's "store" (keyring or file): an older
+// mailgrant would drop it when rewriting the file, and then look for a file
+// profile's secrets in the keyring. Version 1 files are read as keyring
+// profiles and written back as version 2.
+const SchemaVersion = 2
 
 // ProfilesFile is the name of the profile file inside the config directory.
 const ProfilesFile = "profiles.json"
@@ -135,6 +140,9 @@ func ParseProfiles(path string, data []byte) (*Profiles, error) {
 		seen[pr.Name] = true
 		if !pr.Scenario.Valid() {
 			return nil, &CorruptError{Path: path, Reason: fmt.Sprintf("profile %q: unknown scenario %q", pr.Name, pr.Scenario)}
+		}
+		if pr.Store != "" && !pr.Store.Valid() {
+			return nil, &CorruptError{Path: path, Reason: fmt.Sprintf("profile %q: unknown store %q (keyring or file)", pr.Name, pr.Store)}
 		}
 	}
 	p.Version = SchemaVersion

@@ -166,7 +166,8 @@ func TestParseProfilesErrors(t *testing.T) {
 		{"not JSON", `{"version":1,`, "not valid JSON"},
 		{"wrong type", `{"version":"1"}`, "not valid JSON"},
 		{"no version", `{"profiles":[]}`, "no schema version"},
-		{"newer", `{"version":2,"profiles":[]}`, "newer mailgrant"},
+		{"newer", `{"version":3,"profiles":[]}`, "newer mailgrant"},
+		{"unknown store", `{"version":2,"profiles":[{"name":"a","scenario":"rbac","store":"tpm"}]}`, `unknown store "tpm"`},
 		{"duplicate names", `{"version":1,"profiles":[{"name":"a","scenario":"rbac"},{"name":"a","scenario":"personal"}]}`, `"a" appears twice`},
 		{"invalid name", `{"version":1,"profiles":[{"name":"-a","scenario":"rbac"}]}`, "profile 1"},
 		{"empty name", `{"version":1,"profiles":[{"name":"","scenario":"rbac"}]}`, "empty"},
@@ -194,6 +195,41 @@ func TestParseProfilesErrors(t *testing.T) {
 				t.Error("the file was changed")
 			}
 		})
+	}
+}
+
+func TestSchema1ProfilesAreKeyringProfiles(t *testing.T) {
+	// Given a profiles.json written before stores were recorded (schema 1)
+	dir := t.TempDir()
+	writeProfilesFile(t, dir, `{"version":1,"profiles":[{"name":"old","scenario":"send-as-user"}]}`)
+
+	// When it is loaded, and a file profile is added and saved
+	err := UpdateProfiles(dir, func(ps *Profiles) error {
+		old, ok := ps.Get("old")
+		if !ok || old.Store != "" || old.SecretsStore() != BackendKeyring {
+			t.Errorf("old profile = %+v (ok %v); want no store recorded, read as keyring", old, ok)
+		}
+		ps.Put(Profile{Name: "new", Scenario: SendAsUser, Store: BackendFile})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Then the file is written as schema 2 and keeps the new profile's store
+	data, _ := os.ReadFile(filepath.Join(dir, ProfilesFile))
+	if !strings.Contains(string(data), `"version": 2`) || !strings.Contains(string(data), `"store": "file"`) {
+		t.Errorf("profiles.json = %s; want version 2 and store file", data)
+	}
+	ps, err := LoadProfiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := ps.Get("new"); p.SecretsStore() != BackendFile {
+		t.Errorf("new profile's store = %q, want file", p.SecretsStore())
+	}
+	if p, _ := ps.Get("old"); p.SecretsStore() != BackendKeyring {
+		t.Errorf("old profile's store = %q, want keyring", p.SecretsStore())
 	}
 }
 

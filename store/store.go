@@ -95,6 +95,9 @@ type Profile struct {
 	// RBACMailboxes is, for rbac, the listed mailboxes the app may send as
 	// when no group is given.
 	RBACMailboxes []string `json:"rbac_mailboxes,omitempty"`
+	// Store is where the profile's secrets are kept: keyring or file. Empty
+	// (profiles written before schema 2) means keyring; use SecretsStore.
+	Store Backend `json:"store,omitempty"`
 	// CreatedAt is when the profile was first saved.
 	CreatedAt time.Time `json:"created_at"`
 	// AuthorizedAt is when the profile was last authorized; zero if never.
@@ -105,6 +108,30 @@ type Profile struct {
 	LastCheckedAt *time.Time `json:"last_checked_at,omitempty"`
 	// LastState is the state the last check reported.
 	LastState string `json:"last_state,omitempty"`
+}
+
+// Backend names where a profile's secrets are kept.
+type Backend string
+
+// The places secrets can be kept.
+const (
+	// BackendKeyring is the OS keyring (the default).
+	BackendKeyring Backend = "keyring"
+	// BackendFile is the passphrase-encrypted file in the config directory
+	// (SecretsFile), for machines with no keyring.
+	BackendFile Backend = "file"
+)
+
+// Valid reports whether b is keyring or file.
+func (b Backend) Valid() bool { return b == BackendKeyring || b == BackendFile }
+
+// SecretsStore returns where the profile's secrets are kept: its Store, or
+// the keyring for a profile recorded before stores were recorded.
+func (p Profile) SecretsStore() Backend {
+	if p.Store == "" {
+		return BackendKeyring
+	}
+	return p.Store
 }
 
 // Kind names one secret of a profile; each is one keyring item.
