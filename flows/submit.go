@@ -354,3 +354,45 @@ func (h *Header) Addresses(names ...string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// parseMIMEForEnvelope is ParseMIMEAt for Deliver: a message whose headers
+// name nobody is fine when the envelope has recipients (`echo hi | sendmail
+// ann@contoso.com`, a printer's SMTP message with only RCPT TO), since they
+// get it as Bcc. The message is then checked as if it had that Bcc header.
+func parseMIMEForEnvelope(msg io.ReaderAt, size int64, rcpts []string) (*MIMESummary, error) {
+	sum, err := ParseMIMEAt(msg, size)
+	var ie *InputError
+	if err == nil || len(rcpts) == 0 || !errors.As(err, &ie) || !strings.HasPrefix(ie.Problem, "no recipient") {
+		return sum, err
+	}
+	var list []string
+	for _, r := range rcpts {
+		if a, err := mail.ParseAddress(r); err == nil {
+			list = append(list, a.Address)
+		}
+	}
+	if len(list) == 0 {
+		return sum, err
+	}
+	prefix := []byte("Bcc: " + strings.Join(list, ", ") + "\r\n")
+	return ParseMIMEAt(prefixedReaderAt{prefix: prefix, r: msg}, size+int64(len(prefix)))
+}
+
+// prefixedReaderAt reads prefix, then r.
+type prefixedReaderAt struct {
+	prefix []byte
+	r      io.ReaderAt
+}
+
+func (p prefixedReaderAt) ReadAt(b []byte, off int64) (int, error) {
+	n := 0
+	if off < int64(len(p.prefix)) {
+		n = copy(b, p.prefix[off:])
+		if n == len(b) {
+			return n, nil
+		}
+		off = int64(len(p.prefix))
+	}
+	k, err := p.r.ReadAt(b[n:], off-int64(len(p.prefix)))
+	return n + k, err
+}

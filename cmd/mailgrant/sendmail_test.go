@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -50,8 +51,9 @@ func mailgrantBinary(t *testing.T) string {
 
 // serviceEnv is the environment of a program run by cron or a service: the
 // test's environment without DBUS_SESSION_BUS_ADDRESS, with the session bus
-// reachable only as $XDG_RUNTIME_DIR/bus (as systemd's user manager lays it
-// out), and no terminal (the caller gives stdin as a pipe).
+// reachable only as the socket $XDG_RUNTIME_DIR/bus (as systemd's user
+// manager lays it out), and no terminal (the caller gives stdin as a pipe).
+// The socket forwards to the test's private bus (.ci/with-keyring).
 func serviceEnv(t *testing.T) []string {
 	t.Helper()
 	var out []string
@@ -75,12 +77,54 @@ func serviceEnv(t *testing.T) []string {
 	}
 	for _, part := range strings.Split(strings.TrimPrefix(addr, "unix:"), ",") {
 		if path, ok := strings.CutPrefix(part, "path="); ok {
-			if err := os.Symlink(path, filepath.Join(runtimeDir, "bus")); err != nil {
-				t.Fatal(err)
-			}
+			forwardUnix(t, filepath.Join(runtimeDir, "bus"), path)
 		}
 	}
 	return append(out, "XDG_RUNTIME_DIR="+runtimeDir)
+}
+
+// forwardUnix listens on the unix socket at path and joins each connection
+// to the socket at target (the bus daemon reads the peer's uid from the
+// socket, which is the same user's).
+func forwardUnix(t *testing.T, path, target string) {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			d, err := net.Dial("unix", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, d)
+			mu.Unlock()
+			wg.Add(2)
+			go func() { defer wg.Done(); _, _ = io.Copy(d, c); d.(*net.UnixConn).CloseWrite() }()
+			go func() { defer wg.Done(); _, _ = io.Copy(c, d); c.(*net.UnixConn).CloseWrite() }()
+		}
+	}()
 }
 
 // sendmailRun runs the built binary as argv[0] with args, stdin as a pipe
@@ -219,12 +263,12 @@ func TestSendmailExitStatus(t *testing.T) {
 		says   string
 	}{
 		{"unknown flag", []string{"-t", "-Z"}, ok, nil, nil, 64, "unknown option -Z"},
-		{"queue mode", []string{"-q"}, ok, nil, nil, 64, "unsupported"},
+		{"queue mode", []string{"-q1h"}, ok, nil, nil, 64, "unsupported"},
 		{"no recipients", []string{"--profile", "web"}, ok, nil, nil, 64, "no recipients"},
 		{"no profile chosen", []string{"-t"}, ok, nil, nil, 64, "existing profiles: "},
 		{"unknown profile", []string{"-t", "--profile", "nope"}, ok, nil, nil, 64, `no profile "nope"`},
 		{"bad header", []string{"-t", "--profile", "web"}, "To: <<" + adele + "\n\nx\n", nil, nil, 65, "To header"},
-		{"too large", []string{"-t", "--profile", "web", "--max-message-size", "1KB"}, ok + strings.Repeat("x", 4096) + "\n", nil, nil, 65, "larger than 1.0 KB"},
+		{"too large", []string{"-t", "--profile", "web", "--max-message-size", "1KB"}, ok + strings.Repeat("x", 4096) + "\n", nil, nil, 65, "larger than 1 KB"},
 		{"local recipient", []string{"--profile", "web", "root"}, ok, nil, nil, 67, `"root"`},
 		{"sender without mailbox", []string{"-t", "--profile", "nomailbox"}, ok, nil, nil, 67, "MailboxNotEnabledForRESTAPI"},
 		{"sender not allowed", []string{"-t", "-f", megan}, "From: " + alex + "\n" + ok, nil, nil, 77, "ErrorSendAsDenied"},

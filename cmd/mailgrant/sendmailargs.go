@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mailgrant/mailgrant/flows"
 )
 
 // sendmail's command line is not pflag's: options are single letters that
@@ -141,8 +144,12 @@ func (o *sendmailOptions) long(name, value string, hasValue bool, next func(stri
 		if err := str(&s); err != nil {
 			return err
 		}
-		n, err := parseSize(s)
+		n, err := flows.ParseSize(s)
 		if err != nil {
+			var ie *flows.InputError
+			if errors.As(err, &ie) {
+				return usagef("--max-message-size: %s; %s", ie.Problem, ie.Hint)
+			}
 			return usagef("--max-message-size: %v", err)
 		}
 		o.maxSize = n
@@ -223,27 +230,6 @@ func (o *sendmailOptions) valued(c byte, v string) error {
 		return usagef("unsupported option -%c%s: mailgrant sendmail has no configuration file, queue or debug log of sendmail's", c, v)
 	}
 	return nil
-}
-
-// parseSize reads a size in bytes, or with a KB, MB or GB suffix (powers of
-// 1024, as Exchange's limits are written).
-func parseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<40)/mult {
-		return 0, fmt.Errorf("%q is not a size such as 35MB or 36700160", s)
-	}
-	return n * mult, nil
 }
 
 // sendmailUsage is what --help prints.
