@@ -27,6 +27,8 @@ type statusOptions struct {
 	profiles   []string
 	json       bool
 	testSendTo string
+	// alertTo and alertProfile are --alert-to and --alert-profile (alert.go).
+	alertTo, alertProfile string
 }
 
 // newStatusCmd builds `mailgrant status`; runF replaces statusRun in tests.
@@ -40,7 +42,8 @@ the right account, and it carries the required permissions (naming any that are
 missing or granted beyond need). A check changes nothing stored except a newer
 refresh token. Exit status 0 when every checked profile is authorized, 1 otherwise.`,
 		Example: `  mailgrant status
-  mailgrant status wordpress --json`,
+  mailgrant status wordpress --json
+  mailgrant status --alert-to ops@contoso.com   # daily, from a timer: mailgrant print-units`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.profiles = args
 			if runF != nil {
@@ -51,6 +54,8 @@ refresh token. Exit status 0 when every checked profile is authorized, 1 otherwi
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, "print {\"profiles\":[…]} as JSON")
 	cmd.Flags().StringVar(&o.testSendTo, "test-send-to", "", "also send a real test message to this address")
+	cmd.Flags().StringVar(&o.alertTo, "alert-to", "", "mail one summary to ADDR when a profile needs attention (not authorized, a credential expiring within 30 days, a refresh token lapsing within 14)")
+	cmd.Flags().StringVar(&o.alertProfile, "alert-profile", "", "send the alert through this profile (default: the first authorized one)")
 	return cmd
 }
 
@@ -62,6 +67,9 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 	defer a.close()
 	ps, err := store.LoadProfiles(a.dir)
 	if err != nil {
+		return err
+	}
+	if err := checkAlertFlags(o, ps, a.commandPrefix()); err != nil {
 		return err
 	}
 	var selected []store.Profile
@@ -99,6 +107,9 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 		}
 	} else {
 		writeStatusTable(o.io.out, results, len(ps.List) == 0, a.commandPrefix())
+	}
+	if o.alertTo != "" {
+		sendStatusAlert(ctx, a, o, results)
 	}
 	for _, st := range results {
 		if st.State != flows.StateAuthorized {
