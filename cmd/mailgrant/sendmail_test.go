@@ -269,6 +269,7 @@ func TestSendmailExitStatus(t *testing.T) {
 		{"unknown profile", []string{"-t", "--profile", "nope"}, ok, nil, nil, 64, `no profile "nope"`},
 		{"bad header", []string{"-t", "--profile", "web"}, "To: <<" + adele + "\n\nx\n", nil, nil, 65, "To header"},
 		{"too large", []string{"-t", "--profile", "web", "--max-message-size", "1KB"}, ok + strings.Repeat("x", 4096) + "\n", nil, nil, 65, "larger than 1 KB"},
+		{"large without Mail.ReadWrite", []string{"-t", "--profile", "web"}, ok + strings.Repeat(strings.Repeat("x", 76)+"\n", 4<<20/77), nil, nil, 77, "Mail.ReadWrite"},
 		{"local recipient", []string{"--profile", "web", "root"}, ok, nil, nil, 67, `"root"`},
 		{"sender without mailbox", []string{"-t", "--profile", "nomailbox"}, ok, nil, nil, 67, "MailboxNotEnabledForRESTAPI"},
 		{"sender not allowed", []string{"-t", "-f", megan}, "From: " + alex + "\n" + ok, nil, nil, 77, "ErrorSendAsDenied"},
