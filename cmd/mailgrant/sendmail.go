@@ -241,11 +241,7 @@ func describe(a *app, p store.Profile, err error) string {
 		out += " (" + fe.Code + ")"
 	}
 	if fe.Hint != "" {
-		hint := fe.Hint
-		if prefix := a.commandPrefix(); prefix != "mailgrant" {
-			hint = strings.ReplaceAll(hint, "mailgrant ", prefix+" ")
-		}
-		out += "; " + hint
+		out += "; " + withPrefix(fe.Hint, a.commandPrefix())
 	}
 	return out
 }
