@@ -49,7 +49,7 @@ func TestDoneScreenSaysWhereTheSecretIs(t *testing.T) {
 		{
 			name: "file", store: store.BackendFile,
 			hint: ScriptHint{
-				Prefix:  "MAILGRANT_PASSPHRASE_FILE=" + dir + "/passphrase mailgrant --sandbox",
+				Prefix:      "MAILGRANT_PASSPHRASE_FILE=" + dir + "/passphrase mailgrant --sandbox",
 				Prepare:     "(umask 077; cat > " + dir + "/passphrase)",
 				PrepareNote: "save the passphrase where scripts read it, readable by you alone (type it, then Enter and Ctrl-D)",
 			},
