@@ -405,7 +405,7 @@ func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile
 			Hint:    fmt.Sprintf("authorize it: mailgrant reauth %s", p.Name)}
 	}
 	if err != nil {
-		return nil, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+		return nil, &Error{Code: "keyring", State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
 	}
 	secret := ""
 	if p.Credential == store.CredentialSecret {

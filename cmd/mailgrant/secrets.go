@@ -104,9 +104,7 @@ func (a *app) openFile() (*store.File, error) {
 func (a *app) promptPassphrase(path string) (store.Passphrase, error) {
 	f, ok := a.io.in.(interface{ Fd() uintptr })
 	if !ok || !isTerminal(a.io.in) {
-		return store.Passphrase{}, &flows.InputError{Field: "passphrase",
-			Problem: "the encrypted file " + path + " needs its passphrase and there is no terminal to ask for it",
-			Hint:    "put it in an owner-only file and set " + store.PassphraseFileEnv + "=/path/to/it (or use the systemd credential " + store.CredentialName + ", or " + store.PassphraseEnv + ")"}
+		return store.Passphrase{}, store.NoPassphraseError(path)
 	}
 	w := a.io.err
 	read := func(prompt string) (string, error) {

@@ -306,6 +306,14 @@ func TestPassphraseSources(t *testing.T) {
 			}{"another user's file", []string{store.PassphraseFileEnv + "=" + theirs}, 2, "chown"})
 		}
 	}
+	t.Run("status without a passphrase", func(t *testing.T) {
+		r := child(t, "", passphraseVars, nil, "--sandbox", "status", "--json")
+		s := parseStatus(t, r.stdout)
+		if r.code != 1 || len(s.Profiles) != 1 || s.Profiles[0].State != "error" || s.Profiles[0].Error == nil ||
+			!strings.Contains(s.Profiles[0].Error.Message+s.Profiles[0].Error.Hint, store.PassphraseFileEnv) || !strings.Contains(r.stdout, `"store": "file"`) {
+			t.Fatalf("status: %d %+v", r.code, s)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := child(t, "", passphraseVars, tt.set, "--sandbox", "token", "filer")
