@@ -54,21 +54,17 @@ type globalOptions struct {
 // app is what a command needs, built once from the global flags: where
 // profiles live, the secrets store, the Env, and the sandbox when it runs.
 type app struct {
-	io   *streams
-	opts globalOptions
-	dir  string
-	env  *flows.Env
-	// secrets sends each call to the store the named profile records (new
-	// profiles: newStore); the wizard gets it. Commands use secretsFor.
-	secrets store.Secrets
-	// newStore is where a new profile's secrets go: --store or
-	// MAILGRANT_STORE, or the encrypted file the wizard offered.
-	newStore  store.Backend
-	stores    stores
+	io        *streams
+	opts      globalOptions
+	dir       string
+	env       *flows.Env
+	secrets   store.Secrets
 	browser   flows.Browser
 	sandbox   *sandbox.Server
 	debugLog  io.Closer
 	debugPath string
+	newStore  store.Backend // where a new profile's secrets go; secrets routes other profiles to their recorded store
+	stores    stores        // the keyring and the encrypted file, opened on first use
 }
 
 // close stops the sandbox and the debug log.
