@@ -16,7 +16,7 @@ import (
 	"github.com/mailgrant/mailgrant/tui"
 )
 
-// PassphraseFileName is the passphrase file the printed script commands
+// passphraseFileName is the passphrase file the printed script commands
 // use when the admin has none yet: beside profiles.json.
 const passphraseFileName = "passphrase"
 
