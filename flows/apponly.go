@@ -46,7 +46,7 @@ func LoadAppCredential(secrets Secrets, p store.Profile) (AppCredential, error) 
 			Hint:    fmt.Sprintf("authorize it again: mailgrant reauth %s", p.Name)}
 	}
 	if err != nil {
-		return AppCredential{}, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+		return AppCredential{}, &Error{Code: "keyring", State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
 	}
 	if kind == store.KindClientSecret {
 		return AppCredential{Secret: v}, nil

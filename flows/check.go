@@ -86,6 +86,7 @@ type Status struct {
 	Tenant         string         `json:"tenant"`
 	ClientID       string         `json:"client_id"`
 	Account        string         `json:"account"`
+	Store          store.Backend  `json:"store"` // where the secrets are: keyring or file
 	State          State          `json:"state"`
 	SignedInAs     string         `json:"signed_in_as,omitempty"`
 	Required       []string       `json:"required"`
@@ -121,7 +122,7 @@ func newStatus(env *Env, p store.Profile) *Status {
 	}
 	return &Status{
 		Name: p.Name, Scenario: p.Scenario, Cloud: cloud, Tenant: p.Tenant, ClientID: p.ClientID,
-		Account: p.Account, Required: nonNil(p.Permissions), Granted: []string{}, Missing: []string{}, Excess: []string{},
+		Account: p.Account, Store: p.SecretsStore(), Required: nonNil(p.Permissions), Granted: []string{}, Missing: []string{}, Excess: []string{},
 		CheckedAt: env.Now().UTC(), Steps: []Step{}, CredentialExpiresAt: p.CredentialExpiresAt,
 	}
 }
@@ -404,7 +405,7 @@ func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile
 			Hint:    fmt.Sprintf("authorize it: mailgrant reauth %s", p.Name)}
 	}
 	if err != nil {
-		return nil, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+		return nil, &Error{Code: "keyring", State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
 	}
 	secret := ""
 	if p.Credential == store.CredentialSecret {

@@ -58,6 +58,9 @@ func SaveApp(dir string, secrets Secrets, p store.Profile, cred AppCredential) (
 }
 
 func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool) (store.Profile, error) {
+	if l, ok := secrets.(store.Located); ok {
+		p.Store = l.BackendFor(p.Name) // where the secrets really go
+	}
 	if err := ValidateProfile(p); err != nil {
 		return p, err
 	}

@@ -176,7 +176,7 @@ func OpenFile(path string, passphrase string, opts ...FileOption) (*File, error)
 		return nil, &FileStoreError{
 			Op: "open", Path: path,
 			Cause:    "the passphrase for " + path + " is empty",
-			Hint:     "give a non-empty passphrase, at the prompt or in " + PassphraseEnv + " (unset it to be asked)",
+			Hint:     "give a non-empty passphrase: at the prompt, in the file " + PassphraseFileEnv + " names, or in " + PassphraseEnv + " (unset it to be asked)",
 			category: ErrNoPassphrase,
 		}
 	}
@@ -355,7 +355,7 @@ func (f *File) decrypt(op, item string, data []byte) ([]byte, error) {
 		for _, t := range nomatch.StanzaTypes {
 			if t == "scrypt" {
 				return nil, f.fail(op, item, ErrWrongPassphrase, "the passphrase does not decrypt "+f.path,
-					"check "+PassphraseEnv+", or move the file aside to start over (its profiles must then be re-authorized)", err)
+					"check the passphrase given (systemd credential "+CredentialName+", "+PassphraseFileEnv+", "+PassphraseEnv+" or the prompt, in that order), or move the file aside to start over (its profiles must then be re-authorized)", err)
 			}
 		}
 		return nil, damaged(f.path+" is encrypted to an age key, not a passphrase", err)

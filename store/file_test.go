@@ -234,7 +234,7 @@ func TestFileWrongPassphrase(t *testing.T) {
 	if want := "the passphrase does not decrypt " + path; !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %q, want it to say %q", err, want)
 	}
-	if want := "check MAILGRANT_PASSPHRASE, or move the file aside to start over (its profiles must then be re-authorized)"; fe.Hint != want {
+	if want := "check the passphrase given (systemd credential mailgrant-passphrase, MAILGRANT_PASSPHRASE_FILE, MAILGRANT_PASSPHRASE or the prompt, in that order), or move the file aside to start over (its profiles must then be re-authorized)"; fe.Hint != want {
 		t.Errorf("hint = %q, want %q", fe.Hint, want)
 	}
 	if errors.Is(err, ErrFileDamaged) || errors.Is(err, ErrNotFound) {

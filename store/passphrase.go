@@ -188,3 +188,15 @@ func readTrimmed(r io.Reader) (string, error) {
 	s = strings.TrimSuffix(s, "\r")
 	return s, nil
 }
+
+// NoPassphraseError is the error for an encrypted file at path whose
+// passphrase is in none of the sources and cannot be asked for (no
+// terminal). It matches ErrNoPassphrase.
+func NoPassphraseError(path string) error {
+	return &FileStoreError{
+		Op: "open", Path: path,
+		Cause:    "the encrypted file " + path + " needs its passphrase and there is no terminal to ask for it",
+		Hint:     "put the passphrase in a file only you can read and set " + PassphraseFileEnv + "=/path/to/it (or, in a systemd service, LoadCredential=" + CredentialName + ":/path/to/it; or set " + PassphraseEnv + ")",
+		category: ErrNoPassphrase,
+	}
+}

@@ -170,3 +170,22 @@ func ServiceName(sandbox bool) string {
 	}
 	return "mailgrant"
 }
+
+// Located is implemented by a Secrets that knows which backend keeps a
+// profile's secrets, so that a saved profile records where its secrets
+// actually went (flows.Save) rather than what a flag asked for.
+type Located interface {
+	// BackendFor returns where the profile's secrets are written.
+	BackendFor(profile string) Backend
+}
+
+var (
+	_ Located = (*Keyring)(nil)
+	_ Located = (*File)(nil)
+)
+
+// BackendFor is BackendKeyring: the OS keyring.
+func (k *Keyring) BackendFor(string) Backend { return BackendKeyring }
+
+// BackendFor is BackendFile: the encrypted file.
+func (f *File) BackendFor(string) Backend { return BackendFile }

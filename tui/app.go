@@ -59,6 +59,9 @@ type Deps struct {
 	// admin would upload it in the portal. Only the sandbox can (cmd passes
 	// its server's); nil elsewhere, and the done screen says where to upload.
 	UploadCertificate func(clientID string, der []byte) error
+	// Script, when set, says how a script on this machine runs mailgrant
+	// for a saved profile (the done screen); nil: CommandPrefix alone.
+	Script func(store.Profile) ScriptHint
 }
 
 // Prefill holds values that fill the details screen's fields in advance.

@@ -1,11 +1,13 @@
 package tui
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/store"
@@ -22,6 +24,10 @@ type doneScreen struct {
 	status  *flows.Status
 	service string
 	prefix  string
+	// secretsFile is the encrypted file, for a profile kept there.
+	secretsFile string
+	// script is how a script on this machine runs mailgrant for the profile.
+	script ScriptHint
 	// certPath is where a new certificate's public part was written.
 	certPath string
 	// uploadable is true when a new certificate must still be uploaded
@@ -29,9 +35,27 @@ type doneScreen struct {
 	uploadable bool
 }
 
+// ScriptHint says how a script or cron job on this machine runs mailgrant
+// for a profile; cmd builds it from where the profile's secrets were stored
+// and the flags in force.
+type ScriptHint struct {
+	// Prefix starts each command, e.g. "mailgrant --sandbox", or for the
+	// encrypted file "MAILGRANT_PASSPHRASE_FILE=/path mailgrant".
+	Prefix string
+	// Prepare, when set, is a command to run once first, such as creating
+	// the passphrase file; PrepareNote says what it does.
+	Prepare string
+	// PrepareNote completes "Once, …:" before Prepare.
+	PrepareNote string
+}
+
 func newDoneScreen(st styles, d Deps, p store.Profile, status *flows.Status, certPath string) doneScreen {
 	s := doneScreen{st: st, keys: newDoneKeys(), profile: p, status: status, service: d.ServiceName, prefix: d.CommandPrefix,
+		secretsFile: filepath.Join(d.ConfigDir, store.SecretsFile), script: ScriptHint{Prefix: d.CommandPrefix},
 		certPath: certPath, uploadable: certPath != "" && d.UploadCertificate == nil}
+	if d.Script != nil {
+		s.script = d.Script(p)
+	}
 	s.keys.Script.SetEnabled(p.Scenario == store.RBAC)
 	s.setSize(80, 0)
 	return s
@@ -66,20 +90,37 @@ func (s doneScreen) Update(msg tea.Msg) (doneScreen, tea.Cmd) {
 	return s, nil
 }
 
-// View renders the summary; when it is taller than the room, the steps
-// lose their details (the status screen has them).
+// View renders the summary. When it is taller than the room, the steps
+// lose their details (the status screen has them); when it still is, the
+// steps and the secondary lines go, so that where the secret is and the
+// command a script runs stay on screen. Commands are never wrapped (the
+// terminal wraps them, and they stay copyable); their rows are counted.
 func (s doneScreen) View() string {
 	if s.profile.Name == "" {
 		return ""
 	}
-	v := s.view(false)
-	if s.height > 0 && strings.Count(v, "\n") >= s.height {
-		v = s.view(true)
+	var v string
+	for level := range 3 {
+		v = s.view(level)
+		if s.height <= 0 || s.rows(v) <= s.height {
+			break
+		}
 	}
 	return v
 }
 
-func (s doneScreen) view(compact bool) string {
+// rows is how many terminal rows v takes at the screen's width.
+func (s doneScreen) rows(v string) int {
+	n := 0
+	for _, l := range strings.Split(strings.TrimRight(v, "\n"), "\n") {
+		n += max(1, (ansi.StringWidth(l)+s.width-1)/max(1, s.width))
+	}
+	return n
+}
+
+// view renders the summary at a level of detail: 0 all, 1 steps without
+// details, 2 no steps and only the token command.
+func (s doneScreen) view(level int) string {
 	p := s.profile
 	var b strings.Builder
 	who := "as " + p.Account
@@ -96,27 +137,36 @@ func (s doneScreen) view(compact bool) string {
 			b.WriteString(wrap("Hint: "+s.status.Error.Hint+"; then run "+s.prefix+" status "+p.Name, s.width) + "\n")
 		}
 	}
-	if s.status != nil && len(s.status.Steps) > 0 {
+	if s.status != nil && len(s.status.Steps) > 0 && level < 2 {
 		b.WriteString("\n")
 		for _, step := range s.status.Steps {
-			if compact {
+			if level > 0 {
 				step.Detail = ""
 			}
 			b.WriteString(stepLine(s.st, step, s.width) + "\n")
 		}
 	}
 	heading, kept := s.keptLines()
+	if level < 2 {
+		kept = append(kept, "profiles.json holds the settings, never a secret")
+	}
 	b.WriteString("\n" + s.st.label.Render(heading) + "\n")
-	for _, l := range append(kept, "profiles.json holds the settings, never a secret") {
+	for _, l := range kept {
 		b.WriteString(indent(wrap(l, s.width-2), "  ") + "\n")
 	}
 	b.WriteString("\n" + s.st.label.Render("How a script uses it") + "\n")
-	cmds := [][2]string{
-		{s.prefix + " token " + p.Name, "prints a fresh access token"},
-		{s.prefix + " status " + p.Name, "checks the authorization still works"},
+	if s.script.Prepare != "" {
+		b.WriteString(indent(wrap("Once, "+s.script.PrepareNote+":", s.width-2), "  ") + "\n")
+		b.WriteString("    " + s.st.code.Render(s.script.Prepare) + "\n")
 	}
-	if p.Scenario == store.RBAC {
-		cmds = append(cmds, [2]string{s.prefix + " rbac-script " + p.Name, "prints the Exchange PowerShell"})
+	cmds := [][2]string{
+		{s.script.Prefix + " token " + p.Name, "prints a fresh access token"},
+	}
+	if level < 2 {
+		cmds = append(cmds, [2]string{s.script.Prefix + " status " + p.Name, "checks the authorization still works"})
+		if p.Scenario == store.RBAC {
+			cmds = append(cmds, [2]string{s.prefix + " rbac-script " + p.Name, "prints the Exchange PowerShell"})
+		}
 	}
 	w := 0
 	for _, c := range cmds {
@@ -125,18 +175,25 @@ func (s doneScreen) view(compact bool) string {
 	for _, c := range cmds {
 		line := "  " + s.st.code.Render(pad(c[0], w)) + "  " + s.st.subtle.Render(c[1])
 		if 2+w+2+len(c[1]) > s.width {
-			line = "  " + s.st.code.Render(c[0]) + "\n    " + s.st.subtle.Render(c[1])
+			line = "  " + s.st.code.Render(c[0])
+			if level < 2 {
+				line += "\n    " + s.st.subtle.Render(c[1])
+			}
 		}
 		b.WriteString(line + "\n")
 	}
 	return b.String()
 }
 
-// keptLines name the credential kind (the heading) and say which keyring
-// items hold the profile's secrets, and when its credential expires.
+// keptLines name the credential kind (the heading) and say where the
+// profile's secrets are (the keyring service and items, or the encrypted
+// file), as the saved profile records it, and when its credential expires.
 func (s doneScreen) keptLines() (string, []string) {
 	p := s.profile
 	where := func(k store.Kind) string {
+		if p.SecretsStore() == store.BackendFile {
+			return "encrypted file " + s.secretsFile + ", item " + p.Name + "/" + string(k)
+		}
 		return "OS keyring, service " + s.service + ", item " + p.Name + "/" + string(k)
 	}
 	switch {

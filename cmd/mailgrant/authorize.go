@@ -63,6 +63,9 @@ func authorizePlain(ctx context.Context, a *app, r authRequest) error {
 	if a.opts.sandbox {
 		fmt.Fprintln(w, "SANDBOX: simulated tenant on loopback; nothing reaches Microsoft.")
 	}
+	if _, err := a.saveStore(r.profile.Name); err != nil {
+		return err // before signing in: the secret would have nowhere to go
+	}
 	if r.profile.Scenario.Delegated() {
 		return authorizeDelegatedPlain(ctx, a, r)
 	}
@@ -108,10 +111,11 @@ func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 	// A token lacking consent is kept: once an admin grants it, status
 	// sees the new permission without another sign-in.
 	p.LastState = string(st.State)
-	if _, err := flows.Save(a.dir, a.secrets, p, tok, r.clientSecret); err != nil {
+	saved, err := flows.Save(a.dir, a.secrets, p, tok, r.clientSecret)
+	if err != nil {
 		return err
 	}
-	return finish(a, p, st)
+	return finish(a, saved, st)
 }
 
 func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
@@ -135,7 +139,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 			// Keep the new key: the admin uploads the certificate, then checks.
 			p.LastState = string(flows.AsError(err).State)
 			if _, serr := flows.SaveApp(a.dir, a.secrets, p, cred); serr == nil {
-				fmt.Fprintf(w, "! The new certificate is kept in the keyring. Upload it, then run: %s status %s\n", a.commandPrefix(), p.Name)
+				fmt.Fprintf(w, "! The new certificate is kept in %s. Upload it, then run: %s status %s\n", a.storeDescription(a.saveStoreBackend(p.Name)), a.commandPrefix(), p.Name)
 			}
 		}
 		return withProfile(err, p.Name)
@@ -148,10 +152,11 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 		return err
 	}
 	p.LastState = string(st.State)
-	if _, err := flows.SaveApp(a.dir, a.secrets, p, cred); err != nil {
+	saved, err := flows.SaveApp(a.dir, a.secrets, p, cred)
+	if err != nil {
 		return err
 	}
-	return finish(a, p, st)
+	return finish(a, saved, st)
 }
 
 // adminConsentPlain opens the admin-consent page, waits for the redirect,
@@ -209,7 +214,7 @@ func finish(a *app, p store.Profile, st *flows.Status) error {
 			kind = store.KindClientSecret
 		}
 	}
-	fmt.Fprintf(w, "✓ Saved: the %s is in %s, item %s/%s.\n", strings.ReplaceAll(string(kind), "-", " "), a.secretsLocation(), p.Name, kind)
+	fmt.Fprintf(w, "✓ Saved: the %s is in %s, item %s/%s.\n", strings.ReplaceAll(string(kind), "-", " "), a.storeDescription(p.SecretsStore()), p.Name, kind)
 	if p.Scenario == store.SendAsAny {
 		fmt.Fprintln(w, "! This app can send as every mailbox in the organization. Keep its credential safe; consider rbac to restrict it.")
 	}
@@ -218,7 +223,7 @@ func finish(a *app, p store.Profile, st *flows.Status) error {
 		return &exitError{code: exitFailure, err: withProfile(st.Error, p.Name)}
 	}
 	fmt.Fprintf(a.io.out, "authorized %s\n", p.Name)
-	fmt.Fprintf(w, "Scripts get an access token with: %s token %s\n", a.commandPrefix(), p.Name)
+	a.printScriptCommand(p)
 	return nil
 }
 

@@ -199,7 +199,11 @@ func checkMailboxesRun(ctx context.Context, o *checkMailboxesOptions) error {
 		return err
 	}
 	lock := store.ProfileLocker{Dir: a.dir}
-	tok, err := flows.GetToken(ctx, a.env, a.secrets, p, flows.TokenOptions{Lock: lock, UseCache: true})
+	secrets, err := a.secretsFor(p)
+	if err != nil {
+		return err
+	}
+	tok, err := flows.GetToken(ctx, a.env, secrets, p, flows.TokenOptions{Lock: lock, UseCache: true})
 	if err != nil {
 		return withProfile(err, p.Name)
 	}
@@ -209,7 +213,7 @@ func checkMailboxesRun(ctx context.Context, o *checkMailboxesOptions) error {
 		Progress:    mailboxProgress(o.io.err, isTerminal(o.io.err)),
 		Renew: func(ctx context.Context) (*flows.Token, error) {
 			// Graph refused the token: never hand out the cached one again.
-			return flows.GetToken(ctx, a.env, a.secrets, p, flows.TokenOptions{Lock: lock})
+			return flows.GetToken(ctx, a.env, secrets, p, flows.TokenOptions{Lock: lock})
 		},
 	})
 	// Concurrent sends may leave connections that were dialled but never

@@ -58,16 +58,20 @@ func deleteRun(ctx context.Context, o *deleteOptions) error {
 		if !isTerminal(o.io.in) {
 			return &usageError{msg: "delete needs confirmation: pass --yes when not on a terminal"}
 		}
-		fmt.Fprintf(o.io.err, "Delete profile %q (%s, %s) and its secrets from the keyring? [y/N] ", p.Name, p.Scenario, p.Account)
+		fmt.Fprintf(o.io.err, "Delete profile %q (%s, %s) and its secrets from %s? [y/N] ", p.Name, p.Scenario, p.Account, a.storeDescription(p.SecretsStore()))
 		answer, _ := bufio.NewReader(o.io.in).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			fmt.Fprintln(o.io.err, "Nothing deleted.")
 			return silentExit(exitCancelled)
 		}
 	}
+	secrets, err := a.secretsFor(p)
+	if err != nil {
+		return err
+	}
 	for _, k := range store.Kinds {
-		if err := a.secrets.Delete(p.Name, k); err != nil {
-			return fmt.Errorf("delete %s/%s from the keyring (the profile is kept, so you can retry): %w", p.Name, k, err)
+		if err := secrets.Delete(p.Name, k); err != nil {
+			return fmt.Errorf("delete %s/%s from %s (the profile is kept, so you can retry): %w", p.Name, k, a.storeDescription(p.SecretsStore()), err)
 		}
 	}
 	err = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
@@ -78,6 +82,6 @@ func deleteRun(ctx context.Context, o *deleteOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.io.out, "deleted %s\n", p.Name)
-	fmt.Fprint(o.io.err, "The keyring items are gone. "+flows.RevokeAdvice(p))
+	fmt.Fprint(o.io.err, "Its secrets are gone from "+a.storeDescription(p.SecretsStore())+". "+flows.RevokeAdvice(p))
 	return nil
 }

@@ -49,9 +49,10 @@ func listRun(_ context.Context, o *listOptions) error {
 	if o.json {
 		enc := json.NewEncoder(o.io.out)
 		enc.SetIndent("", "  ")
-		list := ps.List
-		if list == nil {
-			list = []store.Profile{}
+		list := make([]store.Profile, len(ps.List))
+		for i, p := range ps.List {
+			p.Store = p.SecretsStore() // profiles older than schema 2: keyring
+			list[i] = p
 		}
 		return enc.Encode(struct {
 			Profiles []store.Profile `json:"profiles"`
@@ -66,7 +67,7 @@ func listRun(_ context.Context, o *listOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(o.io.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tSCENARIO\tACCOUNT\tLAST STATE\tLAST CHECKED")
+	fmt.Fprintln(tw, "PROFILE\tSCENARIO\tACCOUNT\tLAST STATE\tLAST CHECKED\tSTORE")
 	for _, p := range ps.List {
 		state, checked := "never checked", "-"
 		if p.LastState != "" {
@@ -75,7 +76,7 @@ func listRun(_ context.Context, o *listOptions) error {
 		if p.LastCheckedAt != nil {
 			checked = p.LastCheckedAt.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Scenario, p.Account, state, checked)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Scenario, p.Account, state, checked, p.SecretsStore())
 	}
 	return tw.Flush()
 }

@@ -83,7 +83,7 @@ func reportError(w io.Writer, err error) int {
 	var fe *flows.Error
 	switch {
 	case errors.As(err, &ie), errors.As(err, &ue), errors.As(err, &ce),
-		errors.Is(err, store.ErrWrongPassphrase), errors.Is(err, store.ErrNoPassphrase):
+		errors.Is(err, store.ErrWrongPassphrase), errors.Is(err, store.ErrNoPassphrase), errors.Is(err, store.ErrPassphraseFileRefused):
 		return exitUsage
 	case errors.As(err, &fe) && fe.Code == "cancelled":
 		return exitCancelled

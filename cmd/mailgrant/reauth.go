@@ -64,8 +64,12 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	if err != nil {
 		return err
 	}
+	secrets, err := a.secretsFor(p)
+	if err != nil {
+		return err
+	}
 	if secret == "" && p.Credential == store.CredentialSecret {
-		secret, err = a.secrets.Get(p.Name, store.KindClientSecret)
+		secret, err = secrets.Get(p.Name, store.KindClientSecret)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -81,7 +85,7 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	}
 	r := authRequest{profile: p, clientSecret: secret, deviceCode: o.deviceCode, reauth: true}
 	if p.Credential == store.CredentialCertificate {
-		cred, err := flows.LoadAppCredential(a.secrets, p)
+		cred, err := flows.LoadAppCredential(secrets, p)
 		if err != nil {
 			return withProfile(err, p.Name)
 		}

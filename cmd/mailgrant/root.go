@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -64,6 +63,8 @@ type app struct {
 	sandbox   *sandbox.Server
 	debugLog  io.Closer
 	debugPath string
+	newStore  store.Backend // where a new profile's secrets go; secrets routes other profiles to their recorded store
+	stores    stores        // the keyring and the encrypted file, opened on first use
 }
 
 // close stops the sandbox and the debug log.
@@ -80,21 +81,17 @@ func (a *app) close() {
 	}
 }
 
-// secretsLocation says where secrets are kept, for messages.
-func (a *app) secretsLocation() string {
-	if a.opts.store == "file" {
-		return "the encrypted file " + filepath.Join(a.dir, store.SecretsFile)
-	}
-	return "the OS keyring (service " + store.ServiceName(a.opts.sandbox) + ")"
-}
-
 // commandPrefix is how the admin runs mailgrant for this profile set, for
-// commands mailgrant prints.
+// commands mailgrant prints: with --sandbox and --config-dir when given.
 func (a *app) commandPrefix() string {
+	prefix := "mailgrant"
 	if a.opts.sandbox {
-		return "mailgrant --sandbox"
+		prefix += " --sandbox"
 	}
-	return "mailgrant"
+	if a.opts.configDir != "" {
+		prefix += " --config-dir " + shellQuote(a.opts.configDir)
+	}
+	return prefix
 }
 
 // newApp resolves the global options: config dir, keyring service, hosts,
@@ -118,10 +115,11 @@ func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
 	// Progress lines may come from more than one goroutine (the browser
 	// launcher runs beside the wait), so stderr is serialized.
 	ls := &streams{in: s.in, out: s.out, err: &lockedWriter{w: s.err}}
-	a := &app{io: ls, opts: o, dir: dir}
-	if a.secrets, err = openSecrets(ls, o, dir); err != nil {
-		return nil, err
+	a := &app{io: ls, opts: o, dir: dir, newStore: store.BackendKeyring}
+	if o.store == "file" {
+		a.newStore = store.BackendFile
 	}
+	a.secrets = profileSecrets{a: a}
 	eo := flows.EnvOptions{Cloud: o.cloud, Sandbox: o.sandbox}
 	if o.sandbox {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -153,37 +151,6 @@ func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
 		a.browser = flows.NoBrowser{}
 	}
 	return a, nil
-}
-
-// openSecrets opens the OS keyring, or with --store file the encrypted file
-// in the config directory (never as a silent fallback).
-func openSecrets(s *streams, o globalOptions, dir string) (store.Secrets, error) {
-	if o.store != "file" {
-		return store.NewKeyring(store.ServiceName(o.sandbox)), nil
-	}
-	pass, ok := store.PassphraseFromEnv()
-	if !ok {
-		if !isTerminal(s.in) {
-			return nil, &flows.InputError{Field: "passphrase", Problem: "--store file needs a passphrase and there is no terminal to ask for it", Hint: "set MAILGRANT_PASSPHRASE"}
-		}
-		f := s.in.(interface{ Fd() uintptr })
-		fmt.Fprintf(s.err, "Passphrase for %s: ", filepath.Join(dir, store.SecretsFile))
-		b, err := term.ReadPassword(f.Fd())
-		fmt.Fprintln(s.err)
-		if err != nil {
-			return nil, fmt.Errorf("read the passphrase: %w", err)
-		}
-		pass = string(b)
-	}
-	return store.OpenFile(filepath.Join(dir, store.SecretsFile), pass)
-}
-
-// secretsFor returns the store that holds profile p's secrets. Every command
-// that reads or writes a profile's secrets goes through it, so that the store
-// recorded in the profile is followed without flags.
-func (a *app) secretsFor(p store.Profile) (store.Secrets, error) {
-	_ = p
-	return a.secrets, nil
 }
 
 // loadProfile finds a profile by name.
@@ -249,7 +216,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 	f.BoolVar(&o.sandbox, "sandbox", false, "run against the embedded simulated tenant (also MAILGRANT_SANDBOX=1)")
 	f.StringVar(&o.configDir, "config-dir", "", "where profiles.json is kept (default: MAILGRANT_CONFIG_DIR or the user config dir)")
 	f.StringVar(&o.cloud, "cloud", "global", "Microsoft cloud: global, usgov, usgovdod or china")
-	f.StringVar(&o.store, "store", "", "where secrets are kept: keyring (default) or file (encrypted with a passphrase, for machines with no keyring; also MAILGRANT_STORE)")
+	f.StringVar(&o.store, "store", "", "where a NEW profile's secrets go: keyring (default) or file (encrypted with a passphrase, for machines with no keyring; also MAILGRANT_STORE); existing profiles use the store they recorded (see mailgrant move)")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; print the URL to open yourself")
 	f.BoolVar(&o.debug, "debug", false, "write a debug log (no secrets) to mailgrant-debug.log in the config dir")
 	root.AddCommand(
@@ -264,6 +231,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newCheckMailboxesCmd(s, &o, nil),
 		newSendmailCmd(s),
 		newPrintUnitsCmd(s, &o, nil),
+		newMoveCmd(s, &o, nil),
 		newVersionCmd(s),
 	)
 	for _, c := range root.Commands() {

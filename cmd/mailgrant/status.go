@@ -130,7 +130,7 @@ func checkAll(ctx context.Context, a *app, list []store.Profile, opts flows.Chec
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = flows.Check(ctx, a.env, a.secrets, p, opts)
+			out[i] = flows.Check(ctx, a.env, a.secretsOrUnavailable(p), p, opts)
 		}()
 	}
 	wg.Wait()

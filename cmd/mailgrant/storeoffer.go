@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/x/term"
-
 	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/tui"
 )
 
 // interactiveKeyringTimeout bounds keyring calls in the wizard, where an
@@ -21,23 +19,46 @@ const interactiveKeyringTimeout = 2 * time.Minute
 // admin declines the encrypted file.
 var errNoUsableStore = errors.New("no usable place to keep secrets")
 
-// ensureUsableStore checks, before the wizard starts, that the keyring works.
-// When it does not, it explains why and offers the encrypted file store with
-// its trade-off; it never switches silently.
-func (a *app) ensureUsableStore() error {
-	if _, ok := a.secrets.(*store.Keyring); !ok {
-		return nil
-	}
+// ensureUsableStore checks, before the wizard starts, that the keyring works
+// when new profiles would go there. When it does not, it explains why and
+// offers the encrypted file store with its trade-off; it never switches
+// silently. Then it opens the encrypted file if the wizard will use it (new
+// profiles, or existing file profiles), so that the passphrase is asked
+// here and not under the screens.
+func (a *app) ensureUsableStore(start tui.Start, profile string) error {
 	// In the wizard the keyring may put up an unlock prompt: give the admin
 	// time to answer it.
 	k := store.NewKeyring(store.ServiceName(a.opts.sandbox), store.WithTimeout(interactiveKeyringTimeout))
-	a.secrets = k
+	a.useKeyring(k)
+	if start != tui.StartReauth && a.newStore == store.BackendKeyring {
+		if err := a.offerFileStore(k); err != nil {
+			return err
+		}
+	}
+	needFile := start != tui.StartReauth && a.newStore == store.BackendFile
+	if ps, err := store.LoadProfiles(a.dir); err == nil {
+		for _, p := range ps.List {
+			if p.SecretsStore() == store.BackendFile && (start == tui.StartHome || p.Name == profile) {
+				needFile = true
+			}
+		}
+	}
+	if needFile {
+		if _, err := a.fileStore(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offerFileStore probes the keyring; when it fails, it offers the
+// encrypted file for the new profile.
+func (a *app) offerFileStore(k *store.Keyring) error {
 	err := k.Probe()
 	if err == nil {
 		return nil
 	}
 	w := a.io.err
-	path := filepath.Join(a.dir, store.SecretsFile)
 	fmt.Fprintf(w, "The OS keyring cannot be used: %v\n", err)
 	var ke *store.KeyringError
 	if errors.As(err, &ke) && ke.Hint != "" {
@@ -47,42 +68,17 @@ func (a *app) ensureUsableStore() error {
 mailgrant can keep the secrets in an encrypted file instead:
   %s
 Trade-off: the file is protected only by a passphrase. Anyone with the file and
-the passphrase has the secrets, and scripts need the passphrase too
-(MAILGRANT_PASSPHRASE) — use --store file with every command.
+the passphrase has the secrets. mailgrant remembers that the profile uses the
+file; scripts give the passphrase in an owner-only file
+(%s=/path/to/it) or as the systemd credential %s.
+Later, mailgrant move PROFILE --store keyring moves it back.
 
-Use the encrypted file? [y/N] `, path)
+Use the encrypted file? [y/N] `, a.secretsPath(), store.PassphraseFileEnv, store.CredentialName)
 	answer, _ := bufio.NewReader(a.io.in).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 		return &exitError{code: exitFailure, err: fmt.Errorf("%w: fix the keyring, or run with --store file", errNoUsableStore)}
 	}
-	pass, ok := store.PassphraseFromEnv()
-	if !ok {
-		f, isFile := a.io.in.(interface{ Fd() uintptr })
-		if !isFile {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%w: set MAILGRANT_PASSPHRASE and run with --store file", errNoUsableStore)}
-		}
-		fmt.Fprint(w, "Passphrase: ")
-		b, err := term.ReadPassword(f.Fd())
-		fmt.Fprintln(w)
-		if err != nil {
-			return fmt.Errorf("read the passphrase: %w", err)
-		}
-		fmt.Fprint(w, "Passphrase again: ")
-		again, err := term.ReadPassword(f.Fd())
-		fmt.Fprintln(w)
-		if err != nil {
-			return fmt.Errorf("read the passphrase: %w", err)
-		}
-		if string(b) != string(again) {
-			return &exitError{code: exitUsage, err: errors.New("the passphrases differ; nothing was stored")}
-		}
-		pass = string(b)
-	}
-	fs, err := store.OpenFile(path, pass)
-	if err != nil {
-		return err
-	}
-	a.secrets = fs
+	a.newStore = store.BackendFile
 	a.opts.store = "file"
 	return nil
 }

@@ -60,7 +60,11 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	tok, err := flows.GetToken(ctx, a.env, a.secrets, p, flows.TokenOptions{Lock: store.ProfileLocker{Dir: a.dir}, UseCache: !o.noCache})
+	secrets, err := a.secretsFor(p)
+	if err != nil {
+		return err
+	}
+	tok, err := flows.GetToken(ctx, a.env, secrets, p, flows.TokenOptions{Lock: store.ProfileLocker{Dir: a.dir}, UseCache: !o.noCache})
 	if err != nil {
 		return withProfile(err, p.Name)
 	}

@@ -36,7 +36,7 @@ func wizardRun(ctx context.Context, s *streams, o globalOptions, _ wizardMode) e
 
 // runWizard runs the terminal UI and turns its outcome into an exit status.
 func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) error {
-	if err := a.ensureUsableStore(); err != nil {
+	if err := a.ensureUsableStore(start, pre.Profile); err != nil {
 		return err
 	}
 	out, err := tui.Run(ctx, tui.Deps{
@@ -50,6 +50,7 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 		Available:     wizardAvailable,
 		ServiceName:   store.ServiceName(a.opts.sandbox),
 		CommandPrefix: a.commandPrefix(),
+		Script:        a.scriptHint,
 		// In the bare sandbox wizard each scenario picked on the chooser
 		// gets its own sandbox app, secret and users.
 		ScenarioPrefill: func() func(store.Scenario) tui.Prefill {
