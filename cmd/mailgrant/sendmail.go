@@ -33,7 +33,7 @@ const (
 	exIOErr          = 74 // EX_IOERR: standard input could not be read
 	exTempFail       = 75 // EX_TEMPFAIL: not sent, trying later may work
 	exNoPerm         = 77 // EX_NOPERM: the sender is not allowed
-	exConfig         = 78 // EX_CONFIG: profiles.json is unreadable
+	exConfig         = 78 // EX_CONFIG: profiles.json unreadable, no passphrase for the file store
 	sendmailProgName = "sendmail"
 )
 
@@ -191,6 +191,10 @@ func sendmailRun(ctx context.Context, s *streams, o *sendmailOptions) (int, stri
 	if err == nil {
 		return exSendmailOK, ""
 	}
+	if errors.Is(err, store.ErrNoPassphrase) || errors.Is(err, store.ErrWrongPassphrase) {
+		// Waiting will not bring the encrypted file's key.
+		return exConfig, "not sent: " + describe(a, p, err)
+	}
 	outcome := flows.Classify(err)
 	if ctx.Err() != nil {
 		outcome = flows.OutcomeTemporary
@@ -234,6 +238,14 @@ func describe(a *app, p store.Profile, err error) string {
 			out += "; " + ie.Hint
 		}
 		return out
+	}
+	var fse *store.FileStoreError
+	var ke *store.KeyringError
+	switch {
+	case errors.As(err, &fse) && fse.Hint != "":
+		return err.Error() + "; " + fse.Hint
+	case errors.As(err, &ke) && ke.Hint != "":
+		return err.Error() + "; " + ke.Hint
 	}
 	fe := flows.AsError(withProfile(err, p.Name))
 	out := fe.Message

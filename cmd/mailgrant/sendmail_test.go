@@ -358,3 +358,38 @@ func TestSendmailFromPHP(t *testing.T) {
 		t.Fatalf("with a revoked grant mail() must return false and sendmail say why: %d %q", r.code, r.stderr)
 	}
 }
+
+// TestSendmailFileStore: on a server with no keyring the profile keeps its
+// secrets in the encrypted file; sendmail, run as PHP runs it, gets the
+// passphrase from MAILGRANT_PASSPHRASE_FILE, and without any passphrase
+// source exits 78 saying where to put one.
+func TestSendmailFileStore(t *testing.T) {
+	env(t, "mailgrant")
+	srv := sandboxtest.Start(t, sandbox.Options{})
+	t.Setenv("MAILGRANT_PASSPHRASE", "correct horse battery")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", megan)
+	r := mailgrant(t, "", "setup", "--non-interactive", "--store", "file", "--profile", "php",
+		"--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", megan)
+	if r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	os.Unsetenv("MAILGRANT_PASSPHRASE") // t.Setenv restores it
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	passFile := filepath.Join(t.TempDir(), "passphrase")
+	if err := os.WriteFile(passFile, []byte("correct horse battery"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := mailgrantBinary(t)
+	msg := "To: " + adele + "\nSubject: from the file store\n\nhi\n"
+	r = runSendmail(t, bin, serviceEnv(t), msg, "sendmail", "-t", "-i")
+	if r.code != 78 || !strings.Contains(r.stderr, "MAILGRANT_PASSPHRASE_FILE") {
+		t.Fatalf("no passphrase: exit %d %q; want 78 naming MAILGRANT_PASSPHRASE_FILE", r.code, r.stderr)
+	}
+	r = runSendmail(t, bin, append(serviceEnv(t), "MAILGRANT_PASSPHRASE_FILE="+passFile), msg, "sendmail", "-t", "-i")
+	if r.code != 0 {
+		t.Fatalf("with MAILGRANT_PASSPHRASE_FILE: exit %d %q", r.code, r.stderr)
+	}
+	if sent := srv.Sent(); len(sent) != 1 || sent[0].Subject != "from the file store" {
+		t.Fatalf("sent %+v", sent)
+	}
+}

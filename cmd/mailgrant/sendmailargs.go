@@ -259,5 +259,5 @@ no profile chosen; 65 bad or too large message; 67 unknown recipient or
 sender mailbox; 69 other permanent refusal; 74 standard input unreadable;
 75 temporary failure, the message was not sent (throttling, network, a grant
 to re-authorize); 77 the sender is not allowed, or a permission is missing;
-78 profiles.json unreadable.
+78 profiles.json unreadable, or no passphrase for the encrypted file.
 `
