@@ -392,4 +392,10 @@ func TestSendmailFileStore(t *testing.T) {
 	if sent := srv.Sent(); len(sent) != 1 || sent[0].Subject != "from the file store" {
 		t.Fatalf("sent %+v", sent)
 	}
+	// The status service print-units shows for it reads the passphrase from
+	// systemd's credentials.
+	r = runSendmail(t, bin, serviceEnv(t), "", "print-units")
+	if r.code != 0 || !strings.Contains(r.stdout, "\nLoadCredentialEncrypted=mailgrant-passphrase:/etc/credstore.encrypted/mailgrant-passphrase\n") {
+		t.Fatalf("print-units for a file-store profile: %d\n%s", r.code, r.stdout)
+	}
 }
