@@ -104,7 +104,13 @@ func (f *AuthCodeFlow) redeem(ctx context.Context, q url.Values) (*Token, error)
 }
 
 // ParseRedirectError explains an error redirect (?error=…&error_description=…).
+// Every field of the result is safe to print (SafeText): anything on this
+// machine can send the loopback listener a redirect.
 func ParseRedirectError(q url.Values) *Error {
+	return parseRedirectError(q).safe()
+}
+
+func parseRedirectError(q url.Values) *Error {
 	desc := firstLine(q.Get("error_description"))
 	e := &Error{Code: q.Get("error"), Description: desc, State: StateError}
 	if n := aadstsNumber(desc); n > 0 {
