@@ -116,7 +116,12 @@ type ConsentFlow struct {
 // for the app's application permissions (scope = the resource's /.default).
 func StartAdminConsent(_ context.Context, env *Env, p store.Profile, timeout time.Duration) (*ConsentFlow, error) {
 	env = env.ForProfile(p)
-	lb, err := newLoopback(env, timeout, "Admin consent granted")
+	lb, err := newLoopback(env, timeout, pageText{
+		subject: pageSubject(p),
+		heading: "Consent answer received",
+		failed:  "Admin consent not granted",
+		lines:   []string{"The admin's answer reached mailgrant. mailgrant is now checking that the permission took effect; this can take a few minutes."},
+	})
 	if err != nil {
 		return nil, err
 	}
