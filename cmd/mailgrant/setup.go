@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mailgrant/mailgrant/assets"
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/internal/envsecret"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/store"
 	"github.com/mailgrant/mailgrant/tui"
@@ -249,7 +249,7 @@ func readClientSecret(in io.Reader, fromStdin bool) (string, error) {
 		}
 		return secret, nil
 	}
-	return os.Getenv("MAILGRANT_CLIENT_SECRET"), nil
+	return envsecret.Get(envsecret.ClientSecret), nil
 }
 
 func setupRun(ctx context.Context, o *setupOptions) error {
@@ -319,7 +319,7 @@ func setupRun(ctx context.Context, o *setupOptions) error {
 // unless --force.
 func (o *setupOptions) certificate(a *app, p store.Profile) (*flows.Certificate, bool, error) {
 	if o.certificateFile != "" {
-		c, err := flows.LoadCertificateFile(o.certificateFile, os.Getenv("MAILGRANT_CERTIFICATE_PASSWORD"), a.env.Now())
+		c, err := flows.LoadCertificateFile(o.certificateFile, envsecret.Get(envsecret.CertificatePassword), a.env.Now())
 		return c, false, err
 	}
 	if err := checkNewFile("new-certificate", o.newCertificate, o.force); err != nil {
