@@ -58,15 +58,12 @@ func LoadAppCredential(secrets Secrets, p store.Profile) (AppCredential, error) 
 	return AppCredential{Cert: c}, nil
 }
 
-// assertionAudience is the aud of a client assertion: the cloud's token
-// endpoint for the tenant (reference §6). A host override sends the request
-// elsewhere but does not change whom the assertion is for; the embedded
-// sandbox is its own audience.
+// assertionAudience is the aud of a client assertion: the token endpoint
+// actually called (reference §6), as MSAL does. With MAILGRANT_LOGIN_HOST
+// set (a proxy or a test tenant) that is the overriding host: the server
+// that checks the assertion refuses one made out to another (AADSTS700023).
 func (e *Env) assertionAudience(tenant string) string {
-	if e.Sandbox {
-		return e.LoginEndpoint(tenant, "oauth2/v2.0/token")
-	}
-	return "https://" + e.Cloud.LoginHost + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	return e.LoginEndpoint(tenant, "oauth2/v2.0/token")
 }
 
 // AppToken runs the client-credentials grant for the cloud's Graph resource
