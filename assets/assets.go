@@ -64,7 +64,7 @@ func ResultPage(r Result) []byte {
 	case Succeeded:
 		data.Class, data.Kind = "ok", "✓ Done in the browser"
 	case Failed:
-		data.Class, data.Kind = "fail", "✗ Not completed"
+		data.Class, data.Kind = "fail", "✗ Stopped"
 	default:
 		data.Class, data.Kind = "wait", "! Still waiting"
 	}

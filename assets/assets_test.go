@@ -19,7 +19,7 @@ func TestResultPageEscapes(t *testing.T) {
 // the title and supports dark mode.
 func TestResultPagesDiffer(t *testing.T) {
 	kinds := map[Outcome]string{Succeeded: `class="ok"`, Failed: `class="fail"`, Ignored: `class="wait"`}
-	labels := map[Outcome]string{Succeeded: "Done in the browser", Failed: "Not completed", Ignored: "Still waiting"}
+	labels := map[Outcome]string{Succeeded: "Done in the browser", Failed: "Stopped", Ignored: "Still waiting"}
 	for o, class := range kinds {
 		page := string(ResultPage(Result{Outcome: o, Heading: "Heading", Subject: "profile p", Next: "Return to the terminal."}))
 		if !strings.Contains(page, class) || !strings.Contains(page, labels[o]) {

@@ -194,7 +194,7 @@ func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
 	q := r.Form
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(l.state)) != 1 {
 		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write(assets.ResultPage(l.ignoredPage("This page is not from the current sign-in", "mailgrant ignored it: it does not belong to the sign-in mailgrant is waiting for (it may come from an older tab or another program).")))
+		_, _ = w.Write(assets.ResultPage(l.ignoredPage("This page is not from the current sign-in", "This response does not belong to the sign-in mailgrant is waiting for (it may come from an older tab or another program), so it was ignored.")))
 		return
 	}
 	cb := callback{query: q, reply: make(chan error, 1)}
