@@ -146,13 +146,13 @@ func (l *loopback) close() {
 
 // securityHeaders are sent with every loopback answer: no script, no
 // framing, no Referer, no sniffing, no caching.
-var securityHeaders = map[string]string{
-	"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-	"Referrer-Policy":         "no-referrer",
-	"X-Content-Type-Options":  "nosniff",
-	"X-Frame-Options":         "DENY",
-	"Cache-Control":           "no-store",
-	"Content-Type":            "text/html; charset=utf-8",
+var securityHeaders = [...][2]string{
+	{"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+	{"Referrer-Policy", "no-referrer"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"X-Frame-Options", "DENY"},
+	{"Cache-Control", "no-store"},
+	{"Content-Type", "text/html; charset=utf-8"},
 }
 
 // hostAllowed reports whether a request's Host names this listener:
@@ -169,8 +169,8 @@ func (l *loopback) hostAllowed(host string) bool {
 // serve answers the browser's redirect. Only the root path answers; a request
 // without the expected state is refused and the flow keeps waiting.
 func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
-	for k, v := range securityHeaders {
-		w.Header().Set(k, v)
+	for _, h := range securityHeaders {
+		w.Header().Set(h[0], h[1])
 	}
 	if !l.hostAllowed(r.Host) {
 		w.WriteHeader(http.StatusMisdirectedRequest)
