@@ -258,7 +258,7 @@ func (l *loopback) outcomePage(outcome error) assets.Result {
 	r := assets.Result{Outcome: assets.Failed, Heading: l.pages.failed, Subject: l.pages.subject, Code: fe.Code, Next: "Return to the terminal: mailgrant has stopped waiting and says what to do next."}
 	if fe.Code == "access_denied" || fe.Code == "AADSTS65004" {
 		r.Heading = "Sign-in cancelled"
-		r.Lines = []string{"The sign-in was cancelled, or the permissions were declined. Nothing was saved.", "To try again, run the command again and choose Accept on the permissions page."}
+		r.Lines = []string{"The sign-in was cancelled, or the permissions were declined.", "To try again, run the command again and choose Accept on the permissions page."}
 		return r
 	}
 	r.Lines = []string{sentence(fe.Message)}
