@@ -6,12 +6,31 @@ import (
 )
 
 func TestResultPageEscapes(t *testing.T) {
-	page := string(ResultPage(false, "<script>x</script>", `a "quoted" & <b>bold</b> detail`))
-	if strings.Contains(page, "<script>x") || strings.Contains(page, "<b>bold") {
-		t.Fatalf("title or detail not escaped:\n%s", page)
+	page := string(ResultPage(Result{Outcome: Failed, Heading: "<script>x</script>", Subject: "<i>p</i>", Lines: []string{`a "quoted" & <b>bold</b> detail`}, Code: "<u>", Next: "<a>"}))
+	for _, raw := range []string{"<script>x", "<b>bold", "<i>p", "<u>", "<a>"} {
+		if strings.Contains(page, raw) {
+			t.Fatalf("%s not escaped:\n%s", raw, page)
+		}
 	}
-	if !strings.Contains(page, `class="fail"`) || !strings.Contains(string(ResultPage(true, "t", "d")), `class="ok"`) {
-		t.Fatal("the page does not say whether it worked")
+}
+
+// TestResultPagesDiffer: success, failure and "still waiting" differ in
+// their label and colours, not only by a glyph; each names the profile in
+// the title and supports dark mode.
+func TestResultPagesDiffer(t *testing.T) {
+	kinds := map[Outcome]string{Succeeded: `class="ok"`, Failed: `class="fail"`, Ignored: `class="wait"`}
+	labels := map[Outcome]string{Succeeded: "Done in the browser", Failed: "Stopped", Ignored: "Still waiting"}
+	for o, class := range kinds {
+		page := string(ResultPage(Result{Outcome: o, Heading: "Heading", Subject: "profile p", Next: "Return to the terminal."}))
+		if !strings.Contains(page, class) || !strings.Contains(page, labels[o]) {
+			t.Errorf("outcome %d: want %s and %q", o, class, labels[o])
+		}
+		if !strings.Contains(page, "<title>Heading — profile p · mailgrant</title>") {
+			t.Errorf("outcome %d: title does not name the profile:\n%s", o, page)
+		}
+		if !strings.Contains(page, "prefers-color-scheme: dark") {
+			t.Error("no dark mode")
+		}
 	}
 }
 

@@ -5,13 +5,17 @@ import (
 	"embed"
 	"fmt"
 	"strings"
+	"sync"
 	"text/template"
 )
 
 //go:embed registration.tmpl rbac.ps1.tmpl rbac-legacy.ps1.tmpl
 var templates embed.FS
 
-var textTmpl = template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "ps": psQuote}).ParseFS(templates, "*.tmpl"))
+// textTmpl is parsed on first use, not in init: most runs render none.
+var textTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "ps": psQuote}).ParseFS(templates, "*.tmpl"))
+})
 
 // psQuote makes a PowerShell single-quoted string literal, in which nothing
 // expands: an address may contain $ and would otherwise run as code.
@@ -91,7 +95,7 @@ func RenderRBACScript(r RBACScript, legacy bool) string {
 
 func render(name string, data any) string {
 	var b bytes.Buffer
-	if err := textTmpl.ExecuteTemplate(&b, name, data); err != nil {
+	if err := textTmpl().ExecuteTemplate(&b, name, data); err != nil {
 		panic(fmt.Sprintf("assets: template %s: %v", name, err)) // templates are compiled in; a failure is a bug
 	}
 	return b.String()

@@ -58,15 +58,12 @@ func LoadAppCredential(secrets Secrets, p store.Profile) (AppCredential, error) 
 	return AppCredential{Cert: c}, nil
 }
 
-// assertionAudience is the aud of a client assertion: the cloud's token
-// endpoint for the tenant (reference §6). A host override sends the request
-// elsewhere but does not change whom the assertion is for; the embedded
-// sandbox is its own audience.
+// assertionAudience is the aud of a client assertion: the token endpoint
+// actually called (reference §6), as MSAL does. With MAILGRANT_LOGIN_HOST
+// set (a proxy or a test tenant) that is the overriding host: the server
+// that checks the assertion refuses one made out to another (AADSTS700023).
 func (e *Env) assertionAudience(tenant string) string {
-	if e.Sandbox {
-		return e.LoginEndpoint(tenant, "oauth2/v2.0/token")
-	}
-	return "https://" + e.Cloud.LoginHost + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	return e.LoginEndpoint(tenant, "oauth2/v2.0/token")
 }
 
 // AppToken runs the client-credentials grant for the cloud's Graph resource
@@ -116,7 +113,12 @@ type ConsentFlow struct {
 // for the app's application permissions (scope = the resource's /.default).
 func StartAdminConsent(_ context.Context, env *Env, p store.Profile, timeout time.Duration) (*ConsentFlow, error) {
 	env = env.ForProfile(p)
-	lb, err := newLoopback(env, timeout, "Admin consent granted")
+	lb, err := newLoopback(env, timeout, pageText{
+		subject: pageSubject(p),
+		heading: "Consent answer received",
+		failed:  "Admin consent not granted",
+		lines:   []string{"The admin's answer reached mailgrant. mailgrant is now checking that the permission took effect; this can take a few minutes."},
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,14 @@ type AuthCodeFlow struct {
 // ::1, on one port) and builds the authorize URL. It returns at once.
 func StartAuthCode(ctx context.Context, env *Env, p store.Profile, o AuthCodeOptions) (*AuthCodeFlow, error) {
 	env = env.ForProfile(p)
-	lb, err := newLoopback(env, o.Timeout, "mailgrant is authorized")
+	lb, err := newLoopback(env, o.Timeout, pageText{
+		subject: pageSubject(p),
+		heading: "Signed in",
+		failed:  "Sign-in not completed",
+		// The code is redeemed, but the checks (permissions, mailbox, a
+		// test message) run after: the page must not say "authorized".
+		lines: []string{"You are signed in. mailgrant is now checking that it can send mail with this sign-in."},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +63,17 @@ func StartAuthCode(ctx context.Context, env *Env, p store.Profile, o AuthCodeOpt
 	}
 	f.authURL = f.conf.AuthCodeURL(lb.state, opts...)
 	return f, nil
+}
+
+// pageSubject names the profile (and account) on the browser's pages.
+func pageSubject(p store.Profile) string {
+	if p.Name == "" {
+		return p.Account
+	}
+	if p.Account == "" {
+		return "profile " + p.Name
+	}
+	return "profile " + p.Name + " (" + p.Account + ")"
 }
 
 // URL is the authorize URL to open in the browser.
@@ -104,7 +122,13 @@ func (f *AuthCodeFlow) redeem(ctx context.Context, q url.Values) (*Token, error)
 }
 
 // ParseRedirectError explains an error redirect (?error=…&error_description=…).
+// Every field of the result is safe to print (SafeText): anything on this
+// machine can send the loopback listener a redirect.
 func ParseRedirectError(q url.Values) *Error {
+	return parseRedirectError(q).safe()
+}
+
+func parseRedirectError(q url.Values) *Error {
 	desc := firstLine(q.Get("error_description"))
 	e := &Error{Code: q.Get("error"), Description: desc, State: StateError}
 	if n := aadstsNumber(desc); n > 0 {

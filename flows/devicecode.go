@@ -49,7 +49,7 @@ func StartDeviceCode(ctx context.Context, env *Env, p store.Profile, o DeviceCod
 	if da.Expiry.IsZero() {
 		da.Expiry = env.Now().Add(15 * time.Minute)
 	}
-	return &DeviceFlow{UserCode: da.UserCode, VerificationURI: da.VerificationURI, ExpiresAt: da.Expiry, Interval: interval, env: env, conf: conf, da: da}, nil
+	return &DeviceFlow{UserCode: SafeText(da.UserCode), VerificationURI: SafeText(da.VerificationURI), ExpiresAt: da.Expiry, Interval: interval, env: env, conf: conf, da: da}, nil
 }
 
 // Wait polls the token endpoint at the interval Entra gave (longer after

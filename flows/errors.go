@@ -91,7 +91,7 @@ func AsError(err error) *Error {
 	if errors.As(err, &ie) {
 		return &Error{Code: "bad-input", Message: ie.Field + ": " + ie.Problem, Hint: ie.Hint, State: StateError, Err: err}
 	}
-	return &Error{Code: "error", Message: err.Error(), State: StateError, Err: err}
+	return &Error{Code: "error", Message: SafeText(err.Error()), State: StateError, Err: err}
 }
 
 // entry is one line of the error catalogue.

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"net/url"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzParseRedirect feeds arbitrary redirect queries (what a browser, or
@@ -91,6 +93,31 @@ func FuzzParseCachedToken(f *testing.F) {
 		c, err := parseCachedToken(raw)
 		if err == nil && (c.AccessToken == "" || c.ExpiresAt.IsZero()) {
 			t.Fatalf("accepted an incomplete token from %q", raw)
+		}
+	})
+}
+
+// FuzzSafeText: whatever comes in, nothing a terminal would act on comes out,
+// and clean text passes unchanged.
+func FuzzSafeText(f *testing.F) {
+	f.Add("evil\x1b[2J")
+	f.Add("\x1b]0;PWNED\x07✓ Saved")
+	f.Add("a\u202eb\u2066c\u200fd")
+	f.Add("Grüße, 日本語 — ok")
+	f.Add("\xc2\x9b31m")
+	f.Add("\xff\xfe")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := SafeText(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("SafeText(%q) = %q: invalid UTF-8", s, out)
+		}
+		for _, r := range out {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) || unicode.Is(unicode.Cf, r) || (unicode.IsSpace(r) && r != ' ') {
+				t.Fatalf("SafeText(%q) = %q keeps %U", s, out, r)
+			}
+		}
+		if SafeText(out) != out {
+			t.Fatalf("SafeText is not idempotent on %q", s)
 		}
 	})
 }

@@ -33,8 +33,13 @@ type graphErrorBody struct {
 	} `json:"error"`
 }
 
-// ParseGraphError decodes a Graph error response into an explained Error.
+// ParseGraphError decodes a Graph error response into an explained Error
+// whose fields are safe to print (SafeText).
 func ParseGraphError(status int, body []byte) *Error {
+	return parseGraphError(status, body).safe()
+}
+
+func parseGraphError(status int, body []byte) *Error {
 	var g graphErrorBody
 	_ = json.Unmarshal(body, &g)
 	e := &Error{Code: g.Error.Code, HTTPStatus: status, Description: firstLine(g.Error.Message), TraceID: g.Error.InnerError.RequestID, State: StateError}
@@ -199,5 +204,6 @@ func (e *Env) GetMe(ctx context.Context, token string) (*Me, error) {
 	if err := json.Unmarshal(data, &me); err != nil {
 		return nil, &Error{Code: "bad-response", Message: fmt.Sprintf("%s sent an unreadable /me response", e.graphHost()), Hint: "check MAILGRANT_GRAPH_HOST or your proxy", State: StateError}
 	}
+	me.DisplayName, me.Mail, me.UserPrincipalName = SafeText(me.DisplayName), SafeText(me.Mail), SafeText(me.UserPrincipalName)
 	return &me, nil
 }

@@ -93,8 +93,12 @@ func TestListenerLoopbackOnly(t *testing.T) {
 func TestCallbackRefusesWrongStateAndKeepsWaiting(t *testing.T) {
 	f := startTestFlow(t, time.Minute)
 	base := "http://127.0.0.1:" + strings.TrimPrefix(f.RedirectURI(), "http://localhost:")
+	// A client with a timeout: if the state check were gone, the request
+	// would wait for a token exchange that never comes, and the test must
+	// fail rather than hang.
+	client := &http.Client{Timeout: 10 * time.Second}
 	for _, q := range []string{"?code=x", "?code=x&state=wrong"} {
-		resp, err := http.Get(base + "/" + q)
+		resp, err := client.Get(base + "/" + q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +111,7 @@ func TestCallbackRefusesWrongStateAndKeepsWaiting(t *testing.T) {
 	state, _ := url.Parse(f.URL())
 	done := make(chan error, 1)
 	go func() { _, err := f.Wait(context.Background()); done <- err }()
-	resp, err := http.Get(base + "/?error=access_denied&error_description=AADSTS65004%3A+declined&state=" + url.QueryEscape(state.Query().Get("state")))
+	resp, err := client.Get(base + "/?error=access_denied&error_description=AADSTS65004%3A+declined&state=" + url.QueryEscape(state.Query().Get("state")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +122,7 @@ func TestCallbackRefusesWrongStateAndKeepsWaiting(t *testing.T) {
 		t.Fatalf("want AADSTS65004, got %v", err)
 	}
 	// The listener is closed after one use: a replay gets no answer.
-	if resp, err := http.Get(base + "/?code=x&state=" + url.QueryEscape(state.Query().Get("state"))); err == nil {
+	if resp, err := client.Get(base + "/?code=x&state=" + url.QueryEscape(state.Query().Get("state"))); err == nil {
 		resp.Body.Close()
 		t.Fatalf("a second callback was answered with %d", resp.StatusCode)
 	}

@@ -8,25 +8,54 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mailgrant/mailgrant/assets"
 )
 
 // loopback is the listener a browser redirect comes back to (sign-in and
-// admin consent). It answers on 127.0.0.1 and ::1 on one port, only on /,
-// only to a request carrying its state, and only once.
+// admin consent). It answers on 127.0.0.1 and ::1 on one port, only to a
+// Host naming that port on a loopback name, only on /, only to a request
+// carrying its state, and only once. The redirect is answered with a 303 to
+// resultPath, so the code and state leave the address bar, the history and
+// any Referer.
 type loopback struct {
 	port     int
 	state    string
 	deadline time.Time
-	success  string // page title when the handler succeeds
+	pages    pageText
 	servers  []*http.Server
 	once     sync.Once
 	results  chan callback
 	closedCh chan struct{}
+
+	mu       sync.Mutex
+	result   []byte        // the page resultPath shows, once the outcome is known
+	served   chan struct{} // closed when the result page has been fetched
+	servedMu sync.Once
+}
+
+// resultPath is where the browser is sent after the redirect.
+const resultPath = "/done"
+
+// resultGrace is how long the listener stays open after the outcome, for
+// the browser to follow the 303 and fetch the result page.
+const resultGrace = 5 * time.Second
+
+// pageText is what the result pages say for one kind of flow.
+type pageText struct {
+	// subject names the profile and account for the page title.
+	subject string
+	// heading and lines are the success page's.
+	heading string
+	lines   []string
+	// failed is the failure page's heading.
+	failed string
 }
 
 // callback is one redirect that carried the expected state.
@@ -36,8 +65,8 @@ type callback struct {
 }
 
 // newLoopback opens the listeners. timeout bounds the whole wait (zero means
-// DefaultSignInTimeout); success is the title the browser shows on success.
-func newLoopback(env *Env, timeout time.Duration, success string) (*loopback, error) {
+// DefaultSignInTimeout); pages is what the browser is shown.
+func newLoopback(env *Env, timeout time.Duration, pages pageText) (*loopback, error) {
 	lns, port, err := listenLoopback()
 	if err != nil {
 		return nil, &Error{Code: "listener", Message: "cannot open a port on localhost for the browser's redirect: " + err.Error(), Hint: "check local firewall rules, or use the device code sign-in (--device-code)", State: StateError, Err: err}
@@ -49,12 +78,21 @@ func newLoopback(env *Env, timeout time.Duration, success string) (*loopback, er
 		port:     port,
 		state:    randomString(24),
 		deadline: env.Now().Add(timeout),
-		success:  success,
+		pages:    pages,
 		results:  make(chan callback),
 		closedCh: make(chan struct{}),
+		served:   make(chan struct{}),
 	}
 	for _, ln := range lns {
-		srv := &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{
+			Handler: http.HandlerFunc(l.serve),
+			// A browser sends its request at once; anything slower is not
+			// a browser and must not hold the listener open.
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			IdleTimeout:       10 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+		}
 		l.servers = append(l.servers, srv)
 		go func() { _ = srv.Serve(ln) }()
 	}
@@ -96,17 +134,53 @@ func (l *loopback) close() {
 		close(l.closedCh)
 		for _, s := range l.servers {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = s.Shutdown(ctx)
+			if err := s.Shutdown(ctx); err != nil {
+				// A request still trickling in (or a handler still
+				// answering) would outlive Shutdown: cut it off.
+				_ = s.Close()
+			}
 			cancel()
 		}
 	})
 }
 
+// securityHeaders are sent with every loopback answer: no script, no
+// framing, no Referer, no sniffing, no caching.
+var securityHeaders = [...][2]string{
+	{"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+	{"Referrer-Policy", "no-referrer"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"X-Frame-Options", "DENY"},
+	{"Cache-Control", "no-store"},
+	{"Content-Type", "text/html; charset=utf-8"},
+}
+
+// hostAllowed reports whether a request's Host names this listener:
+// 127.0.0.1, [::1] or localhost with its port. Anything else (a DNS
+// rebinding name, another port) is refused.
+func (l *loopback) hostAllowed(host string) bool {
+	h, port, err := net.SplitHostPort(host)
+	if err != nil || port != strconv.Itoa(l.port) {
+		return false
+	}
+	return h == "127.0.0.1" || h == "::1" || strings.EqualFold(h, "localhost")
+}
+
 // serve answers the browser's redirect. Only the root path answers; a request
 // without the expected state is refused and the flow keeps waiting.
 func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	for _, h := range securityHeaders {
+		w.Header().Set(h[0], h[1])
+	}
+	if !l.hostAllowed(r.Host) {
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		_, _ = w.Write(assets.ResultPage(l.ignoredPage("This address is not mailgrant's", "mailgrant answers only at http://localhost with the port of the sign-in it started.")))
+		return
+	}
+	if r.URL.Path == resultPath && r.Method == http.MethodGet {
+		l.serveResult(w)
+		return
+	}
 	if r.URL.Path != "/" || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
 		http.NotFound(w, r)
 		return
@@ -114,13 +188,13 @@ func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write(assets.ResultPage(false, "Bad request", "mailgrant could not read this request."))
+		_, _ = w.Write(assets.ResultPage(l.ignoredPage("mailgrant could not read this request", "The request was malformed, so it was ignored.")))
 		return
 	}
 	q := r.Form
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(l.state)) != 1 {
 		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write(assets.ResultPage(false, "Unexpected response", "This response does not belong to the sign-in mailgrant started, so it was ignored. Return to the terminal."))
+		_, _ = w.Write(assets.ResultPage(l.ignoredPage("This page is not from the current sign-in", "This response does not belong to the sign-in mailgrant is waiting for (it may come from an older tab or another program), so it was ignored.")))
 		return
 	}
 	cb := callback{query: q, reply: make(chan error, 1)}
@@ -128,23 +202,84 @@ func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
 	case l.results <- cb:
 	case <-l.closedCh:
 		w.WriteHeader(http.StatusGone)
-		_, _ = w.Write(assets.ResultPage(false, "Already finished", "mailgrant is no longer waiting for this response. Return to the terminal."))
+		_, _ = w.Write(assets.ResultPage(assets.Result{Outcome: assets.Failed, Heading: "mailgrant is no longer waiting", Subject: l.pages.subject, Lines: []string{"This sign-in already finished, timed out or was cancelled."}, Next: "Return to the terminal. To sign in again, run the command again."}))
 		return
 	case <-r.Context().Done():
 		return
 	}
-	var outcome error
+	var page assets.Result
 	select {
-	case outcome = <-cb.reply:
+	case outcome := <-cb.reply:
+		page = l.outcomePage(outcome)
 	case <-time.After(30 * time.Second):
-		outcome = errors.New("mailgrant is still working; see the terminal")
+		page = assets.Result{Outcome: assets.Ignored, Heading: "mailgrant is still working", Subject: l.pages.subject, Next: "Return to the terminal to see how it ends."}
 	}
-	if outcome != nil {
-		fe := AsError(outcome)
-		_, _ = w.Write(assets.ResultPage(false, "Not completed", fe.Message+". "+fe.Hint))
+	l.mu.Lock()
+	l.result = assets.ResultPage(page)
+	l.mu.Unlock()
+	// 303: the browser fetches resultPath with GET, so the code and state
+	// leave the address bar and history and are never sent as a Referer.
+	w.Header().Set("Location", resultPath)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// serveResult shows the outcome page after the 303.
+func (l *loopback) serveResult(w http.ResponseWriter) {
+	l.mu.Lock()
+	page := l.result
+	l.mu.Unlock()
+	if page == nil {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write(assets.ResultPage(l.ignoredPage("Nothing to show yet", "The sign-in has not come back to mailgrant yet.")))
 		return
 	}
-	_, _ = w.Write(assets.ResultPage(true, l.success, "You can close this tab and return to the terminal."))
+	_, _ = w.Write(page)
+	l.servedMu.Do(func() { close(l.served) })
+}
+
+// ignoredPage is the page for a request mailgrant did not act on: the real
+// sign-in is still waiting.
+func (l *loopback) ignoredPage(heading, why string) assets.Result {
+	return assets.Result{
+		Outcome: assets.Ignored,
+		Heading: heading,
+		Subject: l.pages.subject,
+		Lines:   []string{why, "The real sign-in is still waiting."},
+		Next:    "Return to the terminal and open the link mailgrant shows there.",
+	}
+}
+
+// outcomePage is the page for the redirect mailgrant waited for.
+func (l *loopback) outcomePage(outcome error) assets.Result {
+	if outcome == nil {
+		return assets.Result{Outcome: assets.Succeeded, Heading: l.pages.heading, Subject: l.pages.subject, Lines: l.pages.lines, Next: "Return to the terminal to see the result."}
+	}
+	fe := AsError(outcome)
+	r := assets.Result{Outcome: assets.Failed, Heading: l.pages.failed, Subject: l.pages.subject, Code: fe.Code, Next: "Return to the terminal: mailgrant has stopped waiting and says what to do next."}
+	if fe.Code == "access_denied" || fe.Code == "AADSTS65004" {
+		r.Heading = "Sign-in cancelled"
+		r.Lines = []string{"The sign-in was cancelled, or the permissions were declined.", "To try again, run the command again and choose Accept on the permissions page."}
+		return r
+	}
+	r.Lines = []string{sentence(fe.Message)}
+	if fe.Hint != "" {
+		r.Lines = append(r.Lines, "To fix it: "+strings.TrimSuffix(fe.Hint, ".")+".")
+	}
+	return r
+}
+
+// sentence capitalizes s and ends it with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // wait blocks until one callback with the right state arrives and handle has
@@ -163,6 +298,13 @@ func (l *loopback) wait(ctx context.Context, handle func(context.Context, url.Va
 	case cb := <-l.results:
 		err := handle(ctx, cb.query)
 		cb.reply <- err
+		// Keep the listener for the browser to follow the 303 and fetch
+		// the result page, but not for long.
+		select {
+		case <-l.served:
+		case <-time.After(resultGrace):
+		case <-ctx.Done():
+		}
 		return err
 	}
 }

@@ -161,7 +161,7 @@ func (e *Env) fromOAuth(t *oauth2.Token) *Token {
 		tok.ExpiresAt = e.Now().Add(time.Hour)
 	}
 	if s, ok := t.Extra("scope").(string); ok {
-		tok.Scopes = normalizeScopes(s, e.GraphResource())
+		tok.Scopes = normalizeScopes(SafeText(s), e.GraphResource())
 	}
 	if id, ok := t.Extra("id_token").(string); ok && id != "" {
 		if claims, err := DecodeClaims(id); err == nil {
@@ -213,6 +213,12 @@ func DecodeClaims(jwt string) (*Claims, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, errors.New("JWT payload is not JSON")
 	}
+	for _, f := range []*string{&c.TenantID, &c.ObjectID, &c.PreferredUsername, &c.UPN, &c.Name, &c.Scope, &c.AppID} {
+		*f = SafeText(*f)
+	}
+	for i, r := range c.Roles {
+		c.Roles[i] = SafeText(r)
+	}
 	return &c, nil
 }
 
@@ -226,8 +232,13 @@ type entraError struct {
 }
 
 // ParseEntraError decodes a token-endpoint error body into an explained
-// Error. It never includes the request, so no secret can leak through it.
+// Error. It never includes the request, so no secret can leak through it,
+// and every field is safe to print (SafeText).
 func ParseEntraError(status int, body []byte) *Error {
+	return parseEntraError(status, body).safe()
+}
+
+func parseEntraError(status int, body []byte) *Error {
 	var ee entraError
 	_ = json.Unmarshal(body, &ee)
 	e := &Error{HTTPStatus: status, TraceID: ee.TraceID, CorrelationID: ee.CorrelationID, State: StateError}
@@ -304,7 +315,7 @@ func (e *Env) tokenError(err error) *Error {
 			out.Message = fmt.Sprintf("%s answered HTTP %d without an Entra error", e.loginHost(), status)
 			out.Hint = "a proxy, firewall or outage may be in the way: check HTTPS_PROXY, MAILGRANT_LOGIN_HOST, and try again later"
 			if re.ErrorCode != "" {
-				out.Code = re.ErrorCode
+				out.Code = SafeText(re.ErrorCode)
 			}
 		}
 		return out

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mailgrant/mailgrant/store"
 )
@@ -14,11 +15,26 @@ import (
 // names the field, what is wrong, and how to fix it. The wizard runs them as
 // the admin types; commands run them before anything is written.
 
+// The expressions are compiled on first use, not in init: `mailgrant token`
+// validates nothing and should not pay for them at start.
 var (
-	guidRe   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	domainRe = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
-	permRe   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$`)
+	guidRe   = &lazyRegexp{expr: `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`}
+	domainRe = &lazyRegexp{expr: `^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`}
+	permRe   = &lazyRegexp{expr: `^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$`}
 )
+
+// lazyRegexp compiles its expression on first use.
+type lazyRegexp struct {
+	expr string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+// MatchString reports whether s matches the expression.
+func (l *lazyRegexp) MatchString(s string) bool {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re.MatchString(s)
+}
 
 // shown quotes a value for an error message, unless it is long enough to be
 // a secret pasted into the wrong field: then only its length is shown.

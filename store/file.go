@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"filippo.io/age"
+
+	"github.com/mailgrant/mailgrant/internal/envsecret"
 )
 
 // SecretsFile is the usual name of the encrypted secrets file inside the
@@ -158,7 +160,7 @@ func WithScryptWorkFactor(n int) FileOption {
 // that OpenFile refuses it with a hint rather than a prompt appearing where
 // none was expected.
 func PassphraseFromEnv() (string, bool) {
-	return os.LookupEnv(PassphraseEnv)
+	return envsecret.Lookup(PassphraseEnv) // taken from the environment at start
 }
 
 // OpenFile returns the secrets kept in the age-encrypted file at path

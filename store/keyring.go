@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -54,6 +55,7 @@ type Keyring struct {
 	timeout time.Duration
 	maxItem int
 	b       backend
+	gaveUp  *atomic.Bool // set once a call timed out: later calls fail at once
 }
 
 var _ Secrets = (*Keyring)(nil)
@@ -92,13 +94,13 @@ func WithMaxItem(n int) KeyringOption {
 
 // withBackend replaces go-keyring, for tests.
 func withBackend(b backend) KeyringOption {
-	return func(k *Keyring) { k.b = b }
+	return func(k *Keyring) { k.b, k.gaveUp = b, new(atomic.Bool) }
 }
 
 // NewKeyring returns the secrets kept in the OS keyring under service,
 // usually ServiceName(sandbox).
 func NewKeyring(service string, opts ...KeyringOption) *Keyring {
-	k := &Keyring{service: service, timeout: DefaultKeyringTimeout, b: osBackend{}}
+	k := &Keyring{service: service, timeout: DefaultKeyringTimeout, b: osBackend{}, gaveUp: &osKeyringGaveUp}
 	if runtime.GOOS == "windows" {
 		k.maxItem = windowsMaxItem
 	}
@@ -119,8 +121,18 @@ type backend interface {
 // errTimeout marks a backend call that did not return in time.
 var errTimeout = errors.New("keyring call timed out")
 
-// call runs fn in a goroutine and waits at most k.timeout for it.
+// osKeyringGaveUp is set, for the whole process, once a call into the OS
+// keyring has timed out: the keyring is then waiting on something (an
+// unlock prompt nobody sees), and every further call would wait as long
+// again — `token` used to take three timeouts in a row.
+var osKeyringGaveUp atomic.Bool
+
+// call runs fn in a goroutine and waits at most k.timeout for it. Once one
+// call has timed out, it fails at once with errTimeout.
 func (k *Keyring) call(fn func() error) error {
+	if k.gaveUp.Load() {
+		return errTimeout
+	}
 	done := make(chan error, 1) // buffered: an abandoned call must not leak blocked
 	go func() { done <- fn() }()
 	t := time.NewTimer(k.timeout)
@@ -129,6 +141,7 @@ func (k *Keyring) call(fn func() error) error {
 	case err := <-done:
 		return err
 	case <-t.C:
+		k.gaveUp.Store(true)
 		return errTimeout
 	}
 }

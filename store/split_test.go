@@ -567,3 +567,37 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestKeyringGivesUpAfterATimeout: issue 11 item 5. Once one call has timed
+// out, later calls fail at once instead of waiting the timeout again; every
+// Keyring on the OS keyring shares that verdict, for the whole process.
+func TestKeyringGivesUpAfterATimeout(t *testing.T) {
+	// Given a keyring that never answers, and one call that timed out
+	f := newFake(0)
+	f.block = make(chan struct{})
+	t.Cleanup(func() { close(f.block) })
+	const timeout = 500 * time.Millisecond
+	k := NewKeyring("svc", withBackend(f), WithTimeout(timeout))
+	if _, err := k.Get("p", KindRefreshToken); !errors.Is(err, ErrKeyringTimeout) {
+		t.Fatalf("first call: %v, want a timeout", err)
+	}
+
+	// When more calls follow (token reads the secret, then the cache, …)
+	start := time.Now()
+	for range 3 {
+		if _, err := k.Get("p", KindAccessToken); !errors.Is(err, ErrKeyringTimeout) {
+			t.Fatalf("later call: %v, want a timeout", err)
+		}
+		if err := k.Set("p", KindAccessToken, "x"); !errors.Is(err, ErrKeyringTimeout) {
+			t.Fatalf("later call: %v, want a timeout", err)
+		}
+	}
+
+	// Then they fail at once, with the same explanation
+	if d := time.Since(start); d >= timeout {
+		t.Errorf("six later calls took %s; each waited again", d)
+	}
+	if NewKeyring("a").gaveUp != NewKeyring("b").gaveUp {
+		t.Error("Keyrings on the OS keyring do not share the give-up verdict")
+	}
+}

@@ -80,8 +80,8 @@ func createCertificate(env *flows.Env, upload func(string, []byte) error, attemp
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}
-		if err := os.WriteFile(path, c.CertPEM(), 0o644); err != nil { //nolint:gosec // a public certificate, to upload
-			return errMsg{Attempt: attempt, Err: &flows.InputError{Field: "new-certificate", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "go back (esc) and give a writable path for the public certificate"}}
+		if err := store.WriteNewFile(path, c.CertPEM(), 0o644, false); err != nil { // never replaces a file or follows a link
+			return errMsg{Attempt: attempt, Err: &flows.InputError{Field: "new-certificate", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "go back (esc) and give a new, writable path for the public certificate"}}
 		}
 		msg := certificateCreatedMsg{Attempt: attempt, Cert: c, Path: path}
 		if upload != nil {
@@ -234,9 +234,9 @@ func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir
 // writeScript saves the PowerShell where the admin asked.
 func writeScript(attempt int, path, script string) tea.Cmd {
 	return func() tea.Msg {
-		err := os.WriteFile(path, []byte(script), 0o644) //nolint:gosec // a script with no secret
+		err := store.WriteNewFile(path, []byte(script), 0o644, false) // never replaces a file or follows a link
 		if err != nil {
-			err = &flows.InputError{Field: "path", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a writable path, such as scope.ps1"}
+			err = &flows.InputError{Field: "path", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a new, writable path, such as scope.ps1"}
 		}
 		return scriptSavedMsg{Attempt: attempt, Path: path, Err: err}
 	}

@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ type authRequest struct {
 	cert *flows.Certificate
 	// certIsNew is true when mailgrant generated cert in this run.
 	certIsNew bool
+	// certPath is where a new certificate's public part goes, once its key
+	// is stored; force lets it replace an existing file.
+	certPath string
+	force    bool
 	// deviceCode signs in with a device code instead of the browser.
 	deviceCode bool
 	// testSendTo, when set, sends a real test message.
@@ -139,6 +144,9 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 			// Keep the new key: the admin uploads the certificate, then checks.
 			p.LastState = string(flows.AsError(err).State)
 			if _, serr := flows.SaveApp(a.dir, a.secrets, p, cred); serr == nil {
+				if werr := writeNewCertificate(w, r.certPath, r.cert, a.env.Cloud.Portal, r.force); werr != nil {
+					return werr
+				}
 				fmt.Fprintf(w, "! The new certificate is kept in %s. Upload it, then run: %s status %s\n", a.storeDescription(a.saveStoreBackend(p.Name)), a.commandPrefix(), p.Name)
 			}
 		}
@@ -155,6 +163,11 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 	saved, err := flows.SaveApp(a.dir, a.secrets, p, cred)
 	if err != nil {
 		return err
+	}
+	if r.certIsNew {
+		if err := writeNewCertificate(w, r.certPath, r.cert, a.env.Cloud.Portal, r.force); err != nil {
+			return err
+		}
 	}
 	return finish(a, saved, st)
 }
@@ -227,6 +240,23 @@ func finish(a *app, p store.Profile, st *flows.Status) error {
 	return nil
 }
 
+// checkNewFile refuses, before any work, a path that WriteNewFile would
+// refuse (it exists, and force is not given).
+func checkNewFile(field, path string, force bool) error {
+	if err := store.CheckNewFile(path, force); err != nil {
+		return newFileError(field, path, err)
+	}
+	return nil
+}
+
+// newFileError explains why a file for the user could not be written.
+func newFileError(field, path string, err error) error {
+	if errors.Is(err, fs.ErrExist) {
+		return &flows.InputError{Field: field, Problem: fmt.Sprintf("%s already exists, and mailgrant does not replace files", path), Hint: "give a path where no file exists yet, or add --force to replace it"}
+	}
+	return &flows.InputError{Field: field, Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a writable path"}
+}
+
 // progressPrinter prints each status step as it finishes.
 func progressPrinter(w io.Writer) func(flows.Step) {
 	return func(s flows.Step) {
@@ -258,11 +288,11 @@ func (a *app) uploadToSandbox(clientID string, c *flows.Certificate) error {
 	return nil
 }
 
-// writeNewCertificate writes the public certificate for upload; the private
-// key goes only to the keyring.
-func writeNewCertificate(w io.Writer, path string, c *flows.Certificate, portal string) error {
-	if err := os.WriteFile(path, c.CertPEM(), 0o644); err != nil {
-		return &flows.InputError{Field: "new-certificate", Problem: fmt.Sprintf("cannot write %s: %v", path, err), Hint: "give a writable path for the public certificate"}
+// writeNewCertificate writes the public certificate for upload, as a new
+// file (store.WriteNewFile); the private key goes only to the keyring.
+func writeNewCertificate(w io.Writer, path string, c *flows.Certificate, portal string, force bool) error {
+	if err := store.WriteNewFile(path, c.CertPEM(), 0o644, force); err != nil {
+		return newFileError("new-certificate", path, err)
 	}
 	fmt.Fprintf(w, "✓ New certificate written to %s (public part only; the private key goes to the keyring).\n", path)
 	fmt.Fprintf(w, "  Thumbprint %s, expires %s.\n", c.Thumbprint(), c.Leaf.NotAfter.Format(time.DateOnly))

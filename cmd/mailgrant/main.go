@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/internal/envsecret"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -25,6 +26,9 @@ const (
 )
 
 func main() {
+	// Secrets given in the environment are read once and removed, so the
+	// browser (and anything else mailgrant starts) never inherits them.
+	envsecret.Take()
 	os.Exit(run(sendmailArgs(os.Args), os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -49,7 +49,7 @@ func mailgrantProcess(ctx context.Context, t *testing.T, args ...string) *exec.C
 
 // requireKeyring skips the test when no Secret Service answers, unless
 // MAILGRANT_REQUIRE_KEYRING=1 (CI), where that is a failure.
-func requireKeyring(t *testing.T) {
+func requireKeyring(t testing.TB) {
 	t.Helper()
 	err := store.NewKeyring("mailgrant-test-probe", store.WithTimeout(5*time.Second)).Probe()
 	if err == nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +18,7 @@ type rbacScriptOptions struct {
 	profile string
 	legacy  bool
 	output  string
+	force   bool
 }
 
 // newRBACScriptCmd builds `mailgrant rbac-script PROFILE`.
@@ -44,7 +44,8 @@ role "Application Mail.Send", Test-ServicePrincipalAuthorization), or with
 		},
 	}
 	cmd.Flags().BoolVar(&o.legacy, "legacy-policy", false, "print New-ApplicationAccessPolicy instead of RBAC for Applications")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the script to this file instead of standard output")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the script to this new file instead of standard output")
+	cmd.Flags().BoolVar(&o.force, "force", false, "replace an existing --output file")
 	return cmd
 }
 
@@ -70,8 +71,8 @@ func rbacScriptRun(_ context.Context, o *rbacScriptOptions) error {
 	}
 	script := assets.RenderRBACScript(flows.RBACScript(p, prefix), o.legacy)
 	if o.output != "" {
-		if err := os.WriteFile(o.output, []byte(script), 0o644); err != nil {
-			return &flows.InputError{Field: "output", Problem: err.Error(), Hint: "give a writable path"}
+		if err := store.WriteNewFile(o.output, []byte(script), 0o644, o.force); err != nil {
+			return newFileError("output", o.output, err)
 		}
 		fmt.Fprintf(o.io.err, "wrote %s\n", o.output)
 		return nil

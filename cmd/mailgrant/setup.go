@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/mailgrant/mailgrant/assets"
 	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/internal/envsecret"
 	"github.com/mailgrant/mailgrant/store"
 	"github.com/mailgrant/mailgrant/tui"
 )
@@ -32,6 +32,7 @@ type setupOptions struct {
 	credential        string
 	certificateFile   string
 	newCertificate    string
+	force             bool
 	certificateDays   int
 	secretStdin       bool
 	secretExpires     string
@@ -89,6 +90,7 @@ from MAILGRANT_CERTIFICATE_PASSWORD.`,
 	f.StringVar(&o.credential, "credential", "", "none, secret or certificate (default: none for delegated, secret for app-only)")
 	f.StringVar(&o.certificateFile, "certificate-file", "", "an existing certificate with its private key (.pem or .pfx)")
 	f.StringVar(&o.newCertificate, "new-certificate", "", "generate a self-signed certificate; write its public part to this file for upload")
+	f.BoolVar(&o.force, "force", false, "replace an existing --new-certificate file")
 	f.IntVar(&o.certificateDays, "certificate-days", 365, "validity of a new certificate, in days")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the app's client secret from standard input")
 	f.StringVar(&o.secretExpires, "secret-expires", "", "the client secret's expiry date (YYYY-MM-DD, as the portal shows it), so status can warn before it lapses")
@@ -247,7 +249,7 @@ func readClientSecret(in io.Reader, fromStdin bool) (string, error) {
 		}
 		return secret, nil
 	}
-	return os.Getenv("MAILGRANT_CLIENT_SECRET"), nil
+	return envsecret.Get(envsecret.ClientSecret), nil
 }
 
 func setupRun(ctx context.Context, o *setupOptions) error {
@@ -306,21 +308,25 @@ func setupRun(ctx context.Context, o *setupOptions) error {
 		if r.cert, r.certIsNew, err = o.certificate(a, p); err != nil {
 			return err
 		}
+		r.certPath, r.force = o.newCertificate, o.force
 	}
 	return authorizePlain(ctx, a, r)
 }
 
-// certificate loads --certificate-file or generates --new-certificate.
+// certificate loads --certificate-file or generates --new-certificate. The
+// new certificate's file is written only once its key is stored
+// (authorizeAppPlain); a path that exists is refused here, before any work,
+// unless --force.
 func (o *setupOptions) certificate(a *app, p store.Profile) (*flows.Certificate, bool, error) {
 	if o.certificateFile != "" {
-		c, err := flows.LoadCertificateFile(o.certificateFile, os.Getenv("MAILGRANT_CERTIFICATE_PASSWORD"), a.env.Now())
+		c, err := flows.LoadCertificateFile(o.certificateFile, envsecret.Get(envsecret.CertificatePassword), a.env.Now())
 		return c, false, err
+	}
+	if err := checkNewFile("new-certificate", o.newCertificate, o.force); err != nil {
+		return nil, false, err
 	}
 	c, err := flows.GenerateCertificate("mailgrant "+p.Name, time.Duration(o.certificateDays)*24*time.Hour, 2048, a.env.Now())
 	if err != nil {
-		return nil, false, err
-	}
-	if err := writeNewCertificate(o.io.err, o.newCertificate, c, a.env.Cloud.Portal); err != nil {
 		return nil, false, err
 	}
 	return c, true, nil

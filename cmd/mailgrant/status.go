@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -16,9 +15,6 @@ import (
 	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/store"
 )
-
-// statusConcurrency bounds how many profiles are checked at once.
-const statusConcurrency = 8
 
 // statusOptions are the flags of `mailgrant status`.
 type statusOptions struct {
@@ -119,22 +115,11 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 	return nil
 }
 
-// checkAll checks profiles concurrently, keeping their order.
+// checkAll checks profiles concurrently (flows.CheckAll), keeping their order.
 func checkAll(ctx context.Context, a *app, list []store.Profile, opts flows.CheckOptions) []*flows.Status {
-	out := make([]*flows.Status, len(list))
-	sem := make(chan struct{}, statusConcurrency)
-	var wg sync.WaitGroup
-	for i, p := range list {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			out[i] = flows.Check(ctx, a.env, a.secretsOrUnavailable(p), p, opts)
-		}()
-	}
-	wg.Wait()
-	return out
+	return flows.CheckAll(ctx, list, func(ctx context.Context, p store.Profile) *flows.Status {
+		return flows.Check(ctx, a.env, a.secretsOrUnavailable(p), p, opts)
+	})
 }
 
 func writeStatusJSON(w io.Writer, results []*flows.Status) error {

@@ -15,10 +15,6 @@ import (
 // assertionSkew is the clock skew allowed on a client assertion's nbf/exp.
 const assertionSkew = 5 * time.Minute
 
-// loginHosts are Entra's login hosts in every cloud (reference §2); a client
-// assertion's aud may name any of them, or the sandbox itself.
-var loginHosts = []string{"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn", "login.chinacloudapi.cn"}
-
 // assertionHeader is the JOSE header of a client assertion (reference §6).
 type assertionHeader struct {
 	Alg     string `json:"alg"`
@@ -132,7 +128,7 @@ func (s *Server) verifyAssertion(tr tokenRequest, app App, assertionType, assert
 		return oauthErr("invalid_client", 700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .")
 	}
 	if !s.audienceOK(tr, claims.Aud) {
-		return oauthErr("invalid_client", 700023, "Client assertion audience claim does not match Realm issuer. The aud claim must be the token endpoint, https://login.microsoftonline.com/%s/oauth2/v2.0/token.", TenantID)
+		return oauthErr("invalid_client", 700023, "Client assertion audience claim does not match Realm issuer. The aud claim must be the token endpoint that was called, %s/%s/oauth2/v2.0/token.", s.baseURL(tr.r), TenantID)
 	}
 	if claims.Exp == nil {
 		return oauthErr("invalid_client", 700024, "Client assertion is not within its valid time range: it has no exp claim.")
@@ -162,10 +158,12 @@ func (s *Server) verifyAssertion(tr tokenRequest, app App, assertionType, assert
 	return nil
 }
 
-// audienceOK accepts an aud that is the token endpoint of this tenant, on a
-// Microsoft login host or on the sandbox itself.
+// audienceOK accepts an aud that is the token endpoint of this tenant on the
+// host that was called, as Entra does: an assertion made out to
+// login.microsoftonline.com is refused by any other server (a proxy or a test
+// tenant reached through MAILGRANT_LOGIN_HOST).
 func (s *Server) audienceOK(tr tokenRequest, aud audience) bool {
-	hosts := append([]string{}, loginHosts...)
+	var hosts []string
 	if u, err := url.Parse(s.baseURL(tr.r)); err == nil {
 		hosts = append(hosts, strings.ToLower(u.Host))
 	}

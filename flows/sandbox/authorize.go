@@ -219,7 +219,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, req authReques
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
-		_ = pages.ExecuteTemplate(w, "formpost", map[string]any{"Action": target, "Hidden": hidden})
+		_ = pages().ExecuteTemplate(w, "formpost", map[string]any{"Action": target, "Hidden": hidden})
 	case "fragment":
 		http.Redirect(w, r, target+"#"+params.Encode(), http.StatusFound)
 	default:

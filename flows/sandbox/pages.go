@@ -6,12 +6,16 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The sandbox's pages: small, accessible HTML with a banner that says they
 // are simulated. Forms the fake browser (and tests) may drive carry a
-// data-sandbox-form attribute naming the form's kind.
-var pages = template.Must(template.New("pages").Parse(`
+// data-sandbox-form attribute naming the form's kind. They are parsed on
+// first use, not in init: only a run with --sandbox serves them.
+var pages = sync.OnceValue(func() *template.Template { return template.Must(template.New("pages").Parse(pagesText)) })
+
+const pagesText = `
 {{define "top"}}<!doctype html>
 <html lang="en">
 <head>
@@ -113,7 +117,7 @@ code{background:#f3f3f3;padding:0 .2rem}
 {{range .Users}}<li>{{.DisplayName}} <code>{{.UPN}}</code>{{if .Admin}} — Global Administrator{{end}}{{if .Shared}} — shared mailbox{{end}}{{if .Personal}} — personal account{{end}}{{if not .Mailbox}} — no mailbox{{end}}</li>
 {{end}}</ul>
 {{template "bottom" .}}{{end}}
-`))
+`
 
 // hiddenField is one hidden input of a form.
 type hiddenField struct{ Name, Value string }
@@ -225,7 +229,7 @@ func render(w http.ResponseWriter, status int, name string, data any) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action *")
 	w.WriteHeader(status)
-	_ = pages.ExecuteTemplate(w, name, data)
+	_ = pages().ExecuteTemplate(w, name, data)
 }
 
 // renderError shows an Entra error as a page, for errors that must not be

@@ -287,7 +287,21 @@ func oauthErr(class string, code int, format string, args ...any) *oauthError {
 }
 
 // guidPattern matches a GUID; client-request-id is echoed only if it is one.
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var guidPattern = &lazyRegexp{expr: `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`}
+
+// lazyRegexp compiles its expression on first use, not in init: only a run
+// with --sandbox needs it.
+type lazyRegexp struct {
+	expr string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+// MatchString reports whether s matches the expression.
+func (l *lazyRegexp) MatchString(s string) bool {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re.MatchString(s)
+}
 
 // correlationID is the request's client-request-id if it is a GUID, else a
 // fresh one.

@@ -304,7 +304,7 @@ func TestClientAssertion(t *testing.T) {
 	base := func(s *Server) assertionOpts {
 		return assertionOpts{
 			iss: DaemonApp.ClientID, sub: DaemonApp.ClientID,
-			aud: "https://login.microsoftonline.com/" + TenantID + "/oauth2/v2.0/token",
+			aud: s.URL() + "/" + TenantID + "/oauth2/v2.0/token",
 			exp: now.Add(5 * time.Minute), nbf: now, jti: randomID(), signWith: key, certForHdr: der,
 		}
 	}
@@ -318,7 +318,10 @@ func TestClientAssertion(t *testing.T) {
 	}{
 		{name: "PS256 with x5t#S256 after upload", upload: true},
 		{name: "RS256 with SHA-1 x5t", upload: true, tweak: func(_ *Server, o *assertionOpts) { o.alg = "RS256"; o.sha1Thumb = true }},
-		{name: "aud on the sandbox host", upload: true, tweak: func(s *Server, o *assertionOpts) { o.aud = s.URL() + "/" + TenantDomain + "/oauth2/v2.0/token" }},
+		{name: "aud with the tenant's domain", upload: true, tweak: func(s *Server, o *assertionOpts) { o.aud = s.URL() + "/" + TenantDomain + "/oauth2/v2.0/token" }},
+		{name: "aud names Microsoft, not the server called", upload: true, tweak: func(_ *Server, o *assertionOpts) {
+			o.aud = "https://login.microsoftonline.com/" + TenantID + "/oauth2/v2.0/token"
+		}, wantCode: 700023},
 		{name: "refused before upload", wantCode: 700027, wantText: "key was not found"},
 		{name: "wrong audience", upload: true, tweak: func(_ *Server, o *assertionOpts) { o.aud = "https://login.microsoftonline.com/common/oauth2/token" }, wantCode: 700023},
 		{name: "expired assertion", upload: true, tweak: func(_ *Server, o *assertionOpts) {

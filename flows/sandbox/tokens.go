@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -238,7 +237,7 @@ var knownPermissions = []string{
 	"Contacts.Read", "Files.Read", "Files.Read.All", "MailboxSettings.Read", "MailboxSettings.ReadWrite",
 }
 
-var permissionName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,119}$`)
+var permissionName = &lazyRegexp{expr: `^[A-Za-z][A-Za-z0-9._-]{0,119}$`}
 
 // scopeSet is a parsed scope parameter.
 type scopeSet struct {

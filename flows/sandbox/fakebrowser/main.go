@@ -8,7 +8,9 @@
 //
 //	MAILGRANT_FAKE_BROWSER_USER    the account to pick (default: the checked one)
 //	MAILGRANT_FAKE_BROWSER_ACTION  accept (default) or cancel
-//	MAILGRANT_FAKE_BROWSER_LOG     file to append each visited URL to, one a line
+//	MAILGRANT_FAKE_BROWSER_LOG     file to append each visited URL to, one a line;
+//	                               the names (never the values) of the MAILGRANT_*
+//	                               variables it inherited go to the same path + ".env"
 //
 // It exits 1 when the first request cannot be made at all, else 0 (whatever
 // the later pages say), and gives up after 20 seconds, because pkg/browser
@@ -45,6 +47,7 @@ func run(args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	b := newBrowser(os.Getenv("MAILGRANT_FAKE_BROWSER_LOG"))
+	b.logEnv()
 	start, err := url.Parse(args[0])
 	if err != nil || (start.Scheme != "http" && start.Scheme != "https") {
 		fmt.Fprintf(os.Stderr, "fakebrowser: not an http(s) URL: %q\n", args[0])
@@ -136,6 +139,29 @@ func (b *browser) log(u string) {
 	}
 	defer f.Close()
 	fmt.Fprintln(f, u)
+}
+
+// logEnv appends the names of the MAILGRANT_* variables this process
+// inherited to the log path + ".env", so tests can check that no secret
+// reached the browser. Values are never written.
+func (b *browser) logEnv() {
+	if b.logPath == "" {
+		return
+	}
+	var names []string
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "MAILGRANT_") {
+			names = append(names, name)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, err := os.OpenFile(b.logPath+".env", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintln(f, strings.Join(names, "\n"))
 }
 
 // do makes a GET (form nil) or a form POST and reads the final page.

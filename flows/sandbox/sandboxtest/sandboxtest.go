@@ -24,19 +24,22 @@ const fakeBrowserPkg = "github.com/mailgrant/mailgrant/flows/sandbox/fakebrowser
 
 var (
 	buildOnce sync.Once
-	buildDir  string
+	buildBin  []byte
 	buildErr  error
 )
 
-// buildFakeBrowser builds the fake browser once per test binary into a
-// temporary directory, as xdg-open and open, and returns the directory.
-func buildFakeBrowser() (string, error) {
+// buildFakeBrowser builds the fake browser once per test binary and returns
+// the executable's bytes. The build directory is removed at once: tests
+// leave nothing behind in the temporary directory (each InstallFakeBrowser
+// writes its own copy into t.TempDir).
+func buildFakeBrowser() ([]byte, error) {
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp(os.TempDir(), "mailgrant-fakebrowser-")
+		dir, err := os.MkdirTemp("", "mailgrant-fakebrowser-")
 		if err != nil {
 			buildErr = fmt.Errorf("build fake browser: %w", err)
 			return
 		}
+		defer os.RemoveAll(dir)
 		goTool, err := exec.LookPath("go")
 		if err != nil {
 			buildErr = fmt.Errorf("build fake browser: the go command is not on PATH: %w", err)
@@ -48,13 +51,9 @@ func buildFakeBrowser() (string, error) {
 			buildErr = fmt.Errorf("build fake browser: %w\n%s", err, out)
 			return
 		}
-		// macOS's pkg/browser runs "open"; the same binary serves.
-		if err := os.Link(bin, filepath.Join(dir, "open")); err != nil {
-			_ = os.Symlink(bin, filepath.Join(dir, "open"))
-		}
-		buildDir = dir
+		buildBin, buildErr = os.ReadFile(bin)
 	})
-	return buildDir, buildErr
+	return buildBin, buildErr
 }
 
 // InstallFakeBrowser builds the fake browser (once per test binary), puts
@@ -63,15 +62,26 @@ func buildFakeBrowser() (string, error) {
 // returns that file's path: it gets one line per URL the browser visits.
 // Tests choose the account and the button with MAILGRANT_FAKE_BROWSER_USER
 // and MAILGRANT_FAKE_BROWSER_ACTION (via t.Setenv). It skips the test on
-// Windows, where pkg/browser does not look on PATH.
+// Windows, where pkg/browser does not look on PATH. Everything it writes is
+// under t.TempDir, so it is removed when the test ends.
 func InstallFakeBrowser(t testing.TB) (logPath string) {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("the fake browser replaces xdg-open/open, which Windows does not use")
 	}
-	dir, err := buildFakeBrowser()
+	bin, err := buildFakeBrowser()
 	if err != nil {
 		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bin")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// macOS's pkg/browser runs "open"; the same program serves.
+	for _, name := range []string{"xdg-open", "open"} {
+		if err := os.WriteFile(filepath.Join(dir, name), bin, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	logPath = filepath.Join(t.TempDir(), "fakebrowser.log")
