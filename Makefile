@@ -39,7 +39,7 @@ fuzz:
 # Every benchmark, in a private keyring. BenchmarkTokenProcess
 # (cmd/mailgrant) compares whole processes: `mailgrant token P` from the
 # cache against a minimal Go program doing one go-keyring Get
-# (internal/keyringget); it reports the medians and their ratio.
+# (store/internal/keyringget); it reports the medians and their ratio.
 bench:
 	.ci/with-keyring $(GO) test -run '^$$' -bench . -benchmem ./...
 

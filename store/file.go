@@ -17,7 +17,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/mailgrant/mailgrant/internal/envsecret"
+	"github.com/mailgrant/mailgrant/store/envsecret"
 )
 
 // SecretsFile is the usual name of the encrypted secrets file inside the

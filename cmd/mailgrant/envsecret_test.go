@@ -9,7 +9,7 @@ import (
 
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/flows/sandbox/sandboxtest"
-	"github.com/mailgrant/mailgrant/internal/envsecret"
+	"github.com/mailgrant/mailgrant/store/envsecret"
 )
 
 // TestBrowserInheritsNoSecrets: issue 11 item 3. A mailgrant process given

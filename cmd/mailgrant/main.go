@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"github.com/mailgrant/mailgrant/flows"
-	"github.com/mailgrant/mailgrant/internal/envsecret"
+	"github.com/mailgrant/mailgrant/store/envsecret"
 	"github.com/mailgrant/mailgrant/store"
 )
 

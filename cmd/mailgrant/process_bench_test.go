@@ -17,7 +17,7 @@ const processRuns = 31
 
 // BenchmarkTokenProcess compares, as whole processes, `mailgrant token P`
 // with the access token cached in the keyring against a minimal Go program
-// doing one go-keyring Get (internal/keyringget): the floor any Go program
+// doing one go-keyring Get (store/internal/keyringget): the floor any Go program
 // reading the keyring pays. The two run alternately, processRuns times each,
 // and the medians are reported (token-ms, floor-ms, ratio); nothing is
 // asserted. The goal (issue 11) is a ratio within 1.3. MAILGRANT_BENCH_BINARY
@@ -31,7 +31,7 @@ func BenchmarkTokenProcess(b *testing.B) {
 	}
 	dir := b.TempDir()
 	mg, floor := filepath.Join(dir, "mailgrant"), filepath.Join(dir, "keyringget")
-	builds := map[string]string{mg: ".", floor: "github.com/mailgrant/mailgrant/internal/keyringget"}
+	builds := map[string]string{mg: ".", floor: "github.com/mailgrant/mailgrant/store/internal/keyringget"}
 	if other := os.Getenv("MAILGRANT_BENCH_BINARY"); other != "" {
 		mg = other
 		delete(builds, filepath.Join(dir, "mailgrant"))
