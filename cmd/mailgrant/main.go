@@ -13,8 +13,8 @@ import (
 	"syscall"
 
 	"github.com/mailgrant/mailgrant/flows"
-	"github.com/mailgrant/mailgrant/store/envsecret"
 	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/store/envsecret"
 )
 
 // Exit statuses (DESIGN.md).

@@ -14,8 +14,8 @@ import (
 	"github.com/mailgrant/mailgrant/assets"
 	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
-	"github.com/mailgrant/mailgrant/store/envsecret"
 	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/store/envsecret"
 	"github.com/mailgrant/mailgrant/tui"
 )
 
