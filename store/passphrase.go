@@ -184,8 +184,9 @@ func readTrimmed(r io.Reader) (string, error) {
 		return "", fmt.Errorf("longer than %d bytes: not a passphrase file", maxPassphraseFile)
 	}
 	s := string(b)
-	s = strings.TrimSuffix(s, "\n")
-	s = strings.TrimSuffix(s, "\r")
+	if strings.HasSuffix(s, "\n") {
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r")
+	}
 	return s, nil
 }
 

@@ -128,3 +128,24 @@ func TestPassphraseFileOwnedByAnother(t *testing.T) {
 		t.Fatalf("err = %v (%+v)", err, fe)
 	}
 }
+
+// FuzzReadTrimmed: a passphrase file's content is kept byte for byte but
+// for one trailing newline (LF or CRLF).
+func FuzzReadTrimmed(f *testing.F) {
+	for _, s := range []string{"", "pass", "pass\n", "pass\r\n", "pass\n\n", "\r", "a\rb\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := readTrimmed(strings.NewReader(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s
+		if strings.HasSuffix(want, "\n") {
+			want = strings.TrimSuffix(strings.TrimSuffix(want, "\n"), "\r")
+		}
+		if got != want {
+			t.Fatalf("readTrimmed(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/flows/sandbox/sandboxtest"
 	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/tui"
 )
 
 // The passphrase the file-store tests use.
@@ -511,5 +512,53 @@ func TestSandboxFileStoreKeepsNothingInTheKeyring(t *testing.T) {
 	}
 	if _, err := store.NewKeyring("mailgrant").Get("plainfile", store.KindRefreshToken); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the keyring holds the refresh token: %v", err)
+	}
+}
+
+// TestWizardOpensTheFileOnlyWhenUsed: before the screens start, the wizard
+// opens the encrypted file (asking for its passphrase there, not under the
+// screens) only when it will use a file profile.
+func TestWizardOpensTheFileOnlyWhenUsed(t *testing.T) {
+	base := env(t, "mailgrant-sandbox")
+	dir := filepath.Join(base, "sandbox")
+	err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
+		ps.Put(store.Profile{Name: "k", Scenario: store.SendAsUser, Store: store.BackendKeyring})
+		ps.Put(store.Profile{Name: "f", Scenario: store.SendAsUser, Store: store.BackendFile})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTestApp := func() *app {
+		a, err := newApp(context.Background(), &streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}, globalOptions{sandbox: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(a.close)
+		return a
+	}
+	// Re-authorizing the keyring profile with no passphrase anywhere: the
+	// file is not opened, so nothing fails
+	os.Unsetenv(store.PassphraseEnv)
+	a := newTestApp()
+	if err := a.ensureUsableStore(tui.StartReauth, "k"); err != nil || a.stores.file != nil {
+		t.Fatalf("reauth of a keyring profile: %v (file opened: %v)", err, a.stores.file != nil)
+	}
+	// Re-authorizing the file profile with no passphrase and no terminal: it
+	// says so before any screen
+	a = newTestApp()
+	if err := a.ensureUsableStore(tui.StartReauth, "f"); !errors.Is(err, store.ErrNoPassphrase) {
+		t.Fatalf("reauth of a file profile without a passphrase: %v", err)
+	}
+	// The home screen, which checks every profile, opens it up front
+	t.Setenv(store.PassphraseEnv, testPassphrase)
+	a = newTestApp()
+	if err := a.ensureUsableStore(tui.StartHome, ""); err != nil || a.stores.file == nil {
+		t.Fatalf("home with a file profile: %v (file opened: %v)", err, a.stores.file != nil)
+	}
+	// And the wizard's Secrets send each profile to its own store
+	sec := a.secrets.(profileSecrets)
+	if sec.BackendFor("f") != store.BackendFile || sec.BackendFor("k") != store.BackendKeyring || sec.BackendFor("new") != store.BackendKeyring {
+		t.Errorf("routing: f→%s k→%s new→%s", sec.BackendFor("f"), sec.BackendFor("k"), sec.BackendFor("new"))
 	}
 }
