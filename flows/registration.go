@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mailgrant/mailgrant/assets"
 	"github.com/mailgrant/mailgrant/store"
@@ -58,8 +59,8 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		typ = "Delegated"
 		perms = append(perms, "offline_access", "openid", "profile")
 	}
-	if p.Scenario == store.RBAC {
-		perms = slices.DeleteFunc(perms, func(s string) bool { return strings.EqualFold(s, "Mail.Send") })
+	if !p.Scenario.Delegated() {
+		perms = AppPermissions(p)
 	}
 	r.PermissionType = strings.ToLower(typ)
 	for _, name := range perms {
@@ -89,8 +90,20 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		r.Credential = "a client secret (copy its Value) or a certificate (mailgrant can create one to upload)"
 		r.Notes = []string{"Mail.Send as an application permission lets the app send as EVERY mailbox in the organization; prefer send-as-user or rbac."}
 	case store.RBAC:
-		r.Consent = "none in Entra for Mail.Send: Exchange Online grants it to chosen mailboxes (mailgrant rbac-script " + p.Name + ")"
+		if len(perms) > 0 {
+			r.Platform = "Web"
+			r.RedirectURI = "http://localhost (for the admin-consent redirect)"
+		}
 		r.Credential = "a client secret (copy its Value) or a certificate (mailgrant can create one to upload)"
+		if p.UsesPolicy() {
+			r.Consent = "an administrator grants admin consent for " + strings.Join(perms, ", ") + " (mailgrant opens the consent page); then an Exchange administrator runs the access policy (mailgrant rbac-script " + p.Name + ")"
+			r.Notes = []string{"Keep Mail.Send as an application permission: the ApplicationAccessPolicy narrows it in Exchange. Until the policy applies (more than an hour), the app can send as every mailbox."}
+			break
+		}
+		r.Consent = "none in Entra for Mail.Send: Exchange Online grants it to chosen mailboxes (mailgrant rbac-script " + p.Name + ")"
+		if len(perms) > 0 {
+			r.Consent = "an administrator grants admin consent for " + strings.Join(perms, ", ") + " (mailgrant opens the consent page); " + r.Consent
+		}
 		r.Notes = []string{"Do NOT add Mail.Send as an application permission in Entra: access is the union of Entra grants and Exchange RBAC, so it would lift the restriction."}
 	}
 	return r
@@ -112,6 +125,25 @@ func RBACScript(p store.Profile, prefix string) assets.RBACScript {
 	if len(r.Mailboxes) == 0 && r.Group == "" {
 		r.Mailboxes = []string{p.Account}
 	}
+	if p.UsesPolicy() {
+		r.AccessRight = string(store.PolicyRestrict)
+		if p.Denies() {
+			r.AccessRight = string(store.PolicyDeny)
+		}
+	}
+	return r
+}
+
+// WithServicePrincipal fills the script's service principal object ID from
+// an app-only token's oid claim (reference §11 (b): New-ServicePrincipal
+// needs the ID shown under Enterprise applications, which is what oid is).
+// Without a token, or a token without oid, the placeholder stays.
+func WithServicePrincipal(r assets.RBACScript, tok *Token, at time.Time) assets.RBACScript {
+	if tok == nil || tok.ServicePrincipalID == "" {
+		return r
+	}
+	r.ObjectID = tok.ServicePrincipalID
+	r.ObjectIDSource = "the oid claim of an app-only token mailgrant obtained with the profile's credential on " + at.UTC().Format(time.DateOnly)
 	return r
 }
 

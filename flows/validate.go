@@ -154,7 +154,10 @@ func ValidateProfile(p store.Profile) error {
 	if err := ValidatePermissions(p.Permissions); err != nil {
 		return err
 	}
-	return validateRBAC(p)
+	if err := validateRBAC(p); err != nil {
+		return err
+	}
+	return validateScoping(p)
 }
 
 // validateRBAC checks the Exchange scoping fields that go into PowerShell.

@@ -310,8 +310,8 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, c accessClaims
 			s.writeGraphError(w, r, ge)
 			return
 		}
-	} else if !c.hasRole("Mail.Send") && !inScope(mailbox.UPN) {
-		s.writeGraphError(w, r, errODataDenied)
+	} else if ge := s.appMayUse(c, app, mailbox.UPN); ge != nil {
+		s.writeGraphError(w, r, ge)
 		return
 	}
 

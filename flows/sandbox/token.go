@@ -353,7 +353,7 @@ func (s *Server) clientCredentials(tr tokenRequest) (tokenResponse, *oauthError)
 	if err != nil {
 		return tokenResponse{}, oauthErr("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
 	}
-	if app.RBAC && s.fault(FaultRBACTenantWide) {
+	if app.RBAC && s.tenantWideForRBAC() {
 		roles = union(roles, []string{"Mail.Send"})
 	}
 	if s.fault(FaultMissingRole) {

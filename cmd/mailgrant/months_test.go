@@ -1,0 +1,99 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// readProfile reads one sandbox profile from profiles.json as the file
+// holds it.
+func readProfile(t *testing.T, dir, name string) store.Profile {
+	t.Helper()
+	ps, err := store.LoadProfiles(filepath.Join(dir, "sandbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := ps.Get(name)
+	if !ok {
+		t.Fatalf("no profile %s in %s", name, dir)
+	}
+	return p
+}
+
+// TestPolicyScopingCommands: setup --scoping policy is kept in the profile;
+// status passes it with tenant-wide Mail.Send narrowed by the policy (both
+// forms), fails it without a policy, and rbac-script prints the policy.
+func TestPolicyScopingCommands(t *testing.T) {
+	dir := env(t, "mailgrant-sandbox", "pol-restrict", "pol-deny")
+	t.Setenv("MAILGRANT_SANDBOX_FAULTS", sandbox.FaultAccessPolicy)
+	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--scoping", "policy", "--profile", "pol-restrict")
+	if r.code != 0 || !strings.Contains(r.stderr, "Out-of-scope mailbox refused") {
+		t.Fatalf("setup with a policy: %d %s", r.code, r.stderr)
+	}
+	if p := readProfile(t, dir, "pol-restrict"); p.Scoping != store.ScopingPolicy {
+		t.Fatalf("scoping not kept: %q", p.Scoping)
+	}
+	r = mailgrant(t, "", "--sandbox", "status", "--json", "pol-restrict")
+	if s := parseStatus(t, r.stdout); r.code != 0 || s.Profiles[0].State != "authorized" {
+		t.Fatalf("status with the policy: %d %s", r.code, r.stdout)
+	}
+	r = mailgrant(t, "", "--sandbox", "rbac-script", "pol-restrict")
+	if r.code != 0 || !strings.Contains(r.stdout, "New-ApplicationAccessPolicy") || !strings.Contains(r.stdout, "-AccessRight RestrictAccess") {
+		t.Fatalf("rbac-script on a policy profile: %d %s", r.code, r.stdout)
+	}
+
+	// Tenant-wide Mail.Send with no policy: the out-of-scope send goes out.
+	t.Setenv("MAILGRANT_SANDBOX_FAULTS", sandbox.FaultRBACTenantWide)
+	r = mailgrant(t, "", "--sandbox", "status", "--json", "pol-restrict")
+	s := parseStatus(t, r.stdout)
+	if r.code != 1 || s.Profiles[0].State != "error" || s.Profiles[0].Error.Code != "policy-unrestricted" {
+		t.Fatalf("status without the policy: %d %s", r.code, r.stdout)
+	}
+	r = mailgrant(t, "", "--sandbox", "status", "pol-restrict")
+	if !strings.Contains(r.stdout, "rbac-script pol-restrict") {
+		t.Fatalf("the hint does not name the script: %s", r.stdout)
+	}
+
+	// The DenyAccess form: a block list.
+	t.Setenv("MAILGRANT_SANDBOX_FAULTS", sandbox.FaultAccessPolicyDeny)
+	r = mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--scoping", "policy", "--policy-access", "DenyAccess", "--profile", "pol-deny")
+	if r.code != 0 || !strings.Contains(r.stderr, "block list") {
+		t.Fatalf("setup with a deny policy: %d %s", r.code, r.stderr)
+	}
+	r = mailgrant(t, "", "--sandbox", "rbac-script", "pol-deny")
+	if !strings.Contains(r.stdout, "-AccessRight DenyAccess") {
+		t.Fatalf("rbac-script on a deny profile: %s", r.stdout)
+	}
+
+	// Bad input names the field.
+	r = mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--scoping", "policy", "--profile", "pol-bad")
+	if r.code != 2 || !strings.Contains(r.stderr, "scoping") {
+		t.Fatalf("policy on send-as-any: %d %s", r.code, r.stderr)
+	}
+}
+
+// TestRBACScriptServicePrincipal: with a working credential the script
+// carries the service principal's object ID from the token's oid claim and
+// says so; without one it keeps the placeholder and says why.
+func TestRBACScriptServicePrincipal(t *testing.T) {
+	env(t, "mailgrant-sandbox", "sp-rbac")
+	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "sp-rbac"); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "scope.ps1")
+	r := mailgrant(t, "", "--sandbox", "rbac-script", "sp-rbac", "-o", out)
+	data, _ := os.ReadFile(out)
+	if r.code != 0 || !strings.Contains(string(data), "$ObjectId = '"+sandbox.RBACApp.ServicePrincipalID+"'") || !strings.Contains(r.stderr, "oid claim") {
+		t.Fatalf("object ID not filled: %d %s\n%s", r.code, r.stderr, data)
+	}
+	t.Setenv("MAILGRANT_SANDBOX_FAULTS", sandbox.FaultExpiredSecret)
+	r = mailgrant(t, "", "--sandbox", "rbac-script", "sp-rbac")
+	if r.code != 0 || !strings.Contains(r.stdout, "<SERVICE-PRINCIPAL-OBJECT-ID-FROM-ENTERPRISE-APPLICATIONS>") || !strings.Contains(r.stderr, "placeholder") {
+		t.Fatalf("placeholder without a token: %d %s", r.code, r.stderr)
+	}
+}

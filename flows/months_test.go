@@ -1,0 +1,103 @@
+package flows_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailgrant/mailgrant/assets"
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// TestAccessPolicyScoping: an rbac profile that records an
+// ApplicationAccessPolicy needs tenant-wide Mail.Send, and is authorized
+// only when the out-of-scope send is refused (RestrictAccess or DenyAccess).
+func TestAccessPolicyScoping(t *testing.T) {
+	tests := []struct {
+		name      string
+		faults    []string
+		access    store.PolicyAccess
+		scoping   store.Scoping
+		wantState flows.State
+		wantCode  string
+	}{
+		{name: "restrict policy in force", faults: []string{sandbox.FaultAccessPolicy}, scoping: store.ScopingPolicy, wantState: flows.StateAuthorized},
+		{name: "deny policy in force", faults: []string{sandbox.FaultAccessPolicyDeny}, scoping: store.ScopingPolicy, access: store.PolicyDeny, wantState: flows.StateAuthorized},
+		{name: "tenant-wide without a policy", faults: []string{sandbox.FaultRBACTenantWide}, scoping: store.ScopingPolicy, wantState: flows.StateError, wantCode: "policy-unrestricted"},
+		{name: "no tenant-wide Mail.Send", scoping: store.ScopingPolicy, wantState: flows.StateConsentMissing, wantCode: "consent-missing"},
+		{name: "rbac scoping still refuses the tenant-wide grant", faults: []string{sandbox.FaultAccessPolicy}, scoping: store.ScopingRBAC, wantState: flows.StateError, wantCode: "rbac-unrestricted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, env, _ := setup(t, sandbox.Options{Faults: tt.faults})
+			p := appProfile(store.RBAC, sandbox.RBACApp)
+			p.Scoping, p.PolicyAccess = tt.scoping, tt.access
+			p.OutOfScopeMailbox = sandbox.OutOfScopeMailboxes[0]
+			if err := flows.ValidateProfile(p); err != nil {
+				t.Fatal(err)
+			}
+			mem := store.NewMemory()
+			_ = mem.Set(p.Name, store.KindClientSecret, sandbox.RBACApp.Secret)
+			st := flows.Check(context.Background(), env, mem, p, flows.CheckOptions{})
+			if st.State != tt.wantState {
+				t.Fatalf("state %s, want %s (%+v)", st.State, tt.wantState, st.Error)
+			}
+			if tt.wantCode != "" && (st.Error == nil || st.Error.Code != tt.wantCode || st.Error.Hint == "") {
+				t.Fatalf("want %s, got %+v", tt.wantCode, st.Error)
+			}
+			if tt.wantState == flows.StateAuthorized {
+				last := st.Steps[len(st.Steps)-1]
+				if last.Name != flows.StepScope || last.Result != flows.StepOK {
+					t.Fatalf("the out-of-scope send was not checked: %+v", st.Steps)
+				}
+				if len(srv.Sent()) != 1 {
+					t.Fatalf("sent %d messages, want the one in-scope test", len(srv.Sent()))
+				}
+			}
+		})
+	}
+}
+
+// TestScopingValidation: the scoping fields fit only the rbac scenario.
+func TestScopingValidation(t *testing.T) {
+	p := appProfile(store.SendAsAny, sandbox.DaemonApp)
+	p.Scoping = store.ScopingPolicy
+	if err := flows.ValidateProfile(p); err == nil || !strings.Contains(err.Error(), "scoping") {
+		t.Fatalf("policy scoping on send-as-any: %v", err)
+	}
+	p = appProfile(store.RBAC, sandbox.RBACApp)
+	p.PolicyAccess = store.PolicyDeny
+	if err := flows.ValidateProfile(p); err == nil || !strings.Contains(err.Error(), "policy-access") {
+		t.Fatalf("DenyAccess without a policy: %v", err)
+	}
+	if _, err := flows.ParseScoping("exchange"); err == nil {
+		t.Fatal("an unknown scoping was accepted")
+	}
+}
+
+// TestServicePrincipalFromToken: the RBAC script gets the service
+// principal's object ID from an app-only token's oid claim, and keeps the
+// placeholder without a token.
+func TestServicePrincipalFromToken(t *testing.T) {
+	_, env, _ := setup(t, sandbox.Options{})
+	p := appProfile(store.RBAC, sandbox.RBACApp)
+	tok, err := flows.AppToken(context.Background(), env, p, flows.AppCredential{Secret: sandbox.RBACApp.Secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.ServicePrincipalID != sandbox.RBACApp.ServicePrincipalID {
+		t.Fatalf("oid %q, want the service principal %s", tok.ServicePrincipalID, sandbox.RBACApp.ServicePrincipalID)
+	}
+	data := flows.WithServicePrincipal(flows.RBACScript(p, "mailgrant"), tok, time.Now())
+	script := assets.RenderRBACScript(data, false)
+	if !strings.Contains(script, "$ObjectId = '"+sandbox.RBACApp.ServicePrincipalID+"'") || strings.Contains(script, "<SERVICE-PRINCIPAL") || !strings.Contains(script, "oid claim") {
+		t.Fatalf("the object ID was not filled in:\n%s", script)
+	}
+	script = assets.RenderRBACScript(flows.WithServicePrincipal(flows.RBACScript(p, "mailgrant"), nil, time.Now()), false)
+	if !strings.Contains(script, "<SERVICE-PRINCIPAL-OBJECT-ID-FROM-ENTERPRISE-APPLICATIONS>") {
+		t.Fatalf("no placeholder without a token:\n%s", script)
+	}
+}
