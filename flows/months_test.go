@@ -101,3 +101,32 @@ func TestServicePrincipalFromToken(t *testing.T) {
 		t.Fatalf("no placeholder without a token:\n%s", script)
 	}
 }
+
+// TestPermissionKinds: a permission name is checked against the scenario's
+// kind, and the error names the one to use.
+func TestPermissionKinds(t *testing.T) {
+	err := flows.ValidatePermissionsFor(store.RBAC, []string{"Mail.Send", "Files.Read"})
+	if err == nil || !strings.Contains(err.Error(), "Files.Read.All") {
+		t.Fatalf("application Files.Read: %v", err)
+	}
+	if err := flows.ValidatePermissionsFor(store.SendAsUser, []string{"Mail.Send", "Files.Read"}); err != nil {
+		t.Fatalf("delegated Files.Read: %v", err)
+	}
+	if err := flows.ValidatePermissionsFor(store.SendAsAny, []string{"Mail.Send", "Files.Read.All", "Calendars.ReadWrite"}); err != nil {
+		t.Fatalf("application Files.Read.All: %v", err)
+	}
+	// Consent is needed for what an app-only profile needs in Entra: not
+	// Mail.Send under RBAC for Applications, Mail.Send under a policy.
+	p := appProfile(store.RBAC, sandbox.RBACApp)
+	if flows.NeedsAdminConsent(p, &flows.Token{}) {
+		t.Fatal("rbac with Mail.Send alone asked for consent")
+	}
+	p.Permissions = []string{"Mail.Send", "Files.Read.All"}
+	if !flows.NeedsAdminConsent(p, &flows.Token{}) || flows.NeedsAdminConsent(p, &flows.Token{Roles: []string{"Files.Read.All"}}) {
+		t.Fatal("rbac with Files.Read.All: wrong consent decision")
+	}
+	p.Scoping = store.ScopingPolicy
+	if !flows.NeedsAdminConsent(p, &flows.Token{Roles: []string{"Files.Read.All"}}) {
+		t.Fatal("policy scoping without Mail.Send did not ask for consent")
+	}
+}

@@ -25,6 +25,49 @@ var permissionIDs = map[string]string{
 	"Application/Calendars.Read": "798ee544-9d2d-430c-a058-570e29e34338",
 	"Application/Files.Read.All": "01d4889c-1287-42c6-ac1f-5d1e02578ef6",
 	"Application/User.Read.All":  "df021288-bdef-4463-88db-98f22de89214",
+
+	"Delegated/Calendars.ReadWrite":   "1ec239c2-d7c9-4623-a91a-a9775856bb36",
+	"Application/Calendars.ReadWrite": "ef54d2bf-783f-4e0f-bca1-3210c0444d99",
+	"Delegated/Contacts.ReadWrite":    "d56682ec-c09e-4743-aaf4-1a3aac4caa21",
+	"Application/Contacts.ReadWrite":  "6918b873-d17a-4dc1-b314-35f528134491",
+}
+
+// delegatedOnly are Graph permissions that exist only as delegated
+// permissions (reference §12; Microsoft's permissions reference), keyed in
+// lower case, with what an app-only profile asks for instead.
+var delegatedOnly = map[string]string{
+	"files.read":                 "Files.Read.All",
+	"files.readwrite":            "Files.ReadWrite.All",
+	"user.read":                  "User.Read.All",
+	"user.readwrite":             "User.ReadWrite.All",
+	"mail.send.shared":           "Mail.Send",
+	"mail.read.shared":           "Mail.Read",
+	"mail.readwrite.shared":      "Mail.ReadWrite",
+	"calendars.read.shared":      "Calendars.Read",
+	"calendars.readwrite.shared": "Calendars.ReadWrite",
+	"contacts.read.shared":       "Contacts.Read",
+	"contacts.readwrite.shared":  "Contacts.ReadWrite",
+}
+
+// applicationOnly are Graph permissions that exist only as application
+// permissions, keyed in lower case.
+var applicationOnly = map[string]bool{
+	"application.readwrite.ownedby": true,
+}
+
+// validatePermissionKind refuses a permission name that does not exist for
+// the scenario's kind (delegated or application), naming the one to use.
+func validatePermissionKind(sc store.Scenario, perms []string) error {
+	for _, p := range perms {
+		key := strings.ToLower(p)
+		if instead, ok := delegatedOnly[key]; ok && !sc.Delegated() {
+			return &InputError{Field: "permissions", Problem: fmt.Sprintf("%s exists only as a delegated permission; %s is app-only", p, sc), Hint: fmt.Sprintf("use the application permission %s", instead)}
+		}
+		if applicationOnly[key] && sc.Delegated() {
+			return &InputError{Field: "permissions", Problem: fmt.Sprintf("%s exists only as an application permission; %s signs in a user", p, sc), Hint: "choose an app-only scenario (send-as-any or rbac), or a delegated permission"}
+		}
+	}
+	return nil
 }
 
 // ScenarioTitle is a scenario's name for people.

@@ -95,6 +95,13 @@ func NeedsAdminConsent(p store.Profile, tok *Token) bool {
 	return !p.Scenario.Delegated() && tok != nil && LacksAny(tok.Roles, AppPermissions(p))
 }
 
+// GrantsMailSendEverywhere reports whether admin consent for the profile
+// grants tenant-wide Mail.Send (send-as-any, or rbac under an access policy
+// until the policy applies), so the admin is told before consenting.
+func GrantsMailSendEverywhere(p store.Profile) bool {
+	return slices.ContainsFunc(AppPermissions(p), func(s string) bool { return strings.EqualFold(s, "Mail.Send") })
+}
+
 // checkPolicy checks an rbac profile scoped by an ApplicationAccessPolicy:
 // the token must carry tenant-wide Mail.Send (the policy narrows it), a send
 // as the in-scope account must be accepted, and a send as the out-of-scope
@@ -149,7 +156,11 @@ func (s *Status) probeOutOfScope(ctx context.Context, env *Env, p store.Profile,
 			Hint:    "check the management scope's recipient filter (Test-ServicePrincipalAuthorization), and allow up to 2 hours for RBAC changes to apply",
 		}})
 	case fe.HTTPStatus == 403:
-		s.add(o, Step{Name: StepScope, Result: StepOK, Detail: fmt.Sprintf("a send as %s (%s) was refused (%s)", p.OutOfScopeMailbox, where, fe.Code)})
+		detail := fmt.Sprintf("a send as %s was refused (%s)", p.OutOfScopeMailbox, fe.Code)
+		if p.Denies() {
+			detail = fmt.Sprintf("a send as %s, in the policy's block list, was refused (%s)", p.OutOfScopeMailbox, fe.Code)
+		}
+		s.add(o, Step{Name: StepScope, Result: StepOK, Detail: detail})
 	default:
 		s.add(o, Step{Name: StepScope, Result: StepFailed, Detail: fe.Message, Err: fe})
 	}

@@ -127,7 +127,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 		fmt.Fprintf(w, "An Exchange administrator must scope the app in Exchange Online: %s rbac-script %s prints the PowerShell.\n", a.commandPrefix(), p.Name)
 	}
 	tok, err := flows.AppToken(ctx, a.env, p, cred)
-	if err == nil && p.Scenario == store.SendAsAny && flows.LacksAny(tok.Roles, p.Permissions) {
+	if err == nil && flows.NeedsAdminConsent(p, tok) {
 		tok, err = adminConsentPlain(ctx, a, p, cred)
 	}
 	if err != nil {
@@ -163,8 +163,10 @@ func adminConsentPlain(ctx context.Context, a *app, p store.Profile, cred flows.
 		return nil, err
 	}
 	defer c.Close()
-	fmt.Fprintf(w, "The app lacks admin consent for %s. An administrator must accept, in the browser.\nIf none opens, open this URL:\n\n  %s\n\n", strings.Join(p.Permissions, ", "), c.URL())
-	fmt.Fprintln(w, "This grants the app the right to send as EVERY mailbox in the organization.")
+	fmt.Fprintf(w, "The app lacks admin consent for %s. An administrator must accept, in the browser.\nIf none opens, open this URL:\n\n  %s\n\n", strings.Join(flows.AppPermissions(p), ", "), c.URL())
+	if flows.GrantsMailSendEverywhere(p) {
+		fmt.Fprintln(w, "This grants the app the right to send as EVERY mailbox in the organization.")
+	}
 	a.openBrowser(c.URL(), "open the URL above yourself")
 	fmt.Fprintln(w, "Waiting for the administrator (Ctrl+C cancels)…")
 	if err := c.Wait(ctx); err != nil {
@@ -174,7 +176,7 @@ func adminConsentPlain(ctx context.Context, a *app, p store.Profile, cred flows.
 	var tok *flows.Token
 	for attempt := 0; attempt < 6; attempt++ {
 		tok, err = flows.AppToken(ctx, a.env, p, cred)
-		if err != nil || !flows.LacksAny(tok.Roles, p.Permissions) {
+		if err != nil || !flows.NeedsAdminConsent(p, tok) {
 			return tok, err
 		}
 		select {

@@ -97,3 +97,39 @@ func TestRBACScriptServicePrincipal(t *testing.T) {
 		t.Fatalf("placeholder without a token: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestAppOnlyConsentBeyondMail: an rbac profile that also needs
+// Files.Read.All gets the admin-consent step (not "none in Entra"), and its
+// registration lists the application ids; a permission that does not exist
+// for the scenario's kind is refused with the one to use.
+func TestAppOnlyConsentBeyondMail(t *testing.T) {
+	env(t, "mailgrant-sandbox", "rbac-files")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "rbac-files", "--permissions", "Mail.Send,Files.Read.All")
+	if r.code != 0 || !strings.Contains(r.stderr, "lacks admin consent for Files.Read.All") || strings.Contains(r.stderr, "EVERY mailbox") {
+		t.Fatalf("rbac with Files.Read.All: %d %s", r.code, r.stderr)
+	}
+	r = mailgrant(t, "", "--sandbox", "status", "--json", "rbac-files")
+	if s := parseStatus(t, r.stdout); r.code != 0 || s.Profiles[0].State != "authorized" || len(s.Profiles[0].Granted) != 1 || s.Profiles[0].Granted[0] != "Files.Read.All" {
+		t.Fatalf("status: %d %s", r.code, r.stdout)
+	}
+
+	r = mailgrant(t, "", "setup", "--scenario", "rbac", "--permissions", "Mail.Send,Files.Read.All,Calendars.ReadWrite,Contacts.ReadWrite", "--print-registration")
+	for _, want := range []string{"01d4889c-1287-42c6-ac1f-5d1e02578ef6", "ef54d2bf-783f-4e0f-bca1-3210c0444d99", "6918b873-d17a-4dc1-b314-35f528134491", "grants admin consent for Files.Read.All"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("registration lacks %s:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "find its id") {
+		t.Errorf("an id is still missing:\n%s", r.stdout)
+	}
+	r = mailgrant(t, "", "setup", "--permissions", "Mail.Send,Calendars.ReadWrite,Contacts.ReadWrite", "--print-registration")
+	if !strings.Contains(r.stdout, "1ec239c2-d7c9-4623-a91a-a9775856bb36") || !strings.Contains(r.stdout, "d56682ec-c09e-4743-aaf4-1a3aac4caa21") {
+		t.Errorf("delegated ids missing:\n%s", r.stdout)
+	}
+
+	r = mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "bad-files", "--permissions", "Mail.Send,Files.Read")
+	if r.code != 2 || !strings.Contains(r.stderr, "permissions") || !strings.Contains(r.stderr, "Files.Read.All") {
+		t.Fatalf("application Files.Read: %d %s", r.code, r.stderr)
+	}
+}
