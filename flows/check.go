@@ -96,9 +96,12 @@ type Status struct {
 	// CredentialExpiresAt is when the client secret or certificate expires,
 	// when known.
 	CredentialExpiresAt *time.Time `json:"credential_expires_at,omitempty"`
-	CheckedAt           time.Time  `json:"checked_at"`
-	Steps               []Step     `json:"steps"`
-	Error               *Error     `json:"error,omitempty"`
+	// CertificateThumbprint is the SHA-1 thumbprint (hex) of the profile's
+	// certificate: the key Entra must hold (AADSTS700027 names it).
+	CertificateThumbprint string    `json:"certificate_thumbprint,omitempty"`
+	CheckedAt             time.Time `json:"checked_at"`
+	Steps                 []Step    `json:"steps"`
+	Error                 *Error    `json:"error,omitempty"`
 	// Rotated is true when the check stored a newer refresh token.
 	Rotated bool `json:"-"`
 }
@@ -123,6 +126,7 @@ func newStatus(env *Env, p store.Profile) *Status {
 		Name: p.Name, Scenario: p.Scenario, Cloud: cloud, Tenant: p.Tenant, ClientID: p.ClientID,
 		Account: p.Account, Required: nonNil(p.Permissions), Granted: []string{}, Missing: []string{}, Excess: []string{},
 		CheckedAt: env.Now().UTC(), Steps: []Step{}, CredentialExpiresAt: p.CredentialExpiresAt,
+		CertificateThumbprint: p.CertificateThumbprint,
 	}
 }
 
@@ -139,9 +143,13 @@ func (s *Status) credentialStep(env *Env, p store.Profile, o CheckOptions) {
 	if left > CredentialWarning {
 		return
 	}
+	what := string(p.Credential)
+	if p.CertificateThumbprint != "" {
+		what += " " + p.CertificateThumbprint
+	}
 	s.add(o, Step{Name: StepCredential, Result: StepWarning, Detail: fmt.Sprintf(
-		"the %s expires on %s (in %d days): create a new one, then mailgrant reauth %s",
-		p.Credential, p.CredentialExpiresAt.Format(time.DateOnly), int(left.Hours()/24), p.Name)})
+		"the %s expires on %s (in %d days): replace it without downtime with mailgrant rotate %s",
+		what, p.CredentialExpiresAt.Format(time.DateOnly), int(left.Hours()/24), p.Name)})
 }
 
 func nonNil(s []string) []string {
@@ -415,11 +423,24 @@ func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o Ch
 	env = env.ForProfile(p)
 	tok, err := GetToken(ctx, env, secrets, p, TokenOptions{Lock: o.Lock})
 	if err != nil {
-		return newStatus(env, p).fail(o, StepToken, err).named(p.Name)
+		return newStatus(env, p).fail(o, StepToken, withThumbprint(err, p)).named(p.Name)
 	}
 	s := Verify(ctx, env, p, tok, o)
 	s.Rotated = tok.Rotated
 	return s
+}
+
+// withThumbprint names the profile's certificate in a signature-validation
+// failure (AADSTS700027), so the admin can compare it with the thumbprints
+// listed under Certificates & secrets.
+func withThumbprint(err error, p store.Profile) error {
+	fe := AsError(err)
+	if p.CertificateThumbprint == "" || fe.Code != "AADSTS700027" {
+		return err
+	}
+	c := *fe
+	c.Hint = fmt.Sprintf("mailgrant signs with the certificate whose thumbprint is %s: it must be listed under the app registration's Certificates & secrets (upload it, or rotate to a new one with mailgrant rotate PROFILE)", p.CertificateThumbprint)
+	return &c
 }
 
 // named puts the profile's name where hints say PROFILE, so a hint is a

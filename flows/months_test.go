@@ -130,3 +130,56 @@ func TestPermissionKinds(t *testing.T) {
 		t.Fatal("policy scoping without Mail.Send did not ask for consent")
 	}
 }
+
+// TestRotation: a refused secret changes nothing; a pending certificate is
+// kept and reused until it is proven; a certificate that never gets
+// uploaded times out without switching.
+func TestRotation(t *testing.T) {
+	srv, env, _ := setup(t, sandbox.Options{})
+	dir := t.TempDir()
+	ctx := context.Background()
+	mem := store.NewMemory()
+	p := appProfile(store.RBAC, sandbox.RBACApp)
+	p, err := flows.SaveApp(dir, mem, p, flows.AppCredential{Secret: sandbox.RBACApp.Secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Date(2028, 1, 31, 0, 0, 0, 0, time.UTC)
+	if _, err := flows.RotateSecret(ctx, env, dir, mem, p, "wrong", &exp); err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("a wrong secret: %v", err)
+	}
+	if v, _ := mem.Get(p.Name, store.KindClientSecret); v != sandbox.RBACApp.Secret {
+		t.Fatal("a wrong secret replaced the stored one")
+	}
+
+	made := 0
+	gen := func() (*flows.Certificate, error) {
+		made++
+		return flows.GenerateCertificate("next", 24*time.Hour, 2048, time.Now())
+	}
+	c1, resumed, err := flows.PendingCertificate(mem, p, time.Now(), gen)
+	if err != nil || resumed {
+		t.Fatal(err, resumed)
+	}
+	_, _, err = flows.RotateCertificate(ctx, env, dir, mem, p, c1, flows.PollOptions{Interval: time.Millisecond, Timeout: 20 * time.Millisecond})
+	if err == nil {
+		t.Fatal("a certificate nobody uploaded was switched to")
+	}
+	if v, _ := mem.Get(p.Name, store.KindClientSecret); v != sandbox.RBACApp.Secret {
+		t.Fatal("a timed-out rotation changed the credential")
+	}
+	c2, resumed, err := flows.PendingCertificate(mem, p, time.Now(), gen)
+	if err != nil || !resumed || c2.Thumbprint() != c1.Thumbprint() || made != 1 {
+		t.Fatalf("the pending certificate was not resumed: %v %v %d", err, resumed, made)
+	}
+	if err := srv.UploadCertificate(p.ClientID, c2.Leaf.Raw); err != nil {
+		t.Fatal(err)
+	}
+	saved, old, err := flows.RotateCertificate(ctx, env, dir, mem, p, c2, flows.PollOptions{Interval: time.Millisecond, Timeout: time.Second})
+	if err != nil || old != "" || saved.CertificateThumbprint != c2.Thumbprint() || saved.Credential != store.CredentialCertificate {
+		t.Fatalf("rotate to the uploaded certificate: %v %q %+v", err, old, saved)
+	}
+	if _, err := mem.Get(p.Name, store.KindClientSecret); err == nil {
+		t.Fatal("the old secret is still stored after switching to a certificate")
+	}
+}

@@ -132,7 +132,7 @@ const (
 )
 
 // Kinds lists every kind of secret a profile may have.
-var Kinds = []Kind{KindRefreshToken, KindClientSecret, KindCertificateKey, KindAccessToken}
+var Kinds = []Kind{KindRefreshToken, KindClientSecret, KindCertificateKey, KindAccessToken, KindCertificateKeyNext}
 
 // ErrNotFound is returned by Secrets.Get when no such secret is stored.
 var ErrNotFound = errors.New("secret not found")

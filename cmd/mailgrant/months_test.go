@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"encoding/pem"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/flows/sandbox/sandboxtest"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -132,4 +138,144 @@ func TestAppOnlyConsentBeyondMail(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "permissions") || !strings.Contains(r.stderr, "Files.Read.All") {
 		t.Fatalf("application Files.Read: %d %s", r.code, r.stderr)
 	}
+}
+
+// TestRotateSecret: a new secret that does not work exits 1 and changes
+// nothing; a working one is switched to with its own expiry date, so the
+// old date's warning goes away.
+func TestRotateSecret(t *testing.T) {
+	dir := env(t, "mailgrant-sandbox", "rot-secret")
+	soon := time.Now().AddDate(0, 0, 9).Format(time.DateOnly)
+	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "rot-secret", "--secret-expires", soon); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	r := mailgrant(t, "", "--sandbox", "status", "rot-secret")
+	if !strings.Contains(r.stdout, "mailgrant rotate rot-secret") {
+		t.Fatalf("the expiry warning does not point at rotate: %s", r.stdout)
+	}
+	k := store.NewKeyring("mailgrant-sandbox")
+
+	// Given a secret Entra does not know, when rotating, nothing changes.
+	r = mailgrant(t, "Sbx8Q~not-a-secret-of-this-app\n", "--sandbox", "rotate", "rot-secret", "--client-secret-stdin", "--secret-expires", "2028-01-31")
+	if r.code != 1 || !strings.Contains(r.stderr, "nothing was changed") || !strings.Contains(r.stderr, "AADSTS7000215") {
+		t.Fatalf("a bad secret: %d %s", r.code, r.stderr)
+	}
+	if got, _ := k.Get("rot-secret", store.KindClientSecret); got != sandbox.RBACApp.Secret {
+		t.Fatal("a failed rotation replaced the secret")
+	}
+	if p := readProfile(t, dir, "rot-secret"); p.CredentialExpiresAt == nil || p.CredentialExpiresAt.Format(time.DateOnly) != soon {
+		t.Fatalf("a failed rotation changed the expiry: %v", p.CredentialExpiresAt)
+	}
+
+	// Given the app's second secret, the profile switches to it.
+	next := sandbox.SecondSecret(sandbox.RBACApp)
+	r = mailgrant(t, next+"\n", "--sandbox", "rotate", "rot-secret", "--client-secret-stdin", "--secret-expires", "2028-01-31")
+	if r.code != 0 || !strings.Contains(r.stdout, "rotated rot-secret") || !strings.Contains(r.stderr, "delete the old secret") {
+		t.Fatalf("rotate: %d %s", r.code, r.stderr)
+	}
+	if got, _ := k.Get("rot-secret", store.KindClientSecret); got != next {
+		t.Fatal("the new secret is not in the keyring")
+	}
+	if p := readProfile(t, dir, "rot-secret"); p.CredentialExpiresAt == nil || p.CredentialExpiresAt.Format(time.DateOnly) != "2028-01-31" {
+		t.Fatalf("the expiry was not replaced: %v", p.CredentialExpiresAt)
+	}
+	r = mailgrant(t, "", "--sandbox", "status", "rot-secret")
+	if r.code != 0 || strings.Contains(r.stdout, "expires on") {
+		t.Fatalf("status after rotating: %d %s", r.code, r.stdout)
+	}
+	assertNotInFiles(t, dir, next)
+}
+
+// TestRotateCertificate: rotate writes a new certificate, polls until the
+// admin has uploaded it (here: the test, after the first refusal), switches,
+// and names the old thumbprint to remove; status then names the thumbprint
+// an AADSTS700027 refers to.
+func TestRotateCertificate(t *testing.T) {
+	dir := env(t, "mailgrant", "rot-cert")
+	srv := sandboxtest.Start(t, sandbox.Options{})
+	oldCert, err := flows.GenerateCertificate("old", 365*24*time.Hour, 2048, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.UploadCertificate(sandbox.RBACApp.ClientID, oldCert.Leaf.Raw); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := oldCert.StoredForm()
+	oldPath := filepath.Join(t.TempDir(), "old.pem")
+	_ = os.WriteFile(oldPath, []byte(stored), 0o600)
+	r := mailgrant(t, "", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "rot-cert", "--tenant", sandbox.TenantID,
+		"--client-id", sandbox.RBACApp.ClientID, "--account", sandbox.AdeleVance.UPN, "--certificate-file", oldPath)
+	if r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+
+	newPath := filepath.Join(t.TempDir(), "new.pem")
+	pr, pw := io.Pipe()
+	var out strings.Builder
+	code := make(chan int, 1)
+	go func() {
+		c := run([]string{"rotate", "rot-cert", "--new-certificate", newPath, "--poll-interval", "20ms", "--wait", "1m"}, strings.NewReader(""), &out, pw)
+		pw.Close()
+		code <- c
+	}()
+	var stderr strings.Builder
+	uploaded := false
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		stderr.WriteString(line + "\n")
+		if !uploaded && strings.Contains(line, "not yet:") {
+			// The admin uploads the public certificate written for them.
+			data, err := os.ReadFile(newPath)
+			if err != nil || strings.Contains(string(data), "PRIVATE") {
+				t.Errorf("the certificate file: %v", err)
+			}
+			block, _ := pem.Decode(data)
+			if err := srv.UploadCertificate(sandbox.RBACApp.ClientID, block.Bytes); err != nil {
+				t.Error(err)
+			}
+			uploaded = true
+		}
+	}
+	t.Logf("rotate:\n%s", stderr.String())
+	if c := <-code; c != 0 || !uploaded || !strings.Contains(out.String(), "rotated rot-cert") {
+		t.Fatalf("rotate: exit %d, uploaded %v", c, uploaded)
+	}
+	if !strings.Contains(stderr.String(), "thumbprint "+oldCert.Thumbprint()+" > Delete") {
+		t.Fatal("the old certificate is not named for removal")
+	}
+	p := readProfileDir(t, dir, "rot-cert")
+	if p.CertificateThumbprint == oldCert.Thumbprint() || p.CertificateThumbprint == "" {
+		t.Fatalf("the profile still uses the old certificate: %s", p.CertificateThumbprint)
+	}
+	if _, err := store.NewKeyring("mailgrant").Get("rot-cert", store.KindCertificateKeyNext); err == nil {
+		t.Fatal("the pending key was left in the keyring")
+	}
+
+	// The admin removes the old certificate: the profile keeps working.
+	if err := srv.RemoveCertificate(sandbox.RBACApp.ClientID, oldCert.Thumbprint()); err != nil {
+		t.Fatal(err)
+	}
+	if r := mailgrant(t, "", "status", "rot-cert"); r.code != 0 {
+		t.Fatalf("status after removing the old certificate: %s", r.stdout)
+	}
+	// Had they removed the new one, status names the thumbprint to upload.
+	if err := srv.RemoveCertificate(sandbox.RBACApp.ClientID, p.CertificateThumbprint); err != nil {
+		t.Fatal(err)
+	}
+	r = mailgrant(t, "", "status", "rot-cert")
+	if r.code != 1 || !strings.Contains(r.stdout, "AADSTS700027") || !strings.Contains(r.stdout, p.CertificateThumbprint) {
+		t.Fatalf("status without the certificate: %d %s", r.code, r.stdout)
+	}
+}
+
+// readProfileDir reads one profile from the config dir itself.
+func readProfileDir(t *testing.T, dir, name string) store.Profile {
+	t.Helper()
+	ps, err := store.LoadProfiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := ps.Get(name)
+	return p
 }
