@@ -2,6 +2,8 @@ package flows_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -182,4 +184,65 @@ func TestRotation(t *testing.T) {
 	if _, err := mem.Get(p.Name, store.KindClientSecret); err == nil {
 		t.Fatal("the old secret is still stored after switching to a certificate")
 	}
+}
+
+// TestSentLogRotation: the log rotates by size, keeps Keep old files, reads
+// back oldest first across them, filters by profile, skips a damaged line,
+// and strips control characters from what it shows.
+func TestSentLogRotation(t *testing.T) {
+	dir := t.TempDir()
+	l := flows.SentLog{Dir: dir, MaxBytes: 400, Keep: 2}
+	p := store.Profile{Name: "site"}
+	for i := 0; i < 12; i++ {
+		r := flows.SentRecordFor(p, "info@contoso.com\x1b[31m", i, int64(i), "send", &flows.DeliverResult{RequestID: "req"}, nil)
+		if i%2 == 1 {
+			r.Profile = "other"
+		}
+		if err := l.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, flows.SentLogFile+".3")); err == nil {
+		t.Fatal("more rotated files than Keep")
+	}
+	if _, err := os.Stat(filepath.Join(dir, flows.SentLogFile+".2")); err != nil {
+		t.Fatal("the log was not rotated")
+	}
+	f, _ := os.OpenFile(filepath.Join(dir, flows.SentLogFile), os.O_APPEND|os.O_WRONLY, 0o600)
+	_, _ = f.WriteString("{\"time\":\"2026-01-0\n")
+	f.Close()
+	recs, bad, err := flows.ReadSentLog(dir, "site")
+	if err != nil || bad != 1 {
+		t.Fatalf("read: %v, %d bad", err, bad)
+	}
+	if len(recs) == 0 || len(recs) >= 6 {
+		t.Fatalf("want some but not all of site's 6 records (the oldest rotated away), got %d", len(recs))
+	}
+	for i, r := range recs {
+		if r.Profile != "site" || strings.ContainsRune(r.From, 0x1b) || (i > 0 && r.Recipients <= recs[i-1].Recipients) {
+			t.Fatalf("record %d: %+v", i, r)
+		}
+	}
+	if recs[len(recs)-1].Recipients != 10 {
+		t.Fatalf("the newest record is missing: %+v", recs[len(recs)-1])
+	}
+}
+
+// FuzzParseSentLine: no line of a damaged log makes the parser panic, and
+// whatever it accepts is printable.
+func FuzzParseSentLine(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-11-28T08:00:00Z","profile":"site","from":"a@b.c","recipients":2,"size":10,"result":"sent"}`))
+	f.Add([]byte(`{"time":"2026-11-28T08:00:00Z","profile":"s\u001b","result":"x","recipients":-1}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := flows.ParseSentLine(line)
+		if err != nil {
+			return
+		}
+		for _, s := range []string{r.Profile, r.From, r.Via, r.RequestID, r.Result, r.Code} {
+			if flows.Printable(s) != s {
+				t.Fatalf("unprintable field accepted: %q", s)
+			}
+		}
+	})
 }

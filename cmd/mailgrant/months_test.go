@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"os"
@@ -278,4 +279,65 @@ func readProfileDir(t *testing.T, dir, name string) store.Profile {
 	}
 	p, _ := ps.Get(name)
 	return p
+}
+
+// TestSentLog: send appends one line per message (never the subject or the
+// body) and mailgrant log reads it back, per profile, as text or JSON.
+func TestSentLog(t *testing.T) {
+	dir := env(t, "mailgrant-sandbox", "log-rbac", "log-other")
+	for _, name := range []string{"log-rbac", "log-other"} {
+		if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", name); r.code != 0 {
+			t.Fatalf("setup: %s", r.stderr)
+		}
+	}
+	r := mailgrant(t, "Secret body text", "--sandbox", "send", "log-rbac", "--to", sandbox.MeganBowen.UPN, "--cc", sandbox.AdeleVance.UPN, "--subject", "Quarterly numbers")
+	if r.code != 0 {
+		t.Fatalf("send: %s", r.stderr)
+	}
+	r = mailgrant(t, "body", "--sandbox", "send", "log-rbac", "--from", sandbox.AlexWilber.UPN, "--to", sandbox.MeganBowen.UPN, "--subject", "Out of scope")
+	if r.code == 0 {
+		t.Fatal("a send outside the RBAC scope succeeded")
+	}
+	if r := mailgrant(t, "x", "--sandbox", "send", "log-other", "--to", sandbox.MeganBowen.UPN); r.code != 0 {
+		t.Fatalf("send: %s", r.stderr)
+	}
+
+	raw, err := os.ReadFile(filepath.Join(dir, "sandbox", "sent.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"Quarterly", "Secret body", "Out of scope", sandbox.MeganBowen.UPN} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("the log holds %q:\n%s", secret, raw)
+		}
+	}
+	r = mailgrant(t, "", "--sandbox", "log", "--json", "log-rbac")
+	var got struct {
+		Messages []struct {
+			Profile    string `json:"profile"`
+			From       string `json:"from"`
+			Recipients int    `json:"recipients"`
+			Size       int64  `json:"size"`
+			Result     string `json:"result"`
+			Code       string `json:"code"`
+			RequestID  string `json:"request_id"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 {
+		t.Fatalf("log --json: %v %s", err, r.stdout)
+	}
+	if len(got.Messages) != 2 {
+		t.Fatalf("want the 2 messages of log-rbac, got %+v", got.Messages)
+	}
+	ok, denied := got.Messages[0], got.Messages[1]
+	if ok.Result != "sent" || ok.Recipients != 2 || ok.From != sandbox.AdeleVance.UPN || ok.Size != int64(len("Secret body text")) {
+		t.Errorf("the sent record: %+v", ok)
+	}
+	if denied.Result != "denied" || denied.Code != "ErrorAccessDenied" || denied.From != sandbox.AlexWilber.UPN || denied.RequestID == "" {
+		t.Errorf("the refused record: %+v", denied)
+	}
+	r = mailgrant(t, "", "--sandbox", "log")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 4 || !strings.Contains(r.stdout, "denied (ErrorAccessDenied)") {
+		t.Fatalf("log: %s", r.stdout)
+	}
 }

@@ -263,6 +263,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newSendCmd(s, &o, nil),
 		newCheckMailboxesCmd(s, &o, nil),
 		newRotateCmd(s, &o, nil),
+		newLogCmd(s, &o, nil),
 		newVersionCmd(s),
 	)
 	for _, c := range root.Commands() {

@@ -261,7 +261,9 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 	if err != nil {
 		return withProfile(err, p.Name)
 	}
-	if err := flows.Send(ctx, a.env, p, tok, m); err != nil {
+	err = flows.Send(ctx, a.env, p, tok, m)
+	a.logSent(p, m, err)
+	if err != nil {
 		var ie *flows.InputError
 		if errors.As(err, &ie) {
 			return err
