@@ -246,3 +246,69 @@ func FuzzParseSentLine(f *testing.F) {
 		}
 	})
 }
+
+// TestPlanEdit: what each kind of change needs.
+func TestPlanEdit(t *testing.T) {
+	user := delegated("u", sandbox.TenantID, sandbox.PublicApp, sandbox.AdeleVance.UPN)
+	rbac := appProfile(store.RBAC, sandbox.RBACApp)
+	with := func(p store.Profile, f func(*store.Profile)) store.Profile {
+		p.Permissions = append([]string(nil), p.Permissions...)
+		f(&p)
+		return p
+	}
+	tests := []struct {
+		name      string
+		old, new_ store.Profile
+		want      flows.EditNeed
+	}{
+		{"from only", user, with(user, func(p *store.Profile) { p.From = "info@contoso.com" }), flows.NeedNothing},
+		{"delegated new permission", user, with(user, func(p *store.Profile) { p.Permissions = append(p.Permissions, "Calendars.Read") }), flows.NeedSignIn},
+		{"delegated fewer permissions", user, with(user, func(p *store.Profile) { p.Permissions = []string{"Mail.Send"} }), flows.NeedCheck},
+		{"delegated new account", user, with(user, func(p *store.Profile) { p.Account = sandbox.MeganBowen.UPN }), flows.NeedSignIn},
+		{"app-only new test mailbox", rbac, with(rbac, func(p *store.Profile) { p.Account = sandbox.MeganBowen.UPN }), flows.NeedCheck},
+		{"app-only new permission", rbac, with(rbac, func(p *store.Profile) { p.Permissions = append(p.Permissions, "Files.Read.All") }), flows.NeedConsent},
+		{"app-only fewer permissions: a check", with(rbac, func(p *store.Profile) { p.Permissions = append(p.Permissions, "Files.Read.All") }), rbac, flows.NeedCheck},
+		{"rbac to policy needs Mail.Send consent", rbac, with(rbac, func(p *store.Profile) { p.Scoping = store.ScopingPolicy }), flows.NeedConsent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pl := flows.PlanEdit(tt.old, tt.new_)
+			if pl.Need != tt.want {
+				t.Fatalf("need %v, want %v (%+v)", pl.Need, tt.want, pl)
+			}
+		})
+	}
+}
+
+// TestDefaultHeaders: sendmail and the relay get the profile's From and
+// Reply-To only where the message has none.
+func TestDefaultHeaders(t *testing.T) {
+	p := store.Profile{From: "info@contoso.com", ReplyTo: "help@contoso.com"}
+	got := string(flows.WithDefaultHeaders([]byte("Subject: hi\r\nTo: a@b.c\r\n\r\nbody"), p))
+	if got != "From: info@contoso.com\r\nReply-To: help@contoso.com\r\nSubject: hi\r\nTo: a@b.c\r\n\r\nbody" {
+		t.Fatalf("added: %q", got)
+	}
+	in := "from: x@y.z\nREPLY-TO: r@y.z\nSubject: hi\n\nReply-To: in the body\n"
+	if got := string(flows.WithDefaultHeaders([]byte(in), p)); got != in {
+		t.Fatalf("changed a message that has both: %q", got)
+	}
+	bad := store.Profile{ReplyTo: "x@y.z\r\nBcc: evil@example.com"}
+	if got := string(flows.WithDefaultHeaders([]byte("Subject: hi\n\nbody"), bad)); strings.Contains(got, "evil") {
+		t.Fatalf("a header was injected: %q", got)
+	}
+}
+
+// FuzzWithDefaultHeaders: any message in, no panic, and the message comes
+// out whole after at most the two added headers.
+func FuzzWithDefaultHeaders(f *testing.F) {
+	f.Add([]byte("Subject: hi\r\nTo: a@b.c\r\n\r\nbody"))
+	f.Add([]byte("\r\n\r\n"))
+	f.Add([]byte(" folded: x\nReply-To: y@z.c\n"))
+	p := store.Profile{From: "info@contoso.com", ReplyTo: "help@contoso.com"}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out := flows.WithDefaultHeaders(raw, p)
+		if !strings.HasSuffix(string(out), string(raw)) || len(out)-len(raw) > 80 {
+			t.Fatalf("the message was changed: %q → %q", raw, out)
+		}
+	})
+}

@@ -167,6 +167,9 @@ func ValidateProfile(p store.Profile) error {
 	if err := validateRBAC(p); err != nil {
 		return err
 	}
+	if err := validateDefaults(p); err != nil {
+		return err
+	}
 	return validateScoping(p)
 }
 

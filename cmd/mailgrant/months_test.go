@@ -341,3 +341,115 @@ func TestSentLog(t *testing.T) {
 		t.Fatalf("log: %s", r.stdout)
 	}
 }
+
+// TestEditProfile: edit says what a change needs and re-authorizes only
+// then; a change that does not verify leaves the profile as it was; From and
+// Reply-To are saved at once and used by send.
+func TestEditProfile(t *testing.T) {
+	dir := env(t, "mailgrant-sandbox", "ed-user", "ed-rbac")
+	k := store.NewKeyring("mailgrant-sandbox")
+	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "ed-user"); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "ed-rbac"); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+
+	// From and Reply-To need nothing: no sign-in, the grant is untouched.
+	rt, _ := k.Get("ed-user", store.KindRefreshToken)
+	r := mailgrant(t, "", "--sandbox", "edit", "ed-user", "--from", sandbox.AdeleVance.UPN, "--reply-to", "help@contoso.com")
+	if r.code != 0 || !strings.Contains(r.stderr, "Needs: nothing") || !strings.Contains(r.stderr, "reply-to: (none) → help@contoso.com") {
+		t.Fatalf("edit from: %d %s", r.code, r.stderr)
+	}
+	if after, _ := k.Get("ed-user", store.KindRefreshToken); after != rt {
+		t.Fatal("a From change touched the grant")
+	}
+	if p := readProfile(t, dir, "ed-user"); p.From != sandbox.AdeleVance.UPN || p.ReplyTo != "help@contoso.com" {
+		t.Fatalf("not saved: %+v", p)
+	}
+
+	// A new delegated account needs a sign-in, as that account.
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.MeganBowen.UPN)
+	r = mailgrant(t, "", "--sandbox", "edit", "ed-user", "--account", sandbox.MeganBowen.UPN)
+	if r.code != 0 || !strings.Contains(r.stderr, "Needs: a new sign-in") {
+		t.Fatalf("edit account: %d %s", r.code, r.stderr)
+	}
+	if p := readProfile(t, dir, "ed-user"); p.Account != sandbox.MeganBowen.UPN || p.From != sandbox.AdeleVance.UPN {
+		t.Fatalf("account not changed, or From lost: %+v", p)
+	}
+
+	// A dry run says what a scoping change needs, and changes nothing.
+	r = mailgrant(t, "", "--sandbox", "edit", "ed-rbac", "--scoping", "policy", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stderr, "Needs: new admin consent") || !strings.Contains(r.stderr, "mailgrant --sandbox rbac-script ed-rbac") || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Fatalf("dry run: %d %s", r.code, r.stderr)
+	}
+	if p := readProfile(t, dir, "ed-rbac"); p.Scoping != "" {
+		t.Fatal("a dry run changed the profile")
+	}
+
+	// A test mailbox outside the scope fails the check: nothing changes.
+	r = mailgrant(t, "", "--sandbox", "edit", "ed-rbac", "--account", sandbox.AlexWilber.UPN)
+	if r.code != 1 || !strings.Contains(r.stderr, "left as it was") {
+		t.Fatalf("edit to an out-of-scope account: %d %s", r.code, r.stderr)
+	}
+	if p := readProfile(t, dir, "ed-rbac"); p.Account != sandbox.AdeleVance.UPN {
+		t.Fatalf("a failed edit changed the account: %s", p.Account)
+	}
+
+	// A new application permission needs admin consent, which runs.
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	r = mailgrant(t, "", "--sandbox", "edit", "ed-rbac", "--permissions", "Mail.Send,Files.Read.All", "--from", sandbox.MeganBowen.UPN, "--reply-to", "help@contoso.com")
+	if r.code != 0 || !strings.Contains(r.stderr, "Needs: new admin consent") || !strings.Contains(r.stderr, "lacks admin consent for Files.Read.All") {
+		t.Fatalf("edit permissions: %d %s", r.code, r.stderr)
+	}
+	if p := readProfile(t, dir, "ed-rbac"); len(p.Permissions) != 2 || p.From != sandbox.MeganBowen.UPN {
+		t.Fatalf("not saved: %+v", p)
+	}
+
+	// Bad input names the field; nothing to change is a usage error.
+	if r := mailgrant(t, "", "--sandbox", "edit", "ed-rbac", "--from", "not an address"); r.code != 2 || !strings.Contains(r.stderr, "from") {
+		t.Fatalf("bad from: %d %s", r.code, r.stderr)
+	}
+	if r := mailgrant(t, "", "--sandbox", "edit", "ed-rbac"); r.code != 2 {
+		t.Fatalf("no change: %d %s", r.code, r.stderr)
+	}
+}
+
+// TestSendDefaults: send uses the profile's From and Reply-To when the
+// message has none; --from and --reply-to override them.
+func TestSendDefaults(t *testing.T) {
+	env(t, "mailgrant", "def-rbac")
+	srv := sandboxtest.Start(t, sandbox.Options{})
+	t.Setenv("MAILGRANT_CLIENT_SECRET", sandbox.RBACApp.Secret)
+	r := mailgrant(t, "", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "def-rbac", "--tenant", sandbox.TenantID,
+		"--client-id", sandbox.RBACApp.ClientID, "--account", sandbox.AdeleVance.UPN, "--out-of-scope", sandbox.AlexWilber.UPN)
+	if r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	if r := mailgrant(t, "", "edit", "def-rbac", "--from", sandbox.MeganBowen.UPN, "--reply-to", "help@contoso.com"); r.code != 0 {
+		t.Fatalf("edit: %s", r.stderr)
+	}
+	last := func() sandbox.SentMessage {
+		sent := srv.Sent()
+		return sent[len(sent)-1]
+	}
+	if r := mailgrant(t, "hello", "send", "def-rbac", "--to", sandbox.AdeleVance.UPN); r.code != 0 {
+		t.Fatalf("send: %s", r.stderr)
+	}
+	if m := last(); m.Mailbox != sandbox.MeganBowen.UPN || len(m.ReplyTo) != 1 || m.ReplyTo[0] != "help@contoso.com" {
+		t.Fatalf("defaults not used: %+v", m)
+	}
+	if r := mailgrant(t, "hello", "send", "def-rbac", "--to", sandbox.AdeleVance.UPN, "--from", sandbox.AdeleVance.UPN, "--reply-to", "sales@contoso.com"); r.code != 0 {
+		t.Fatalf("send: %s", r.stderr)
+	}
+	if m := last(); m.Mailbox != sandbox.AdeleVance.UPN || len(m.ReplyTo) != 1 || m.ReplyTo[0] != "sales@contoso.com" {
+		t.Fatalf("flags did not override: %+v", m)
+	}
+	mime := "Subject: hi\r\nTo: " + sandbox.AdeleVance.UPN + "\r\n\r\nbody\r\n"
+	if r := mailgrant(t, mime, "send", "def-rbac", "--mime"); r.code != 0 {
+		t.Fatalf("send --mime: %s", r.stderr)
+	}
+	if m := last(); m.Mailbox != sandbox.MeganBowen.UPN || len(m.ReplyTo) != 1 || m.ReplyTo[0] != "help@contoso.com" {
+		t.Fatalf("MIME defaults not used: %+v", m)
+	}
+}

@@ -264,6 +264,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newCheckMailboxesCmd(s, &o, nil),
 		newRotateCmd(s, &o, nil),
 		newLogCmd(s, &o, nil),
+		newEditCmd(s, &o, nil),
 		newVersionCmd(s),
 	)
 	for _, c := range root.Commands() {
