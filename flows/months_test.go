@@ -312,3 +312,26 @@ func FuzzWithDefaultHeaders(f *testing.F) {
 		}
 	})
 }
+
+// TestWaitForConsent: the wait ends as soon as the consent reaches the
+// token, reporting the time left on the way; a skipped wait returns the
+// token as it is.
+func TestWaitForConsent(t *testing.T) {
+	srv, env, _ := setup(t, sandbox.Options{Faults: []string{sandbox.FaultSlowConsent}})
+	p := appProfile(store.SendAsAny, sandbox.DaemonApp)
+	cred := flows.AppCredential{Secret: sandbox.DaemonApp.Secret}
+	if err := srv.GrantAdminConsent(p.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	skip := make(chan struct{})
+	close(skip)
+	tok, err := flows.WaitForConsent(context.Background(), env, p, cred, flows.PollOptions{Interval: time.Hour, Timeout: time.Hour, Skip: skip})
+	if err != nil || tok == nil || !flows.NeedsAdminConsent(p, tok) {
+		t.Fatalf("skipped: %v %v", err, tok)
+	}
+	waits := 0
+	tok, err = flows.WaitForConsent(context.Background(), env, p, cred, flows.PollOptions{Interval: 50 * time.Millisecond, Timeout: time.Minute, Waiting: func(error, time.Duration) { waits++ }})
+	if err != nil || flows.NeedsAdminConsent(p, tok) || waits == 0 {
+		t.Fatalf("waited %d times: %v %v", waits, err, tok)
+	}
+}

@@ -172,20 +172,7 @@ func adminConsentPlain(ctx context.Context, a *app, p store.Profile, cred flows.
 	if err := c.Wait(ctx); err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(w, "✓ Admin consent granted; asking for a token again…")
-	var tok *flows.Token
-	for attempt := 0; attempt < 6; attempt++ {
-		tok, err = flows.AppToken(ctx, a.env, p, cred)
-		if err != nil || !flows.NeedsAdminConsent(p, tok) {
-			return tok, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * time.Second):
-		}
-	}
-	return tok, nil // Verify reports what is still missing
+	return waitForConsent(ctx, a, p, cred)
 }
 
 // openBrowser opens url without waiting: a launcher may not return until the

@@ -453,3 +453,25 @@ func TestSendDefaults(t *testing.T) {
 		t.Fatalf("MIME defaults not used: %+v", m)
 	}
 }
+
+// TestConsentPropagation: after admin consent, mailgrant keeps asking for a
+// token with a visible countdown until the consent reaches it; when the wait
+// ends first, it says consent can take minutes and gives the status command.
+func TestConsentPropagation(t *testing.T) {
+	env(t, "mailgrant-sandbox", "slow-any", "slower-any")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	t.Setenv("MAILGRANT_SANDBOX_FAULTS", sandbox.FaultSlowConsent)
+	t.Setenv("MAILGRANT_CONSENT_WAIT", "1m")
+	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "slow-any")
+	if r.code != 0 || !strings.Contains(r.stderr, "Entra can take a few minutes") || !strings.Contains(r.stderr, "consent not in the token yet") {
+		t.Fatalf("setup with slow consent: %d %s", r.code, r.stderr)
+	}
+
+	// A fresh tenant, and a wait shorter than the propagation.
+	t.Setenv("MAILGRANT_CONFIG_DIR", t.TempDir())
+	t.Setenv("MAILGRANT_CONSENT_WAIT", "200ms")
+	r = mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "slower-any")
+	if r.code != 1 || !strings.Contains(r.stderr, "can take several minutes. Check again later with: mailgrant --sandbox status slower-any") {
+		t.Fatalf("setup with a short wait: %d %s", r.code, r.stderr)
+	}
+}

@@ -354,6 +354,7 @@ func (s *Server) clientCredentials(tr tokenRequest) (tokenResponse, *oauthError)
 	if err != nil {
 		return tokenResponse{}, oauthErr("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
 	}
+	roles = s.appliedRoles(app.ClientID, roles)
 	if app.RBAC && s.tenantWideForRBAC() {
 		roles = union(roles, []string{"Mail.Send"})
 	}
