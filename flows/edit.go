@@ -69,7 +69,9 @@ func PlanEdit(old, edited store.Profile) EditPlan {
 		pl.Changes = append(pl.Changes, fmt.Sprintf("%s: %s → %s", field, orNone(a), orNone(b)))
 		return true
 	}
-	changed("from", old.From, edited.From)
+	if changed("from", old.From, edited.From) && edited.From != "" && edited.Scenario.Delegated() && !strings.EqualFold(edited.From, edited.Account) {
+		pl.Advice = append(pl.Advice, edited.Account+" needs Send As rights on "+edited.From+" (Exchange) and the delegated permission Mail.Send.Shared to send as it")
+	}
 	changed("reply-to", old.ReplyTo, edited.ReplyTo)
 	if changed("out-of-scope", old.OutOfScopeMailbox, edited.OutOfScopeMailbox) {
 		need(NeedCheck, "the out-of-scope mailbox is tested")
@@ -99,8 +101,7 @@ func PlanEdit(old, edited store.Profile) EditPlan {
 			pl.Advice = append(pl.Advice, "mailgrant cannot remove a granted permission: revoke "+strings.Join(removed, ", ")+" under Enterprise applications > the app > Permissions, or status lists it as granted beyond need")
 		}
 	}
-	scoping := func(p store.Profile) string { return ScopingTitle(p) }
-	if changed("scoping", scoping(old), scoping(edited)) {
+	if changed("scoping", ScopingTitle(old), ScopingTitle(edited)) {
 		if a, _ := diff(AppPermissions(old), AppPermissions(edited)); len(a) > 0 {
 			need(NeedConsent, "an access policy narrows a tenant-wide "+strings.Join(a, ", ")+", which an administrator must consent to")
 		} else {
