@@ -185,6 +185,26 @@ func TestRotateSecret(t *testing.T) {
 		t.Fatalf("status after rotating: %d %s", r.code, r.stdout)
 	}
 	assertNotInFiles(t, dir, next)
+
+	// A confidential delegated app: the new secret is proven by a refresh.
+	if r := mailgrant(t, sandbox.WebApp.Secret+"\n", "--sandbox", "setup", "--non-interactive", "--profile", "rot-web", "--client-id", sandbox.WebApp.ClientID, "--client-secret-stdin"); r.code != 0 {
+		t.Fatalf("setup web: %s", r.stderr)
+	}
+	t.Cleanup(func() {
+		for _, kind := range store.Kinds {
+			_ = k.Delete("rot-web", kind)
+		}
+	})
+	web := sandbox.SecondSecret(sandbox.WebApp)
+	if r := mailgrant(t, web+"\n", "--sandbox", "rotate", "rot-web", "--client-secret-stdin"); r.code != 0 || !strings.Contains(r.stderr, "No expiry date was given") {
+		t.Fatalf("rotate web: %d %s", r.code, r.stderr)
+	}
+	if got, _ := k.Get("rot-web", store.KindClientSecret); got != web {
+		t.Fatal("the web app's new secret is not in the keyring")
+	}
+	if r := mailgrant(t, "", "--sandbox", "status", "rot-web"); r.code != 0 {
+		t.Fatalf("status web: %s", r.stdout)
+	}
 }
 
 // TestRotateCertificate: rotate writes a new certificate, polls until the
