@@ -495,3 +495,33 @@ func TestConsentPropagation(t *testing.T) {
 		t.Fatalf("setup with a short wait: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestRotateBadInput: rotate refuses what cannot work before touching
+// anything, naming the field.
+func TestRotateBadInput(t *testing.T) {
+	env(t, "mailgrant-sandbox", "rot-pub")
+	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "rot-pub"); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "x.pem")
+	for _, tt := range []struct {
+		stdin string
+		args  []string
+		field string
+	}{
+		{"", []string{"--new-certificate", out}, "new-certificate"},
+		{"s\n", []string{"--client-secret-stdin"}, "client-secret"},
+		{"s\n", []string{"--client-secret-stdin", "--secret-expires", "31/12/2027"}, "secret-expires"},
+	} {
+		r := mailgrant(t, tt.stdin, append([]string{"--sandbox", "rotate", "rot-pub"}, tt.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.field) {
+			t.Errorf("%v: %d %s", tt.args, r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a certificate was written for a delegated profile")
+	}
+	if _, err := store.NewKeyring("mailgrant-sandbox").Get("rot-pub", store.KindCertificateKeyNext); err == nil {
+		t.Error("a key was kept for a delegated profile")
+	}
+}

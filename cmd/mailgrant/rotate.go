@@ -84,6 +84,9 @@ func rotateRun(ctx context.Context, o *rotateOptions) error {
 	}
 	certMode := o.newCertificate != "" || (p.Credential == store.CredentialCertificate && !o.secretStdin && os.Getenv("MAILGRANT_CLIENT_SECRET") == "")
 	if certMode {
+		if p.Scenario.Delegated() {
+			return &flows.InputError{Field: "new-certificate", Problem: "certificates are for app-only profiles here", Hint: p.Name + " is " + string(p.Scenario) + ": rotate its client secret with --client-secret-stdin"}
+		}
 		if o.secretExpires != "" {
 			return &flows.InputError{Field: "secret-expires", Problem: "only applies to a client secret", Hint: "a certificate's expiry is read from the certificate"}
 		}
@@ -128,7 +131,11 @@ func (a *app) rotateSecret(ctx context.Context, o *rotateOptions, secrets store.
 	} else {
 		fmt.Fprintf(w, "! No expiry date was given, so status cannot warn before the secret lapses: rerun with --secret-expires YYYY-MM-DD.\n")
 	}
-	fmt.Fprintf(w, "Now delete the old secret: %s > App registrations > %s > Certificates & secrets > Client secrets (once no other program uses it).\n", "https://"+a.env.Cloud.Portal, p.ClientID)
+	if p.CertificateThumbprint != "" {
+		fmt.Fprintf(w, "Now remove the old certificate: %s > App registrations > %s > Certificates & secrets > Certificates > thumbprint %s > Delete.\n", "https://"+a.env.Cloud.Portal, p.ClientID, p.CertificateThumbprint)
+	} else {
+		fmt.Fprintf(w, "Now delete the old secret: %s > App registrations > %s > Certificates & secrets > Client secrets (once no other program uses it).\n", "https://"+a.env.Cloud.Portal, p.ClientID)
+	}
 	fmt.Fprintf(a.io.out, "rotated %s\n", p.Name)
 	return nil
 }
