@@ -335,3 +335,15 @@ func TestWaitForConsent(t *testing.T) {
 		t.Fatalf("waited %d times: %v %v", waits, err, tok)
 	}
 }
+
+// BenchmarkSentLogAppend is the cost the sent-mail log adds to each message
+// (lock file, append, occasional rotation).
+func BenchmarkSentLogAppend(b *testing.B) {
+	l := flows.SentLog{Dir: b.TempDir()}
+	r := flows.SentRecordFor(store.Profile{Name: "site"}, "info@contoso.com", 3, 12345, "relay", &flows.DeliverResult{RequestID: "0f6c7c2e-1b9d-4f5e-9a51-3c2d1e0f9a8b"}, nil)
+	for b.Loop() {
+		if err := l.Append(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
