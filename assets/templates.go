@@ -73,7 +73,19 @@ type RBACScript struct {
 	OutOfScope string
 	// Command is how the admin runs mailgrant ("mailgrant" or "mailgrant --sandbox").
 	Command string
+	// AccessRight is the access policy's -AccessRight: RestrictAccess (the
+	// default when empty) or DenyAccess, where Group and Mailboxes are the
+	// mailboxes the app must NOT reach.
+	AccessRight string
+	// ObjectID is the service principal's object ID; empty leaves a
+	// placeholder for the admin to fill in.
+	ObjectID string
+	// ObjectIDSource says where ObjectID came from, for the script's comment.
+	ObjectIDSource string
 }
+
+// Deny reports whether the access policy is a block list.
+func (r RBACScript) Deny() bool { return r.AccessRight == "DenyAccess" }
 
 // Filter is the OPATH recipient filter for listed mailboxes.
 func (r RBACScript) Filter() string {

@@ -150,3 +150,30 @@ func (c *ConsentFlow) Wait(ctx context.Context) error {
 		return nil
 	})
 }
+
+// ConsentWait is how long mailgrant keeps asking for a token after an admin
+// consented: Entra can take minutes to put new roles into app-only tokens.
+const ConsentWait = 3 * time.Minute
+
+// WaitForConsent asks for app-only tokens until one carries every
+// application permission the profile needs, or the wait ends (time up,
+// skipped, cancelled). It returns the last token obtained, which may still
+// lack permissions: the check that follows names them.
+func WaitForConsent(ctx context.Context, env *Env, p store.Profile, cred AppCredential, o PollOptions) (*Token, error) {
+	var last *Token
+	err := poll(ctx, env, o, func() error {
+		tok, err := AppToken(ctx, env, p, cred)
+		if err != nil {
+			return err
+		}
+		last = tok
+		if NeedsAdminConsent(p, tok) {
+			return &Error{Code: "consent-pending", State: StateConsentMissing, Message: "the token does not carry the consented permissions yet"}
+		}
+		return nil
+	})
+	if last != nil && (err == nil || AsError(err).Code == "consent-pending" || IsSkipped(err)) {
+		return last, nil
+	}
+	return last, err
+}

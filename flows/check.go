@@ -97,9 +97,12 @@ type Status struct {
 	// CredentialExpiresAt is when the client secret or certificate expires,
 	// when known.
 	CredentialExpiresAt *time.Time `json:"credential_expires_at,omitempty"`
-	CheckedAt           time.Time  `json:"checked_at"`
-	Steps               []Step     `json:"steps"`
-	Error               *Error     `json:"error,omitempty"`
+	// CertificateThumbprint is the SHA-1 thumbprint (hex) of the profile's
+	// certificate: the key Entra must hold (AADSTS700027 names it).
+	CertificateThumbprint string    `json:"certificate_thumbprint,omitempty"`
+	CheckedAt             time.Time `json:"checked_at"`
+	Steps                 []Step    `json:"steps"`
+	Error                 *Error    `json:"error,omitempty"`
 	// Rotated is true when the check stored a newer refresh token.
 	Rotated bool `json:"-"`
 }
@@ -124,6 +127,7 @@ func newStatus(env *Env, p store.Profile) *Status {
 		Name: p.Name, Scenario: p.Scenario, Cloud: cloud, Tenant: p.Tenant, ClientID: p.ClientID,
 		Account: p.Account, Store: p.SecretsStore(), Required: nonNil(p.Permissions), Granted: []string{}, Missing: []string{}, Excess: []string{},
 		CheckedAt: env.Now().UTC(), Steps: []Step{}, CredentialExpiresAt: p.CredentialExpiresAt,
+		CertificateThumbprint: p.CertificateThumbprint,
 	}
 }
 
@@ -140,9 +144,13 @@ func (s *Status) credentialStep(env *Env, p store.Profile, o CheckOptions) {
 	if left > CredentialWarning {
 		return
 	}
+	what := string(p.Credential)
+	if p.CertificateThumbprint != "" {
+		what += " " + p.CertificateThumbprint
+	}
 	s.add(o, Step{Name: StepCredential, Result: StepWarning, Detail: fmt.Sprintf(
-		"the %s expires on %s (in %d days): create a new one, then mailgrant reauth %s",
-		p.Credential, p.CredentialExpiresAt.Format(time.DateOnly), int(left.Hours()/24), p.Name)})
+		"the %s expires on %s (in %d days): replace it without downtime with mailgrant rotate %s",
+		what, p.CredentialExpiresAt.Format(time.DateOnly), int(left.Hours()/24), p.Name)})
 }
 
 func nonNil(s []string) []string {
@@ -211,8 +219,13 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 // Mail.Send (Exchange RBAC grants it per mailbox, and an Entra grant would
 // make the restriction useless, reference §11); a send as the in-scope
 // account must be accepted; a send as the out-of-scope mailbox, when one is
-// given, must be refused.
+// given, must be refused. A profile scoped by an access policy is checked
+// by checkPolicy instead.
 func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) {
+	if p.UsesPolicy() {
+		s.checkPolicy(ctx, env, p, tok, o)
+		return
+	}
 	var required []string
 	for _, r := range s.Required {
 		if !strings.EqualFold(r, "Mail.Send") {
@@ -225,7 +238,7 @@ func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *
 		s.Steps[len(s.Steps)-1] = Step{Name: StepPermissions, Result: StepFailed, Detail: "the app holds tenant-wide Mail.Send", Err: &Error{
 			Code: "rbac-unrestricted", State: StateError,
 			Message: "the app also holds the tenant-wide application permission Mail.Send in Entra, so the Exchange RBAC restriction has no effect: it can send as every mailbox",
-			Hint:    "remove the grant: Entra admin center > Enterprise applications > the app > Permissions > Mail.Send (Application) > Revoke; or remove Mail.Send from API permissions and grant consent again",
+			Hint:    "remove the grant: Entra admin center > Enterprise applications > the app > Permissions > Mail.Send (Application) > Revoke; or remove Mail.Send from API permissions and grant consent again; if an ApplicationAccessPolicy narrows it instead, record that: mailgrant edit PROFILE --scoping policy",
 		}}
 		if s.Error == nil {
 			s.Error, s.State = s.Steps[len(s.Steps)-1].Err, StateError
@@ -245,21 +258,7 @@ func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *
 	if p.OutOfScopeMailbox == "" {
 		return
 	}
-	m := Message{From: p.OutOfScopeMailbox, To: []string{p.OutOfScopeMailbox}, Subject: "mailgrant scope test", Body: "If you read this, the Exchange RBAC scope does not restrict this app."}
-	err := env.SendMail(ctx, tok.AccessToken, true, m)
-	fe := AsError(err)
-	switch {
-	case err == nil:
-		s.add(o, Step{Name: StepScope, Result: StepFailed, Detail: "a send as " + p.OutOfScopeMailbox + " was accepted", Err: &Error{
-			Code: "rbac-unrestricted", State: StateError,
-			Message: fmt.Sprintf("the app could send as %s, which should be out of scope", p.OutOfScopeMailbox),
-			Hint:    "check the management scope's recipient filter (Test-ServicePrincipalAuthorization), and allow up to 2 hours for RBAC changes to apply",
-		}})
-	case fe.HTTPStatus == 403:
-		s.add(o, Step{Name: StepScope, Result: StepOK, Detail: fmt.Sprintf("a send as %s was refused (%s)", p.OutOfScopeMailbox, fe.Code)})
-	default:
-		s.add(o, Step{Name: StepScope, Result: StepFailed, Detail: fe.Message, Err: fe})
-	}
+	s.probeOutOfScope(ctx, env, p, tok, o)
 }
 
 // checkAccount compares GET /me with the profile's account, and for personal
@@ -425,11 +424,24 @@ func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o Ch
 	env = env.ForProfile(p)
 	tok, err := GetToken(ctx, env, secrets, p, TokenOptions{Lock: o.Lock})
 	if err != nil {
-		return newStatus(env, p).fail(o, StepToken, err).named(p.Name)
+		return newStatus(env, p).fail(o, StepToken, withThumbprint(err, p)).named(p.Name)
 	}
 	s := Verify(ctx, env, p, tok, o)
 	s.Rotated = tok.Rotated
 	return s
+}
+
+// withThumbprint names the profile's certificate in a signature-validation
+// failure (AADSTS700027), so the admin can compare it with the thumbprints
+// listed under Certificates & secrets.
+func withThumbprint(err error, p store.Profile) error {
+	fe := AsError(err)
+	if p.CertificateThumbprint == "" || fe.Code != "AADSTS700027" {
+		return err
+	}
+	c := *fe
+	c.Hint = fmt.Sprintf("mailgrant signs with the certificate whose thumbprint is %s: it must be listed under the app registration's Certificates & secrets (upload it, or rotate to a new one with mailgrant rotate PROFILE)", p.CertificateThumbprint)
+	return &c
 }
 
 // named puts the profile's name where hints say PROFILE, so a hint is a

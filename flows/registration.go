@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mailgrant/mailgrant/assets"
 	"github.com/mailgrant/mailgrant/store"
@@ -24,6 +25,49 @@ var permissionIDs = map[string]string{
 	"Application/Calendars.Read": "798ee544-9d2d-430c-a058-570e29e34338",
 	"Application/Files.Read.All": "01d4889c-1287-42c6-ac1f-5d1e02578ef6",
 	"Application/User.Read.All":  "df021288-bdef-4463-88db-98f22de89214",
+
+	"Delegated/Calendars.ReadWrite":   "1ec239c2-d7c9-4623-a91a-a9775856bb36",
+	"Application/Calendars.ReadWrite": "ef54d2bf-783f-4e0f-bca1-3210c0444d99",
+	"Delegated/Contacts.ReadWrite":    "d56682ec-c09e-4743-aaf4-1a3aac4caa21",
+	"Application/Contacts.ReadWrite":  "6918b873-d17a-4dc1-b314-35f528134491",
+}
+
+// delegatedOnly are Graph permissions that exist only as delegated
+// permissions (reference §12; Microsoft's permissions reference), keyed in
+// lower case, with what an app-only profile asks for instead.
+var delegatedOnly = map[string]string{
+	"files.read":                 "Files.Read.All",
+	"files.readwrite":            "Files.ReadWrite.All",
+	"user.read":                  "User.Read.All",
+	"user.readwrite":             "User.ReadWrite.All",
+	"mail.send.shared":           "Mail.Send",
+	"mail.read.shared":           "Mail.Read",
+	"mail.readwrite.shared":      "Mail.ReadWrite",
+	"calendars.read.shared":      "Calendars.Read",
+	"calendars.readwrite.shared": "Calendars.ReadWrite",
+	"contacts.read.shared":       "Contacts.Read",
+	"contacts.readwrite.shared":  "Contacts.ReadWrite",
+}
+
+// applicationOnly are Graph permissions that exist only as application
+// permissions, keyed in lower case.
+var applicationOnly = map[string]bool{
+	"application.readwrite.ownedby": true,
+}
+
+// validatePermissionKind refuses a permission name that does not exist for
+// the scenario's kind (delegated or application), naming the one to use.
+func validatePermissionKind(sc store.Scenario, perms []string) error {
+	for _, p := range perms {
+		key := strings.ToLower(p)
+		if instead, ok := delegatedOnly[key]; ok && !sc.Delegated() {
+			return &InputError{Field: "permissions", Problem: fmt.Sprintf("%s exists only as a delegated permission; %s is app-only", p, sc), Hint: fmt.Sprintf("use the application permission %s", instead)}
+		}
+		if applicationOnly[key] && sc.Delegated() {
+			return &InputError{Field: "permissions", Problem: fmt.Sprintf("%s exists only as an application permission; %s signs in a user", p, sc), Hint: "choose an app-only scenario (send-as-any or rbac), or a delegated permission"}
+		}
+	}
+	return nil
 }
 
 // ScenarioTitle is a scenario's name for people.
@@ -58,8 +102,8 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		typ = "Delegated"
 		perms = append(perms, "offline_access", "openid", "profile")
 	}
-	if p.Scenario == store.RBAC {
-		perms = slices.DeleteFunc(perms, func(s string) bool { return strings.EqualFold(s, "Mail.Send") })
+	if !p.Scenario.Delegated() {
+		perms = AppPermissions(p)
 	}
 	r.PermissionType = strings.ToLower(typ)
 	for _, name := range perms {
@@ -89,8 +133,20 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		r.Credential = "a client secret (copy its Value) or a certificate (mailgrant can create one to upload)"
 		r.Notes = []string{"Mail.Send as an application permission lets the app send as EVERY mailbox in the organization; prefer send-as-user or rbac."}
 	case store.RBAC:
-		r.Consent = "none in Entra for Mail.Send: Exchange Online grants it to chosen mailboxes (mailgrant rbac-script " + p.Name + ")"
+		if len(perms) > 0 {
+			r.Platform = "Web"
+			r.RedirectURI = "http://localhost (for the admin-consent redirect)"
+		}
 		r.Credential = "a client secret (copy its Value) or a certificate (mailgrant can create one to upload)"
+		if p.UsesPolicy() {
+			r.Consent = "an administrator grants admin consent for " + strings.Join(perms, ", ") + " (mailgrant opens the consent page); then an Exchange administrator runs the access policy (mailgrant rbac-script " + p.Name + ")"
+			r.Notes = []string{"Keep Mail.Send as an application permission: the ApplicationAccessPolicy narrows it in Exchange. Until the policy applies (more than an hour), the app can send as every mailbox."}
+			break
+		}
+		r.Consent = "none in Entra for Mail.Send: Exchange Online grants it to chosen mailboxes (mailgrant rbac-script " + p.Name + ")"
+		if len(perms) > 0 {
+			r.Consent = "an administrator grants admin consent for " + strings.Join(perms, ", ") + " (mailgrant opens the consent page); " + r.Consent
+		}
 		r.Notes = []string{"Do NOT add Mail.Send as an application permission in Entra: access is the union of Entra grants and Exchange RBAC, so it would lift the restriction."}
 	}
 	return r
@@ -112,6 +168,25 @@ func RBACScript(p store.Profile, prefix string) assets.RBACScript {
 	if len(r.Mailboxes) == 0 && r.Group == "" {
 		r.Mailboxes = []string{p.Account}
 	}
+	if p.UsesPolicy() {
+		r.AccessRight = string(store.PolicyRestrict)
+		if p.Denies() {
+			r.AccessRight = string(store.PolicyDeny)
+		}
+	}
+	return r
+}
+
+// WithServicePrincipal fills the script's service principal object ID from
+// an app-only token's oid claim (reference §11 (b): New-ServicePrincipal
+// needs the ID shown under Enterprise applications, which is what oid is).
+// Without a token, or a token without oid, the placeholder stays.
+func WithServicePrincipal(r assets.RBACScript, tok *Token, at time.Time) assets.RBACScript {
+	if tok == nil || tok.ServicePrincipalID == "" {
+		return r
+	}
+	r.ObjectID = tok.ServicePrincipalID
+	r.ObjectIDSource = "the oid claim of an app-only token mailgrant obtained with the profile's credential on " + at.UTC().Format(time.DateOnly)
 	return r
 }
 

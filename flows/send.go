@@ -78,6 +78,9 @@ type Message struct {
 	// (base64, Content-Type text/plain); every field above except From is
 	// then ignored, since the message has its own headers.
 	MIME []byte
+	// ReplyTo are the addresses replies go to (message.replyTo); empty
+	// means the sender.
+	ReplyTo []string
 	// SkipSentItems asks Graph not to keep a copy in Sent Items
 	// (saveToSentItems false). Graph's MIME form cannot say this.
 	SkipSentItems bool
@@ -102,7 +105,7 @@ func (m Message) Validate() error {
 	for _, l := range []struct {
 		field string
 		addrs []string
-	}{{"to", m.To}, {"cc", m.Cc}, {"bcc", m.Bcc}} {
+	}{{"to", m.To}, {"cc", m.Cc}, {"bcc", m.Bcc}, {"reply-to", m.ReplyTo}} {
 		for _, a := range l.addrs {
 			if _, err := mail.ParseAddress(a); err != nil {
 				return &InputError{Field: l.field, Problem: fmt.Sprintf("%q is not an email address (%s)", a, addrProblem(err)), Hint: "give one address per --" + l.field + ", such as ann@contoso.com or \"Ann Lee <ann@contoso.com>\""}
@@ -197,6 +200,7 @@ type sendMailRequest struct {
 		To          []jsonRecipient  `json:"toRecipients"`
 		Cc          []jsonRecipient  `json:"ccRecipients,omitempty"`
 		Bcc         []jsonRecipient  `json:"bccRecipients,omitempty"`
+		ReplyTo     []jsonRecipient  `json:"replyTo,omitempty"`
 		Attachments []jsonAttachment `json:"attachments,omitempty"`
 	} `json:"message"`
 	// SaveToSentItems is sent only to say false; Graph's default is true.
@@ -217,6 +221,9 @@ func (m Message) jsonBody() ([]byte, error) {
 		req.Message.From = &from
 	}
 	req.Message.To, req.Message.Cc, req.Message.Bcc = recipients(m.To), recipients(m.Cc), recipients(m.Bcc)
+	if len(m.ReplyTo) > 0 {
+		req.Message.ReplyTo = recipients(m.ReplyTo)
+	}
 	for _, a := range m.Attachments {
 		ct := a.ContentType
 		if ct == "" {

@@ -38,6 +38,10 @@ type Token struct {
 	FromCache bool
 	// Rotated is true when a refresh stored a new refresh token.
 	Rotated bool
+	// ServicePrincipalID is, for an app-only token, its oid claim: the
+	// object ID of the app's service principal in the tenant (Enterprise
+	// applications), which Exchange's New-ServicePrincipal needs.
+	ServicePrincipalID string
 }
 
 // Identity is who signed in, as the ID token says.
@@ -170,6 +174,9 @@ func (e *Env) fromOAuth(t *oauth2.Token) *Token {
 	}
 	if claims, err := DecodeClaims(t.AccessToken); err == nil {
 		tok.Roles = claims.Roles
+		if claims.Scope == "" && IsGUID(claims.ObjectID) {
+			tok.ServicePrincipalID = claims.ObjectID
+		}
 		if len(tok.Scopes) == 0 && claims.Scope != "" {
 			tok.Scopes = normalizeScopes(claims.Scope, e.GraphResource())
 		}

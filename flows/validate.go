@@ -127,6 +127,16 @@ func ValidatePermissions(perms []string) error {
 	return nil
 }
 
+// ValidatePermissionsFor checks a list of Graph permission names for a
+// scenario: well-formed, and existing for its kind (application Files.Read
+// does not exist; Files.Read.All does).
+func ValidatePermissionsFor(sc store.Scenario, perms []string) error {
+	if err := ValidatePermissions(perms); err != nil {
+		return err
+	}
+	return validatePermissionKind(sc, perms)
+}
+
 // ParsePermissions splits a comma- or space-separated list.
 func ParsePermissions(s string) []string {
 	var out []string
@@ -182,10 +192,16 @@ func ValidateProfile(p store.Profile) error {
 	if err := ValidateAccount(p.Scenario, p.Account); err != nil {
 		return err
 	}
-	if err := ValidatePermissions(p.Permissions); err != nil {
+	if err := ValidatePermissionsFor(p.Scenario, p.Permissions); err != nil {
 		return err
 	}
-	return validateRBAC(p)
+	if err := validateRBAC(p); err != nil {
+		return err
+	}
+	if err := validateDefaults(p); err != nil {
+		return err
+	}
+	return validateScoping(p)
 }
 
 // validateRBAC checks the Exchange scoping fields that go into PowerShell.

@@ -108,6 +108,19 @@ type Profile struct {
 	LastCheckedAt *time.Time `json:"last_checked_at,omitempty"`
 	// LastState is the state the last check reported.
 	LastState string `json:"last_state,omitempty"`
+
+	// Scoping is, for rbac, how Exchange Online restricts the app: RBAC for
+	// Applications (empty or "rbac") or an ApplicationAccessPolicy ("policy").
+	Scoping Scoping `json:"scoping,omitempty"`
+	// PolicyAccess is, for the policy scoping, the policy's -AccessRight:
+	// RestrictAccess (an allow list; empty means this) or DenyAccess (a
+	// block list).
+	PolicyAccess PolicyAccess `json:"policy_access,omitempty"`
+	// From is the sender used when a message names none (send, sendmail,
+	// the relay); empty means the account.
+	From string `json:"from,omitempty"`
+	// ReplyTo is the Reply-To used when a message has none.
+	ReplyTo string `json:"reply_to,omitempty"`
 }
 
 // Backend names where a profile's secrets are kept.
@@ -146,7 +159,7 @@ const (
 )
 
 // Kinds lists every kind of secret a profile may have.
-var Kinds = []Kind{KindRefreshToken, KindClientSecret, KindCertificateKey, KindAccessToken}
+var Kinds = []Kind{KindRefreshToken, KindClientSecret, KindCertificateKey, KindAccessToken, KindCertificateKeyNext}
 
 // ErrNotFound is returned by Secrets.Get when no such secret is stored.
 var ErrNotFound = errors.New("secret not found")

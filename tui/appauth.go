@@ -229,12 +229,12 @@ func (s appAuthScreen) Update(msg tea.Msg) (appAuthScreen, tea.Cmd) {
 	return s, nil
 }
 
-// tokenReceived asks for admin consent when a send-as-any token lacks a
+// tokenReceived asks for admin consent when an app-only token lacks a
 // required role, asks again a few times after consent, or hands the token
 // on to be checked (the check names whatever is still missing).
 func (s appAuthScreen) tokenReceived(msg appTokenReceivedMsg) (appAuthScreen, tea.Cmd) {
 	p := s.req.Profile
-	missing := p.Scenario == store.SendAsAny && flows.LacksAny(msg.Token.Roles, p.Permissions)
+	missing := flows.NeedsAdminConsent(p, msg.Token)
 	switch {
 	case missing && msg.Try == 0:
 		s.phase = phaseConsent
@@ -339,11 +339,13 @@ func (s appAuthScreen) certificateView() string {
 // consentView asks for the admin's consent, with the URL and the wait.
 func (s appAuthScreen) consentView() string {
 	if s.consentURL == "" {
-		return s.spinner.View() + " The token lacks " + strings.Join(s.req.Profile.Permissions, ", ") + "; starting the admin consent…"
+		return s.spinner.View() + " The token lacks " + strings.Join(flows.AppPermissions(s.req.Profile), ", ") + "; starting the admin consent…"
 	}
 	var b strings.Builder
-	b.WriteString(wrap("The app lacks admin consent for "+strings.Join(s.req.Profile.Permissions, ", ")+". An administrator (Global or Privileged Role Administrator) must accept in the browser.", s.width) + "\n")
-	b.WriteString(paint(s.st.warn, wrap("! This lets the app send as EVERY mailbox in the organization.", s.width)) + "\n")
+	b.WriteString(wrap("The app lacks admin consent for "+strings.Join(flows.AppPermissions(s.req.Profile), ", ")+". An administrator (Global or Privileged Role Administrator) must accept in the browser.", s.width) + "\n")
+	if flows.GrantsMailSendEverywhere(s.req.Profile) {
+		b.WriteString(paint(s.st.warn, wrap("! This lets the app send as EVERY mailbox in the organization.", s.width)) + "\n")
+	}
 	if s.browserErr != nil {
 		reason := strings.TrimPrefix(s.browserErr.Error(), "could not open a browser: ")
 		b.WriteString(paint(s.st.warn, wrap("! could not open a browser: "+reason+" — open the URL below yourself", s.width)) + "\n")

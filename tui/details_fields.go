@@ -186,7 +186,7 @@ func (s *detailsScreen) setValidators() {
 	s.inputs[fieldClientID].Validate = flows.ValidateClientID
 	s.inputs[fieldAccount].Validate = func(v string) error { return flows.ValidateAccount(sc, v) }
 	s.inputs[fieldPermissions].Validate = func(v string) error {
-		return flows.ValidatePermissions(flows.ParsePermissions(v))
+		return flows.ValidatePermissionsFor(sc, flows.ParsePermissions(v))
 	}
 	s.inputs[fieldSecret].Validate = validateSecret(sc)
 	s.inputs[fieldOutOfScope].Validate = func(v string) error {

@@ -136,7 +136,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 		fmt.Fprintf(w, "An Exchange administrator must scope the app in Exchange Online: %s rbac-script %s prints the PowerShell.\n", a.commandPrefix(), p.Name)
 	}
 	tok, err := flows.AppToken(ctx, a.env, p, cred)
-	if err == nil && p.Scenario == store.SendAsAny && flows.LacksAny(tok.Roles, p.Permissions) {
+	if err == nil && flows.NeedsAdminConsent(p, tok) {
 		tok, err = adminConsentPlain(ctx, a, p, cred)
 	}
 	if err != nil {
@@ -181,27 +181,16 @@ func adminConsentPlain(ctx context.Context, a *app, p store.Profile, cred flows.
 		return nil, err
 	}
 	defer c.Close()
-	fmt.Fprintf(w, "The app lacks admin consent for %s. An administrator must accept, in the browser.\nIf none opens, open this URL:\n\n  %s\n\n", strings.Join(p.Permissions, ", "), c.URL())
-	fmt.Fprintln(w, "This grants the app the right to send as EVERY mailbox in the organization.")
+	fmt.Fprintf(w, "The app lacks admin consent for %s. An administrator must accept, in the browser.\nIf none opens, open this URL:\n\n  %s\n\n", strings.Join(flows.AppPermissions(p), ", "), c.URL())
+	if flows.GrantsMailSendEverywhere(p) {
+		fmt.Fprintln(w, "This grants the app the right to send as EVERY mailbox in the organization.")
+	}
 	a.openBrowser(c.URL(), "open the URL above yourself")
 	fmt.Fprintln(w, "Waiting for the administrator (Ctrl+C cancels)…")
 	if err := c.Wait(ctx); err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(w, "✓ Admin consent granted; asking for a token again…")
-	var tok *flows.Token
-	for attempt := 0; attempt < 6; attempt++ {
-		tok, err = flows.AppToken(ctx, a.env, p, cred)
-		if err != nil || !flows.LacksAny(tok.Roles, p.Permissions) {
-			return tok, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * time.Second):
-		}
-	}
-	return tok, nil // Verify reports what is still missing
+	return waitForConsent(ctx, a, p, cred)
 }
 
 // openBrowser opens url without waiting: a launcher may not return until the

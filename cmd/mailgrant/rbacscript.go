@@ -30,8 +30,11 @@ func newRBACScriptCmd(s *streams, g *globalOptions, runF func(context.Context, *
 		Long: `Print the Exchange Online PowerShell for the rbac scenario: RBAC for Applications
 (New-ServicePrincipal, New-ManagementScope, New-ManagementRoleAssignment with the
 role "Application Mail.Send", Test-ServicePrincipalAuthorization), or with
---legacy-policy the older New-ApplicationAccessPolicy. Changes take 30 minutes to
-2 hours (RBAC) or more than an hour (access policy) to apply.`,
+--legacy-policy the older New-ApplicationAccessPolicy (the default for a profile
+set up with --scoping policy; DenyAccess when its --policy-access says so).
+The service principal's object ID is filled in from an app-only token's oid
+claim when the profile's credential works. Changes take 30 minutes to 2 hours
+(RBAC) or more than an hour (access policy) to apply.`,
 		Example: `  mailgrant rbac-script scoped-daemon > scope.ps1
   mailgrant rbac-script scoped-daemon --legacy-policy`,
 		Args: exactArgs(1, "one PROFILE"),
@@ -49,27 +52,25 @@ role "Application Mail.Send", Test-ServicePrincipalAuthorization), or with
 	return cmd
 }
 
-func rbacScriptRun(_ context.Context, o *rbacScriptOptions) error {
-	dir, err := store.DefaultDir(o.global.configDir, o.global.sandbox || sandboxFromEnv())
+func rbacScriptRun(ctx context.Context, o *rbacScriptOptions) error {
+	a, err := newApp(ctx, o.io, *o.global)
 	if err != nil {
 		return err
 	}
-	ps, err := store.LoadProfiles(dir)
+	defer a.close()
+	p, err := a.loadProfile(o.profile)
 	if err != nil {
 		return err
-	}
-	prefix := "mailgrant"
-	if o.global.sandbox || sandboxFromEnv() {
-		prefix = "mailgrant --sandbox"
-	}
-	p, ok := ps.Get(o.profile)
-	if !ok {
-		return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("no profile named %q", o.profile), Hint: profileNames(ps, prefix)}
 	}
 	if p.Scenario.Delegated() {
 		return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("%s is a %s profile", p.Name, p.Scenario), Hint: "Exchange scoping applies to app-only profiles (send-as-any, rbac)"}
 	}
-	script := assets.RenderRBACScript(flows.RBACScript(p, prefix), o.legacy)
+	legacy := o.legacy || p.UsesPolicy()
+	data := flows.RBACScript(p, a.commandPrefix())
+	if !legacy {
+		data = a.fillServicePrincipal(ctx, p, data)
+	}
+	script := assets.RenderRBACScript(data, legacy)
 	if o.output != "" {
 		if err := store.WriteNewFile(o.output, []byte(script), 0o644, o.force); err != nil {
 			return newFileError("output", o.output, err)
@@ -79,4 +80,35 @@ func rbacScriptRun(_ context.Context, o *rbacScriptOptions) error {
 	}
 	_, err = fmt.Fprint(o.io.out, script)
 	return err
+}
+
+// fillServicePrincipal asks for an app-only token with the profile's
+// credential and puts its oid (the service principal's object ID) into the
+// script; when no token can be had, the placeholder stays and stderr says why.
+func (a *app) fillServicePrincipal(ctx context.Context, p store.Profile, data assets.RBACScript) assets.RBACScript {
+	tok, err := a.appTokenFor(ctx, p)
+	if err == nil && tok.ServicePrincipalID != "" {
+		fmt.Fprintf(a.io.err, "✓ Service principal object ID %s: the oid claim of an app-only token just obtained with the profile's credential.\n", tok.ServicePrincipalID)
+		return flows.WithServicePrincipal(data, tok, a.env.Now())
+	}
+	why := "the token carries no oid claim"
+	if err != nil {
+		why = "no app-only token could be obtained: " + flows.AsError(withProfile(err, p.Name)).Message
+	}
+	fmt.Fprintf(a.io.err, "! The script keeps a placeholder for the service principal's object ID (%s); copy it from Entra > Enterprise applications > the app > Object ID.\n", why)
+	return data
+}
+
+// appTokenFor runs the client-credentials grant with the profile's stored
+// credential.
+func (a *app) appTokenFor(ctx context.Context, p store.Profile) (*flows.Token, error) {
+	secrets, err := a.secretsFor(p)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := flows.LoadAppCredential(secrets, p)
+	if err != nil {
+		return nil, err
+	}
+	return flows.AppToken(ctx, a.env, p, cred)
 }

@@ -232,6 +232,9 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newSendmailCmd(s),
 		newPrintUnitsCmd(s, &o, nil),
 		newMoveCmd(s, &o, nil),
+		newRotateCmd(s, &o, nil),
+		newLogCmd(s, &o, nil),
+		newEditCmd(s, &o, nil),
 		newVersionCmd(s),
 	)
 	for _, c := range root.Commands() {

@@ -31,6 +31,7 @@ type sendOptions struct {
 	from       string
 	mime       bool
 	saveToSent bool
+	replyTo    []string
 	// stdinIsTerminal is decided in RunE: a body is read from a standard
 	// input that is not a terminal when no --body-file is given.
 	stdinIsTerminal bool
@@ -96,9 +97,10 @@ bad address, attachments too large, a MIME message that does not parse).`,
 	f.StringVar(&o.bodyFile, "body-file", "", "read the body (or with --mime the whole message) from FILE; - is standard input")
 	f.BoolVar(&o.html, "html", false, "the body is HTML")
 	f.StringArrayVar(&o.attach, "attach", nil, "attach FILE (repeatable; about 3 MB in all)")
-	f.StringVar(&o.from, "from", "", "mailbox to send as (default: the signed-in user, or an app-only profile's account)")
+	f.StringVar(&o.from, "from", "", "mailbox to send as (default: the profile's from, set with mailgrant edit; else the signed-in user, or an app-only profile's account)")
 	f.BoolVar(&o.mime, "mime", false, "send a whole RFC 5322 message read from --body-file or standard input")
 	f.BoolVar(&o.saveToSent, "save-to-sent", true, "keep a copy in Sent Items (--save-to-sent=false to skip)")
+	f.StringArrayVar(&o.replyTo, "reply-to", nil, "address replies go to (default: the profile's reply-to, set with mailgrant edit)")
 	return cmd
 }
 
@@ -106,7 +108,7 @@ bad address, attachments too large, a MIME message that does not parse).`,
 // read or sent.
 func (o *sendOptions) checkFlags(cmd *cobra.Command) error {
 	if o.mime {
-		for _, name := range []string{"to", "cc", "bcc", "subject", "html", "attach"} {
+		for _, name := range []string{"to", "cc", "bcc", "subject", "html", "attach", "reply-to"} {
 			if cmd.Flags().Changed(name) {
 				return &flows.InputError{Field: name, Problem: "--" + name + " cannot be used with --mime", Hint: "the MIME message carries its own recipients, subject and parts; put them in its headers"}
 			}
@@ -134,7 +136,7 @@ func (o *sendOptions) message() (flows.Message, error) {
 		field string
 		in    []string
 		out   *[]string
-	}{{"to", o.to, &m.To}, {"cc", o.cc, &m.Cc}, {"bcc", o.bcc, &m.Bcc}} {
+	}{{"to", o.to, &m.To}, {"cc", o.cc, &m.Cc}, {"bcc", o.bcc, &m.Bcc}, {"reply-to", o.replyTo, &m.ReplyTo}} {
 		if *l.out, err = splitAddresses(l.field, l.in); err != nil {
 			return m, err
 		}
@@ -254,6 +256,7 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 	if err != nil {
 		return err
 	}
+	flows.ApplyDefaults(p, &m)
 	if !p.Scenario.Delegated() && m.From == "" && p.Account == "" {
 		return &flows.InputError{Field: "from", Problem: fmt.Sprintf("the app-only profile %q has no account to send as", p.Name), Hint: "give --from MAILBOX"}
 	}
@@ -261,7 +264,9 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 	if err != nil {
 		return withProfile(err, p.Name)
 	}
-	if err := flows.Send(ctx, a.env, p, tok, m); err != nil {
+	err = flows.Send(ctx, a.env, p, tok, m)
+	a.logSent(p, m, err)
+	if err != nil {
 		var ie *flows.InputError
 		if errors.As(err, &ie) {
 			return err

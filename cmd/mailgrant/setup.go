@@ -43,6 +43,8 @@ type setupOptions struct {
 	rbacMailboxes     string
 	nonInteractive    bool
 	testSendTo        string
+	scoping           string
+	policyAccess      string
 	// interactive is decided from the flags and whether stdin is a terminal.
 	interactive bool
 }
@@ -101,6 +103,8 @@ from MAILGRANT_CERTIFICATE_PASSWORD.`,
 	f.StringVar(&o.rbacMailboxes, "rbac-mailboxes", "", "rbac: comma-separated mailboxes the app may send as (instead of a group)")
 	f.BoolVar(&o.nonInteractive, "non-interactive", false, "no screens: plain progress lines (also when stdin is not a terminal)")
 	f.StringVar(&o.testSendTo, "test-send-to", "", "after authorizing, send a real test message to this address")
+	f.StringVar(&o.scoping, "scoping", "", "rbac: how Exchange restricts the app: rbac (RBAC for Applications, default) or policy (ApplicationAccessPolicy, keeps tenant-wide Mail.Send)")
+	f.StringVar(&o.policyAccess, "policy-access", "", "rbac with --scoping policy: RestrictAccess (only the group, default) or DenyAccess (all but the group)")
 	return cmd
 }
 
@@ -115,6 +119,7 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 		return store.Profile{}, &flows.InputError{Field: "scenario", Problem: fmt.Sprintf("unknown scenario %q", o.scenario), Hint: "use send-as-user, send-as-any, personal or rbac"}
 	}
 	trim := strings.TrimSpace
+	var err error
 	p := store.Profile{Name: trim(o.profile), Scenario: sc, Cloud: a.env.Cloud.Name, Tenant: trim(o.tenant), ClientID: trim(o.clientID), Account: trim(o.account), OutOfScopeMailbox: trim(o.outOfScope), RBACGroup: trim(o.rbacGroup)}
 	if o.rbacMailboxes != "" {
 		p.RBACMailboxes = flows.ParsePermissions(o.rbacMailboxes)
@@ -152,6 +157,16 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 			if p.RBACGroup == "" && len(p.RBACMailboxes) == 0 {
 				p.RBACMailboxes = sandbox.InScopeMailboxes
 			}
+		}
+	}
+	if o.scoping != "" {
+		if p.Scoping, err = flows.ParseScoping(o.scoping); err != nil {
+			return p, err
+		}
+	}
+	if o.policyAccess != "" {
+		if p.PolicyAccess, err = flows.ParsePolicyAccess(o.policyAccess); err != nil {
+			return p, err
 		}
 	}
 	if o.secretExpires != "" {

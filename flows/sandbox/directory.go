@@ -135,12 +135,15 @@ var (
 	}
 	// RBACApp is a confidential app without tenant-wide Mail.Send whose
 	// Exchange RBAC for Applications scope is InScopeMailboxes; it has
-	// client secret RBACApp.Secret, and certificates may be uploaded.
+	// client secret RBACApp.Secret, and certificates may be uploaded. Its
+	// required list holds application Files.Read.All (granted after admin
+	// consent), for profiles that need more than mail.
 	RBACApp = App{
 		ClientID:           "5a4db0c5-0005-4a00-8000-000000000005",
 		Name:               "Mailgrant Sandbox Scoped Daemon",
 		Secret:             "Sbx8Q~rbac.sandbox-secret.not-a-real-secret-0005",
 		SecretExpires:      farFuture,
+		AppRoles:           []string{"Files.Read.All"},
 		RBAC:               true,
 		ServicePrincipalID: "5a4db0c5-5e00-4a00-8000-000000000005",
 	}

@@ -50,6 +50,9 @@ type SentMessage struct {
 	Attachments int
 	// SaveToSentItems is the request's saveToSentItems (default true).
 	SaveToSentItems bool
+	// ReplyTo are the message's Reply-To addresses (message.replyTo or the
+	// MIME Reply-To header).
+	ReplyTo []string
 }
 
 // Sent returns a copy of the messages Graph has accepted so far, oldest
@@ -310,8 +313,8 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, c accessClaims
 			s.writeGraphError(w, r, ge)
 			return
 		}
-	} else if !c.hasRole("Mail.Send") && !inScope(mailbox.UPN) {
-		s.writeGraphError(w, r, errODataDenied)
+	} else if ge := s.appMayUse(c, app, mailbox.UPN); ge != nil {
+		s.writeGraphError(w, r, ge)
 		return
 	}
 
@@ -414,6 +417,7 @@ type sendMailRequest struct {
 		CcRecipients  []jsonRecipient `json:"ccRecipients"`
 		BccRecipients []jsonRecipient `json:"bccRecipients"`
 		From          *jsonRecipient  `json:"from"`
+		ReplyTo       []jsonRecipient `json:"replyTo"`
 		Attachments   []struct {
 			ODataType    string `json:"@odata.type"`
 			Name         string `json:"name"`
@@ -453,6 +457,9 @@ func parseJSONMessage(body []byte) (SentMessage, *graphError) {
 	}
 	if m.From != nil && m.From.EmailAddress.Address != "" {
 		msg.From = m.From.EmailAddress.Address
+	}
+	if msg.ReplyTo, ge = recipientAddresses(m.ReplyTo); ge != nil {
+		return msg, ge
 	}
 	for _, a := range m.Attachments {
 		if !strings.EqualFold(a.ODataType, "#microsoft.graph.fileAttachment") {
@@ -504,7 +511,7 @@ func parseMIMEMessage(body []byte) (SentMessage, *graphError) {
 	for _, h := range []struct {
 		name string
 		dst  *[]string
-	}{{"To", &msg.To}, {"Cc", &msg.Cc}, {"Bcc", &msg.Bcc}} {
+	}{{"To", &msg.To}, {"Cc", &msg.Cc}, {"Bcc", &msg.Bcc}, {"Reply-To", &msg.ReplyTo}} {
 		list, err := m.Header.AddressList(h.name)
 		if errors.Is(err, mail.ErrHeaderNotPresent) {
 			continue

@@ -149,7 +149,8 @@ func (s *Server) authenticateClient(tr tokenRequest, app App, requireCredential 
 func (s *Server) checkSecret(app App, secret string) *oauthError {
 	a := sha256.Sum256([]byte(secret))
 	b := sha256.Sum256([]byte(app.Secret))
-	if app.Secret == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+	b2 := sha256.Sum256([]byte(SecondSecret(app)))
+	if app.Secret == "" || subtle.ConstantTimeCompare(a[:], b[:])|subtle.ConstantTimeCompare(a[:], b2[:]) != 1 {
 		return oauthErr("invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", app.ClientID)
 	}
 	if s.fault(FaultExpiredSecret) || (!app.SecretExpires.IsZero() && s.now().After(app.SecretExpires)) {
@@ -353,7 +354,8 @@ func (s *Server) clientCredentials(tr tokenRequest) (tokenResponse, *oauthError)
 	if err != nil {
 		return tokenResponse{}, oauthErr("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
 	}
-	if app.RBAC && s.fault(FaultRBACTenantWide) {
+	roles = s.appliedRoles(app.ClientID, roles)
+	if app.RBAC && s.tenantWideForRBAC() {
 		roles = union(roles, []string{"Mail.Send"})
 	}
 	if s.fault(FaultMissingRole) {

@@ -161,7 +161,7 @@ func TestClientCredentials(t *testing.T) {
 		{name: "tenant domain works", consent: true, tenant: TenantDomain, form: ccForm(DaemonApp, DaemonApp.Secret), wantRoles: []string{"Mail.Send"}},
 		{name: "organizations works", consent: true, tenant: "organizations", form: ccForm(DaemonApp, DaemonApp.Secret), wantRoles: []string{"Mail.Send"}},
 		{name: "missing-role fault", consent: true, faults: []string{FaultMissingRole}, form: ccForm(DaemonApp, DaemonApp.Secret), wantRoles: nil},
-		{name: "rbac app has no roles", consent: true, form: ccForm(RBACApp, RBACApp.Secret), wantRoles: nil},
+		{name: "rbac app gets no Mail.Send role, only what else it requires", consent: true, form: ccForm(RBACApp, RBACApp.Secret), wantRoles: []string{"Files.Read.All"}},
 		{name: "rbac-tenant-wide fault", faults: []string{FaultRBACTenantWide}, form: ccForm(RBACApp, RBACApp.Secret), wantRoles: []string{"Mail.Send"}},
 		{name: "wrong secret", form: ccForm(DaemonApp, "nope"), wantHTTP: 401, wantClass: "invalid_client", wantCode: 7000215},
 		{name: "expired-secret fault", faults: []string{FaultExpiredSecret}, form: ccForm(DaemonApp, DaemonApp.Secret), wantHTTP: 401, wantClass: "invalid_client", wantCode: 7000222},

@@ -1,0 +1,183 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// Rotation replaces a profile's client secret or certificate without
+// downtime: the new credential is proven with a real token first, and only
+// then does the profile switch to it. Until then the old one stays stored
+// and in use; a new credential that does not work changes nothing.
+//
+//	p, err := flows.RotateSecret(ctx, env, dir, secrets, p, newSecret, &expires)
+//	c, err := flows.PendingCertificate(secrets, p, ...)  // upload c, then
+//	p, old, err := flows.RotateCertificate(ctx, env, dir, secrets, p, c, opts)
+
+// ProveCredential asks for a token with a candidate credential: for an
+// app-only profile a client-credentials grant, for a delegated confidential
+// profile a refresh with the new secret (the rotated refresh token is
+// stored, as every refresh does).
+func ProveCredential(ctx context.Context, env *Env, secrets Secrets, p store.Profile, cred AppCredential) (*Token, error) {
+	if !p.Scenario.Delegated() {
+		return AppToken(ctx, env, p, cred)
+	}
+	if cred.Cert != nil {
+		return nil, &InputError{Field: "new-certificate", Problem: "certificates are for app-only profiles here", Hint: p.Name + " is " + string(p.Scenario) + ": rotate its client secret with --client-secret-stdin"}
+	}
+	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
+	if err != nil {
+		return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: fmt.Sprintf("no refresh token for %q in the keyring", p.Name), Hint: fmt.Sprintf("authorize it: mailgrant reauth %s", p.Name), Err: err}
+	}
+	return Refresh(ctx, env.ForProfile(p), p, rt, cred.Secret, func(rotated string) error {
+		return secrets.Set(p.Name, store.KindRefreshToken, rotated)
+	})
+}
+
+// RotateSecret proves a new client secret and then switches the profile to
+// it, with the new secret's expiry (nil when unknown: the old date no longer
+// applies). If the secret does not work, nothing is changed and the error
+// says why.
+func RotateSecret(ctx context.Context, env *Env, dir string, secrets Secrets, p store.Profile, secret string, expires *time.Time) (store.Profile, error) {
+	if secret == "" {
+		return p, &InputError{Field: "client-secret", Problem: "no new client secret given", Hint: "pipe it with --client-secret-stdin, set MAILGRANT_CLIENT_SECRET, or type it when asked"}
+	}
+	if p.Credential == store.CredentialNone {
+		return p, &InputError{Field: "client-secret", Problem: fmt.Sprintf("%s is a public client with no secret to rotate", p.Name), Hint: "nothing to rotate; a public client signs in without a credential"}
+	}
+	tok, err := ProveCredential(ctx, env, secrets, p, AppCredential{Secret: secret})
+	if err != nil {
+		return p, newCredentialRefused("client secret", err)
+	}
+	p.CredentialExpiresAt = expires
+	p.CertificateThumbprint = ""
+	if p.Scenario.Delegated() {
+		// The refresh with the new secret already stored the rotated
+		// refresh token; keep it with the secret.
+		return Save(dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
+	}
+	return SaveApp(dir, secrets, p, AppCredential{Secret: secret})
+}
+
+// newCredentialRefused wraps why a new credential did not work, saying that
+// the old one is still in use.
+func newCredentialRefused(what string, err error) error {
+	fe := *AsError(err)
+	fe.Message = fmt.Sprintf("the new %s does not work (%s); nothing was changed, the profile still uses the old one", what, fe.Message)
+	return &fe
+}
+
+// PendingCertificate returns the certificate a rotation is waiting on: the
+// one kept from an interrupted rotation, or a new one made by generate and
+// kept (with its key) in the keyring until it is proven. resumed is true for
+// the kept one.
+func PendingCertificate(secrets Secrets, p store.Profile, now time.Time, generate func() (*Certificate, error)) (c *Certificate, resumed bool, err error) {
+	v, err := secrets.Get(p.Name, store.KindCertificateKeyNext)
+	if err == nil {
+		if c, perr := ParseStoredCertificate(v); perr == nil && CheckCertificateUsable(c, now) == nil {
+			return c, true, nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, false, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+	}
+	if c, err = generate(); err != nil {
+		return nil, false, err
+	}
+	stored, err := c.StoredForm()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := secrets.Set(p.Name, store.KindCertificateKeyNext, stored); err != nil {
+		return nil, false, &Error{Code: "keyring", State: StateError, Message: fmt.Sprintf("could not keep the new certificate's key in the keyring: %v", err), Hint: keyringHint(err), Err: err}
+	}
+	return c, false, nil
+}
+
+// PollOptions configure waiting for something Entra applies with a delay
+// (a new certificate, an admin consent).
+type PollOptions struct {
+	// Interval is the time between attempts; default 10 seconds.
+	Interval time.Duration
+	// Timeout is how long to keep trying; default 10 minutes.
+	Timeout time.Duration
+	// Waiting, when set, is called after each failed attempt with its error
+	// and the time left.
+	Waiting func(err error, left time.Duration)
+	// Skip, when set, ends the wait early when it receives.
+	Skip <-chan struct{}
+}
+
+func (o PollOptions) withDefaults() PollOptions {
+	if o.Interval <= 0 {
+		o.Interval = 10 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	return o
+}
+
+// errSkipped ends a poll that the user skipped.
+var errSkipped = errors.New("skipped")
+
+// poll calls try until it succeeds, ctx ends, the time is up or the wait is
+// skipped; it returns try's last error.
+func poll(ctx context.Context, env *Env, o PollOptions, try func() error) error {
+	o = o.withDefaults()
+	deadline := env.Now().Add(o.Timeout)
+	for {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		left := deadline.Sub(env.Now())
+		if left <= 0 {
+			return err
+		}
+		if o.Waiting != nil {
+			o.Waiting(err, left)
+		}
+		t := time.NewTimer(min(o.Interval, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return &Error{Code: "cancelled", State: StateError, Message: "cancelled while waiting", Err: ctx.Err()}
+		case <-o.Skip:
+			t.Stop()
+			return fmt.Errorf("%w: %w", errSkipped, err)
+		case <-t.C:
+		}
+	}
+}
+
+// IsSkipped reports whether a wait ended because the user skipped it.
+func IsSkipped(err error) bool { return errors.Is(err, errSkipped) }
+
+// RotateCertificate waits until a client-credentials token signed with the
+// new certificate works (the admin uploads it meanwhile), then switches the
+// profile to it and returns the old certificate's thumbprint, for the admin
+// to remove. Until then the old certificate stays in use; on timeout or
+// cancel nothing is switched and the new key stays kept for a later run.
+func RotateCertificate(ctx context.Context, env *Env, dir string, secrets Secrets, p store.Profile, c *Certificate, o PollOptions) (store.Profile, string, error) {
+	if p.Scenario.Delegated() {
+		return p, "", &InputError{Field: "new-certificate", Problem: "certificates are for app-only profiles here", Hint: p.Name + " is " + string(p.Scenario) + ": rotate its client secret with --client-secret-stdin"}
+	}
+	old := p.CertificateThumbprint
+	err := poll(ctx, env, o, func() error {
+		_, err := AppToken(ctx, env, p, AppCredential{Cert: c})
+		return err
+	})
+	if err != nil {
+		return p, "", newCredentialRefused("certificate", err)
+	}
+	saved, err := SaveApp(dir, secrets, p, AppCredential{Cert: c})
+	if err != nil {
+		return p, "", err
+	}
+	_ = secrets.Delete(p.Name, store.KindCertificateKeyNext)
+	return saved, old, nil
+}
