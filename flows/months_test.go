@@ -240,7 +240,7 @@ func FuzzParseSentLine(f *testing.F) {
 			return
 		}
 		for _, s := range []string{r.Profile, r.From, r.Via, r.RequestID, r.Result, r.Code} {
-			if flows.Printable(s) != s {
+			if flows.SafeText(s) != s {
 				t.Fatalf("unprintable field accepted: %q", s)
 			}
 		}

@@ -55,20 +55,20 @@ type SentRecord struct {
 // and error (either may be nil). Text from outside is made printable.
 func SentRecordFor(p store.Profile, from string, recipients int, size int64, via string, res *DeliverResult, err error) SentRecord {
 	r := SentRecord{
-		Time: time.Now().UTC(), Profile: p.Name, Via: via, From: Printable(from),
+		Time: time.Now().UTC(), Profile: p.Name, Via: via, From: SafeText(from),
 		Recipients: recipients, Size: size, Result: Classify(err).String(),
 	}
 	if res != nil {
-		r.RequestID = Printable(res.RequestID)
+		r.RequestID = SafeText(res.RequestID)
 		if r.From == "" {
-			r.From = Printable(res.Mailbox)
+			r.From = SafeText(res.Mailbox)
 		}
 	}
 	if err != nil {
 		fe := AsError(err)
-		r.Code = Printable(fe.Code)
+		r.Code = SafeText(fe.Code)
 		if r.RequestID == "" {
-			r.RequestID = Printable(fe.TraceID)
+			r.RequestID = SafeText(fe.TraceID)
 		}
 	}
 	return r
@@ -147,7 +147,7 @@ func ParseSentLine(line []byte) (SentRecord, error) {
 	if r.Time.IsZero() || r.Profile == "" || r.Result == "" || r.Recipients < 0 || r.Size < 0 {
 		return r, errors.New("not a sent-mail record: time, profile or result missing")
 	}
-	r.Profile, r.From, r.Via, r.RequestID, r.Result, r.Code = Printable(r.Profile), Printable(r.From), Printable(r.Via), Printable(r.RequestID), Printable(r.Result), Printable(r.Code)
+	r.Profile, r.From, r.Via, r.RequestID, r.Result, r.Code = SafeText(r.Profile), SafeText(r.From), SafeText(r.Via), SafeText(r.RequestID), SafeText(r.Result), SafeText(r.Code)
 	return r, nil
 }
 

@@ -171,7 +171,7 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 		Interval: o.pollInterval, Timeout: o.wait,
 		Waiting: func(err error, left time.Duration) {
 			fe := flows.AsError(err)
-			fmt.Fprintf(w, "  not yet: %s (%s); %s left\n", flows.Printable(fe.Message), fe.Code, left.Round(time.Second))
+			fmt.Fprintf(w, "  not yet: %s (%s); %s left\n", flows.SafeText(fe.Message), fe.Code, left.Round(time.Second))
 		},
 	})
 	if err != nil {
