@@ -185,9 +185,13 @@ func sendmailRun(ctx context.Context, s *streams, o *sendmailOptions) (int, stri
 	}
 
 	tok, err := sendToken(ctx, a, p)
+	var res *flows.DeliverResult
 	if err == nil {
-		_, err = flows.Deliver(ctx, a.env, p, tok, f, size, env, flows.DeliverOptions{MaxMessageSize: maxSize})
+		res, err = flows.Deliver(ctx, a.env, p, tok, f, size, env, flows.DeliverOptions{MaxMessageSize: maxSize})
 	}
+	// The sent-mail log is a record, not a condition of sending: a failure
+	// to write it never changes the exit status.
+	_ = flows.LogSent(a.dir, flows.SentRecordFor(p, env.From, len(rcpts), size, "sendmail", res, err))
 	if err == nil {
 		return exSendmailOK, ""
 	}
@@ -389,8 +393,20 @@ func chooseSendmailProfile(a *app, o *sendmailOptions, h *flows.Header) (store.P
 // name.
 func completeHeader(h *flows.Header, p store.Profile, sender, fullName string, now time.Time) (int, string) {
 	mailbox := sender
+	if mailbox == "" && p.From != "" {
+		// The profile's default From (mailgrant edit --from).
+		if a, err := mail.ParseAddress(p.From); err == nil {
+			mailbox = a.Address
+			if fullName == "" {
+				fullName = a.Name
+			}
+		}
+	}
 	if mailbox == "" {
 		mailbox = p.Account
+	}
+	if !h.Has("Reply-To") && p.ReplyTo != "" {
+		h.Set("Reply-To", p.ReplyTo)
 	}
 	if v := h.Get("From"); !h.Has("From") || !strings.Contains(v, "@") {
 		if mailbox == "" {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/flows/sandbox/sandboxtest"
 	"github.com/mailgrant/mailgrant/store"
@@ -397,5 +398,45 @@ func TestSendmailFileStore(t *testing.T) {
 	r = runSendmail(t, bin, serviceEnv(t), "", "print-units")
 	if r.code != 0 || !strings.Contains(r.stdout, "\nLoadCredentialEncrypted=mailgrant-passphrase:/etc/credstore.encrypted/mailgrant-passphrase\n") {
 		t.Fatalf("print-units for a file-store profile: %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestSendmailProfileDefaultsAndLog: a message with no Reply-To gets the
+// profile's (mailgrant edit --reply-to), and each message sendmail hands to
+// Graph, sent or refused, is one line of the sent-mail log.
+func TestSendmailProfileDefaultsAndLog(t *testing.T) {
+	srv, dir := sendmailSetup(t, map[string]string{"web": megan})
+	if r := mailgrant(t, "", "edit", "web", "--reply-to", "helpdesk@contoso.com"); r.code != 0 {
+		t.Fatalf("edit: %d %s", r.code, r.stderr)
+	}
+	bin := mailgrantBinary(t)
+	r := runSendmail(t, bin, serviceEnv(t), "To: "+adele+"\nSubject: hi\n\nbody\n", "sendmail", "-t", "-i")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	sent := srv.Sent()
+	if len(sent) != 1 || !slices.Equal(sent[0].ReplyTo, []string{"helpdesk@contoso.com"}) {
+		t.Fatalf("sent %+v; want one message with the profile's Reply-To", sent)
+	}
+	// A message that names its own Reply-To keeps it.
+	r = runSendmail(t, bin, serviceEnv(t), "To: "+adele+"\nReply-To: sales@contoso.com\nSubject: hi\n\nbody\n", "sendmail", "-t", "-i")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if sent = srv.Sent(); len(sent) != 2 || !slices.Equal(sent[1].ReplyTo, []string{"sales@contoso.com"}) {
+		t.Fatalf("second message Reply-To %v; want the message's own", sent[len(sent)-1].ReplyTo)
+	}
+	recs, _, err := flows.ReadSentLog(dir, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Via != "sendmail" || recs[0].Result != "sent" || recs[0].Recipients != 1 {
+		t.Fatalf("sent-mail log %+v; want two sendmail lines, sent, one recipient each", recs)
+	}
+	for _, f := range []string{"sent.log"} {
+		data, _ := os.ReadFile(filepath.Join(dir, f))
+		if strings.Contains(string(data), "body") || strings.Contains(string(data), "hi\"") {
+			t.Errorf("%s holds message text: %s", f, data)
+		}
 	}
 }
