@@ -84,6 +84,7 @@ func (e *Env) graphCall(ctx context.Context, method, path, token, contentType st
 			ge := ParseGraphError(resp.StatusCode, data)
 			if retryable {
 				ge.Message += fmt.Sprintf(" (still after %d retries)", graphRetries)
+				ge.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), e.Now())
 			}
 			return resp.StatusCode, nil, ge
 		}
