@@ -129,6 +129,8 @@ type Delivery struct {
 	wg       sync.WaitGroup
 	// stats count outcomes, for Drain.
 	stats Stats
+	// attempted, when set (tests), gets each finished attempt's id.
+	attempted chan string
 }
 
 // item is a queued message this process knows of.
@@ -625,6 +627,9 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 		}
 		d.mu.Unlock()
 		d.poke()
+		if d.attempted != nil {
+			d.attempted <- id
+		}
 	}()
 	unlock, ok, err := d.sp.TryLock(id)
 	if err != nil {
