@@ -679,7 +679,7 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 			d.notify(Receipt{ID: id, Outcome: flows.OutcomeTemporary, Err: err, Queued: true})
 			return
 		}
-		meta.NextAttempt = start.Add(d.backoff(meta.Attempts, err))
+		meta.NextAttempt = d.clock.Now().Add(d.backoff(meta.Attempts, err))
 		meta.LastError, meta.LastCode = describe(err), errCode(err)
 		if uerr := d.sp.Update(meta); uerr != nil {
 			d.log.Error("the spool entry could not be updated", "id", id, "error", uerr.Error())
