@@ -61,7 +61,14 @@ func newRig(t testing.TB, opts sandbox.Options) *rig {
 	if err := r.srv.GrantAdminConsent(sandbox.DaemonApp.ClientID); err != nil {
 		t.Fatal(err)
 	}
-	env, err := flows.NewEnv(flows.EnvOptions{LoginHost: hs.URL, GraphHost: hs.URL, Sandbox: true})
+	r.sender = senderFor(t, hs.URL)
+	return r
+}
+
+// senderFor returns a GraphSender for the sandbox at url with the stored
+// profiles "app" and "rbac".
+func senderFor(t testing.TB, url string) *GraphSender {
+	env, err := flows.NewEnv(flows.EnvOptions{LoginHost: url, GraphHost: url, Sandbox: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,14 +79,13 @@ func newRig(t testing.TB, opts sandbox.Options) *rig {
 	}
 	_ = mem.Set("app", store.KindClientSecret, sandbox.DaemonApp.Secret)
 	_ = mem.Set("rbac", store.KindClientSecret, sandbox.RBACApp.Secret)
-	r.sender = &GraphSender{Env: env, Profile: func(name string) (store.Profile, flows.Secrets, error) {
+	return &GraphSender{Env: env, Profile: func(name string) (store.Profile, flows.Secrets, error) {
 		p, ok := profiles[name]
 		if !ok {
 			return p, nil, fmt.Errorf("no profile %q", name)
 		}
 		return p, mem, nil
 	}}
-	return r
 }
 
 func (r *rig) delivery(t testing.TB, o Options) *Delivery {
