@@ -347,6 +347,7 @@ type crlfReader struct {
 	r       io.Reader
 	prevCR  bool
 	pending bool // a '\n' owed after an inserted '\r'
+	buf     []byte
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
@@ -367,7 +368,10 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		}
 		room = 1
 	}
-	buf := make([]byte, room)
+	if cap(c.buf) < room {
+		c.buf = make([]byte, room)
+	}
+	buf := c.buf[:room]
 	m, err := c.r.Read(buf)
 	for _, b := range buf[:m] {
 		if b == '\n' && !c.prevCR {
