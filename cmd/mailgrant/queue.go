@@ -254,7 +254,18 @@ func queueRetryRun(_ context.Context, o *queueOptions, ids []string) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		if _, err := sp.Retry(id, now); err != nil {
+		unlock, ok, err := sp.TryLock(id)
+		if err != nil {
+			errs = append(errs, retryErr(id, err))
+			continue
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s is being delivered right now; see mailgrant queue list in a moment", id))
+			continue
+		}
+		_, err = sp.Retry(id, now)
+		unlock()
+		if err != nil {
 			errs = append(errs, retryErr(id, err))
 			continue
 		}

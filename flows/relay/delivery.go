@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/mail"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -447,6 +448,21 @@ func (d *Delivery) shutdown(cancel context.CancelFunc) {
 	}
 }
 
+// Health says whether the queue works: nil while it takes messages and its
+// spool directory is there; for /healthz (see Handler).
+func (d *Delivery) Health() error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return errClosed
+	}
+	if _, err := os.Stat(filepath.Join(d.sp.Dir(), "queue")); err != nil {
+		return fmt.Errorf("the spool is not usable: %w", err)
+	}
+	return nil
+}
+
 // Close stops Run (see Run) and waits for it to return; without Run it just
 // refuses further submissions.
 func (d *Delivery) Close() error {
@@ -837,7 +853,7 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 }
 
 func (d *Delivery) failedMessagePath(id string) string {
-	return d.sp.Dir() + "/failed/" + id + "/message"
+	return filepath.Join(d.sp.Dir(), "failed", id, "message")
 }
 
 // describe is an error's one-line, control-character-free text for the

@@ -21,9 +21,9 @@ type GraphSender struct {
 	Profile func(name string) (store.Profile, flows.Secrets, error)
 	// Lock serializes token refreshes with other mailgrant processes.
 	Lock flows.Locker
-	// OnToken, when set, is called for each token obtained from Entra or
-	// the keyring (not from memory); NewDelivery points it at the token
-	// refreshes metric.
+	// OnToken, when set, is called for each token obtained from Entra (not
+	// from memory or the keyring's cache); NewDelivery points it at the
+	// token refreshes metric.
 	OnToken func()
 
 	mu     sync.Mutex
@@ -47,7 +47,7 @@ func (g *GraphSender) token(ctx context.Context, name string) (store.Profile, *f
 	if err != nil {
 		return p, nil, err
 	}
-	if g.OnToken != nil {
+	if g.OnToken != nil && !tok.FromCache {
 		g.OnToken()
 	}
 	g.mu.Lock()
