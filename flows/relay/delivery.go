@@ -762,8 +762,8 @@ func (d *Delivery) send(ctx context.Context, meta *spool.Meta) (*flows.DeliverRe
 	o := flows.DeliverOptions{MaxMessageSize: d.o.MaxMessageSize}
 	if d.o.ExactlyOnce {
 		o.ExactlyOnce = true
-		o.OnDraft = func(draftID string) error {
-			meta.DraftID, meta.DraftMailbox = draftID, meta.Mailbox
+		o.OnDraftRef = func(ref flows.DraftRef) error {
+			meta.DraftID, meta.DraftMailbox = ref.ID, ref.Mailbox
 			return d.sp.Update(*meta)
 		}
 	}

@@ -336,15 +336,15 @@ func TestExactlyOnceAfterCrash(t *testing.T) {
 		d, _, fs := newTestDelivery(t, Options{ExactlyOnce: true})
 		var recorded string
 		fs.result = func(c call, o flows.DeliverOptions) error {
-			if !o.ExactlyOnce || o.OnDraft == nil {
+			if !o.ExactlyOnce || o.OnDraftRef == nil {
 				t.Error("not delivered exactly-once")
 				return nil
 			}
-			if err := o.OnDraft("AAMk-draft-2"); err != nil {
+			if err := o.OnDraftRef(flows.DraftRef{Mailbox: "a@contoso.com", ID: "AAMk-draft-2"}); err != nil {
 				return err
 			}
 			q, _ := d.Spool().Queued()
-			recorded = q[0].DraftID
+			recorded = q[0].DraftMailbox + "/" + q[0].DraftID
 			return nil
 		}
 		runDelivery(t, d)
@@ -352,7 +352,7 @@ func TestExactlyOnceAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs.next(t)
-		if recorded != "AAMk-draft-2" {
+		if recorded != "a@contoso.com/AAMk-draft-2" {
 			t.Fatalf("the spool held draft %q during the send", recorded)
 		}
 	})
