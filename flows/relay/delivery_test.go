@@ -129,6 +129,7 @@ func TestTemporaryFailureRetriedWithBackoff(t *testing.T) {
 	clock.Advance(wait)
 	d.poke()
 	fs.next(t)
+	waitAttempt(t, d)
 	if _, _, err := d.Spool().Get(r.ID); !errors.Is(err, spool.ErrNotFound) {
 		t.Fatalf("still spooled after the third attempt succeeded: %v", err)
 	}
