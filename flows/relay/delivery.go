@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/mail"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
@@ -826,8 +827,11 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 	}
 	f, ferr := os.Open(d.failedMessagePath(meta.ID))
 	var headers []byte
+	var origMsgID string
 	if ferr == nil {
-		headers, _ = headerBlock(f)
+		var h textproto.MIMEHeader
+		headers, h = headerBlock(f)
+		origMsgID = strings.TrimSpace(h.Get("Message-ID"))
 		f.Close()
 	}
 	from := meta.Mailbox
@@ -836,7 +840,7 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 	}
 	now := d.clock.Now()
 	msg := dsn{reportingMTA: d.host, from: from, to: to, meta: meta, status: dsnStatus(outcome, expired),
-		code: errCode(err), diagnostic: describe(err), headers: headers, date: now}.build()
+		code: errCode(err), diagnostic: describe(err), headers: headers, origMsgID: origMsgID, date: now}.build()
 	bm, aerr := d.sp.Add(spool.Meta{Profile: meta.Profile, From: from, Recipients: to, Mailbox: from, NoBounce: true, Bounce: true}, bytes.NewReader(msg), now)
 	if aerr != nil {
 		return aerr

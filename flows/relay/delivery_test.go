@@ -199,7 +199,7 @@ func TestLateRefusalBouncesWithRFC3464Report(t *testing.T) {
 	runDelivery(t, d)
 	s := submission("printer", "scan@contoso.com", "a@contoso.com", "late")
 	s.Recipients = append(s.Recipients, "hidden@contoso.com")
-	s.Data = strings.NewReader("From: scan@contoso.com\r\nTo: a@contoso.com\r\nBcc: secret@contoso.com\r\nSubject: late\r\n\r\nbody\r\n")
+	s.Data = strings.NewReader("From: scan@contoso.com\r\nTo: a@contoso.com\r\nBcc: secret@contoso.com\r\nMessage-ID: <late-1@test>\r\nSubject: late\r\n\r\nbody\r\n")
 	r, err := d.Submit(context.Background(), s, 0)
 	if err != nil || !r.Queued {
 		t.Fatalf("%+v %v", r, err)
@@ -212,6 +212,9 @@ func TestLateRefusalBouncesWithRFC3464Report(t *testing.T) {
 	msg, err := mail.ReadMessage(strings.NewReader(b.body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if msg.Header.Get("In-Reply-To") != "<late-1@test>" || !strings.HasSuffix(msg.Header.Get("Message-ID"), ".dsn@relay.test>") {
+		t.Errorf("the bounce does not thread with the original: Message-ID %q, In-Reply-To %q", msg.Header.Get("Message-ID"), msg.Header.Get("In-Reply-To"))
 	}
 	if msg.Header.Get("Auto-Submitted") != "auto-replied" {
 		t.Error("the bounce is not marked Auto-Submitted")
