@@ -137,9 +137,14 @@ type Delivery struct {
 
 // item is a queued message this process knows of.
 type item struct {
-	meta spool.Meta
-	key  string
-	busy bool
+	meta  spool.Meta
+	key   string
+	busy  bool
+	added time.Time // when this process learnt of it (wall clock)
+}
+
+func newItem(m spool.Meta) *item {
+	return &item{meta: m, key: paceKey(m.Profile, m.Mailbox), added: time.Now()}
 }
 
 // waiter is a Submit waiting for the first attempt.
@@ -243,10 +248,10 @@ func (d *Delivery) Submit(ctx context.Context, s Submission, wait time.Duration)
 		return Receipt{}, err
 	}
 	d.m.accepted.Inc()
-	d.logEvent(slog.LevelInfo, "accepted", meta, nil, "client", s.Client, "auth_user", s.AuthUser)
+	d.logEvent(slog.LevelInfo, "accepted", meta, nil, "client", oneLine(s.Client), "auth_user", oneLine(s.AuthUser))
 	w := &waiter{ch: make(chan Receipt, 1)}
 	d.mu.Lock()
-	d.items[meta.ID] = &item{meta: meta, key: paceKey(meta.Profile, meta.Mailbox)}
+	d.items[meta.ID] = newItem(meta)
 	d.m.queued.Set(float64(len(d.items)))
 	if wait > 0 {
 		d.waiters[meta.ID] = w
@@ -566,6 +571,7 @@ func earliest(a, b time.Time) time.Time {
 // changed by `mailgrant queue retry`, or gone (dropped, or delivered by
 // another process).
 func (d *Delivery) rescan() error {
+	listed := time.Now()
 	metas, err := d.sp.Queued()
 	if metas == nil && err != nil {
 		return err
@@ -585,10 +591,11 @@ func (d *Delivery) rescan() error {
 			}
 			continue
 		}
-		d.items[m.ID] = &item{meta: m, key: paceKey(m.Profile, m.Mailbox)}
+		d.items[m.ID] = newItem(m)
 	}
 	for id, it := range d.items {
-		if !seen[id] && !it.busy {
+		// An item added after the listing began may be missing from it.
+		if !seen[id] && !it.busy && it.added.Before(listed) {
 			delete(d.items, id)
 		}
 	}
@@ -846,7 +853,7 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 		return aerr
 	}
 	d.mu.Lock()
-	d.items[bm.ID] = &item{meta: bm, key: paceKey(bm.Profile, bm.Mailbox)}
+	d.items[bm.ID] = newItem(bm)
 	d.m.queued.Set(float64(len(d.items)))
 	d.stats.Bounced++
 	d.mu.Unlock()

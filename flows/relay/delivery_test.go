@@ -310,13 +310,12 @@ func TestExactlyOnceAfterCrash(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			sp, _ := spool.Open(dir)
-			m, err := sp.Add(spool.Meta{Profile: "p", From: "a@contoso.com", Recipients: []string{"b@contoso.com"}, DraftID: "AAMk-draft-1", DraftMailbox: "a@contoso.com"}, strings.NewReader(message("a@contoso.com", "b@contoso.com", "x")), time.Now())
+			m, err := sp.Add(spool.Meta{Profile: "p", From: "a@contoso.com", Recipients: []string{"b@contoso.com"}, DraftID: "AAMk-draft-1", DraftMailbox: "a@contoso.com"}, strings.NewReader(message("a@contoso.com", "b@contoso.com", "x")), newFakeClock().Now())
 			if err != nil {
 				t.Fatal(err)
 			}
 			d, _, fs := newTestDelivery(t, Options{Spool: dir, ExactlyOnce: true})
 			fs.drafts["AAMk-draft-1"] = still
-			d.clock.(*fakeClock).Advance(time.Minute)
 			st, err := d.Drain(context.Background())
 			if err != nil || st.Sent != 1 {
 				t.Fatalf("drain %+v %v", st, err)
