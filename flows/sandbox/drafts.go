@@ -459,7 +459,6 @@ func (s *Server) uploadTTL() time.Duration {
 	return defaultUploadTTL
 }
 
-
 // serveUpload serves an upload session's URL: PUT a chunk, GET the
 // session's state, DELETE to cancel. The URL's authtoken is its only
 // credential; an Authorization header is refused (Microsoft: "do not
