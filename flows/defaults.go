@@ -1,9 +1,12 @@
 package flows
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net/mail"
+	"net/textproto"
 	"strings"
 
 	"github.com/mailgrant/mailgrant/store"
@@ -113,4 +116,15 @@ func hasHeader(raw []byte, name string) bool {
 		}
 	}
 	return false
+}
+
+// HeaderPresentAt reports whether the RFC 5322 message in r (size bytes)
+// has a header called name. Only the header section is read.
+func HeaderPresentAt(r io.ReaderAt, size int64, name string) bool {
+	msg, err := mail.ReadMessage(bufio.NewReader(io.NewSectionReader(r, 0, size)))
+	if err != nil {
+		return false
+	}
+	_, ok := msg.Header[textproto.CanonicalMIMEHeaderKey(name)]
+	return ok
 }

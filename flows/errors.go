@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // State is a profile's status, as DESIGN.md lists them.
@@ -65,6 +66,9 @@ type Error struct {
 	CorrelationID string `json:"correlation_id,omitempty"`
 	// LookupURL is Microsoft's page for an AADSTS code.
 	LookupURL string `json:"lookup_url,omitempty"`
+	// RetryAfter is the wait a throttled (429) or unavailable (503) answer
+	// asked for in Retry-After, when retries gave up; 0 when none.
+	RetryAfter time.Duration `json:"-"`
 	// Err is the underlying error, if any.
 	Err error `json:"-"`
 }

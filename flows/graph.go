@@ -140,6 +140,7 @@ func (e *Env) graphDo(ctx context.Context, r graphRequest) (int, http.Header, []
 			ge := ParseGraphError(resp.StatusCode, data)
 			if retryable {
 				ge.Message += fmt.Sprintf(" (still after %d retries)", graphRetries)
+				ge.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), e.Now())
 			}
 			return resp.StatusCode, resp.Header, nil, ge
 		}

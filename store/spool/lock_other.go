@@ -1,0 +1,12 @@
+//go:build !unix
+
+package spool
+
+// TryLock always succeeds where flock is not available: run one relay (or
+// `mailgrant queue run`) per spool there.
+func (s *Spool) TryLock(id string) (unlock func(), ok bool, err error) {
+	if _, err := s.where(id); err != nil {
+		return nil, false, err
+	}
+	return func() {}, true, nil
+}
