@@ -37,16 +37,14 @@ const (
 	sendmailProgName = "sendmail"
 )
 
-// sendmailSpool is the hook for a relay's durable queue (issue 9, item 5).
-// When it is set, a message that failed with flows.OutcomeTemporary is
-// offered to it before sendmail gives up with 75: it returns the queue id
-// when it took the message (sendmail then exits 0, saying so), "" when no
-// relay is configured for the profile (sendmail exits 75 as before), or an
+// sendmailSpool takes a message that failed with flows.OutcomeTemporary
+// before sendmail gives up with 75: it returns the queue id when a relay
+// serves the profile and its spool took the message (sendmail then exits 0,
+// saying so), "" when no relay serves the profile (75 as before), or an
 // error (75, with both reasons). msg is readable only during the call (a
-// private temporary file that is removed afterwards), so the spool must
-// copy it and fsync before returning. The relay helpers set it from an
-// init function; nothing else does.
-var sendmailSpool func(ctx context.Context, a *app, p store.Profile, msg io.ReaderAt, size int64, e flows.Envelope, cause error) (id string, err error)
+// private temporary file that is removed afterwards), so the spool copies
+// it and fsyncs before returning. Tests may replace it.
+var sendmailSpool = spoolForSendmail
 
 // sendmailArgs turns the process's arguments into mailgrant's: when the
 // binary is invoked as sendmail (a symlink), it runs `mailgrant sendmail`.

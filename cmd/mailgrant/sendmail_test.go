@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/relay"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/flows/sandbox/sandboxtest"
 	"github.com/mailgrant/mailgrant/store"
@@ -438,5 +439,42 @@ func TestSendmailProfileDefaultsAndLog(t *testing.T) {
 		if strings.Contains(string(data), "body") || strings.Contains(string(data), "hi\"") {
 			t.Errorf("%s holds message text: %s", f, data)
 		}
+	}
+}
+
+// TestSendmailHandsOverToTheRelaySpool: when a relay serves the profile (its
+// marker is in <config dir>/spool), a message Graph cannot take now is
+// queued there instead of failing with 75, and `mailgrant queue run` sends
+// it once Graph is back. Without the marker it is 75 as before.
+func TestSendmailHandsOverToTheRelaySpool(t *testing.T) {
+	srv, dir := sendmailSetup(t, map[string]string{"web": megan})
+	bin := mailgrantBinary(t)
+	env := serviceEnv(t)
+	msg := "To: " + adele + "\nSubject: nightly report\n\nbody\n"
+	k := store.NewKeyring("mailgrant")
+	_ = k.Delete("web", store.KindAccessToken)
+	srv.SetFaults(sandbox.FaultServerError)
+	r := runSendmail(t, bin, env, msg, "sendmail", "-t", "-i")
+	if r.code != 75 {
+		t.Fatalf("without a relay: exit %d; want 75", r.code)
+	}
+	spoolDir := relay.DefaultSpoolDir(dir)
+	if err := relay.MarkServes(spoolDir, []string{"web"}); err != nil {
+		t.Fatal(err)
+	}
+	r = runSendmail(t, bin, env, msg, "sendmail", "-t", "-i")
+	if r.code != 0 || !strings.Contains(r.stderr, "queued as") {
+		t.Fatalf("with a relay: exit %d %q; want 0 saying it was queued", r.code, r.stderr)
+	}
+	if len(srv.Sent()) != 0 {
+		t.Fatalf("Graph took a message while it was failing")
+	}
+	srv.SetFaults()
+	if r := mailgrant(t, "", "queue", "run"); r.code != 0 {
+		t.Fatalf("queue run: %d %s", r.code, r.stderr)
+	}
+	sent := srv.Sent()
+	if len(sent) != 1 || sent[0].Subject != "nightly report" || !slices.Equal(sent[0].To, []string{adele}) {
+		t.Fatalf("after queue run Graph has %+v; want the queued message once", sent)
 	}
 }
