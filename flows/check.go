@@ -80,20 +80,24 @@ type Step struct {
 // Status is the outcome of a check: cmd prints it as text or JSON, the TUI
 // shows it as a screen.
 type Status struct {
-	Name           string         `json:"name"`
-	Scenario       store.Scenario `json:"scenario"`
-	Cloud          string         `json:"cloud"`
-	Tenant         string         `json:"tenant"`
-	ClientID       string         `json:"client_id"`
-	Account        string         `json:"account"`
-	Store          store.Backend  `json:"store"` // where the secrets are: keyring or file
-	State          State          `json:"state"`
-	SignedInAs     string         `json:"signed_in_as,omitempty"`
-	Required       []string       `json:"required"`
-	Granted        []string       `json:"granted"`
-	Missing        []string       `json:"missing"`
-	Excess         []string       `json:"excess"`
-	TokenExpiresAt *time.Time     `json:"token_expires_at"`
+	Name     string         `json:"name"`
+	Scenario store.Scenario `json:"scenario"`
+	Cloud    string         `json:"cloud"`
+	Tenant   string         `json:"tenant"`
+	ClientID string         `json:"client_id"`
+	Account  string         `json:"account"`
+	Store    store.Backend  `json:"store"` // where the secrets are: keyring or file
+	// Queued and Failed count the profile's messages in the relay's spool:
+	// waiting to be sent, and given up on (mailgrant queue list).
+	Queued         int        `json:"queued"`
+	Failed         int        `json:"failed"`
+	State          State      `json:"state"`
+	SignedInAs     string     `json:"signed_in_as,omitempty"`
+	Required       []string   `json:"required"`
+	Granted        []string   `json:"granted"`
+	Missing        []string   `json:"missing"`
+	Excess         []string   `json:"excess"`
+	TokenExpiresAt *time.Time `json:"token_expires_at"`
 	// CredentialExpiresAt is when the client secret or certificate expires,
 	// when known.
 	CredentialExpiresAt *time.Time `json:"credential_expires_at,omitempty"`

@@ -31,6 +31,8 @@ type statusJSON struct {
 		Granted  []string `json:"granted"`
 		Missing  []string `json:"missing"`
 		Excess   []string `json:"excess"`
+		Queued   int      `json:"queued"`
+		Failed   int      `json:"failed"`
 		Error    *struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`

@@ -470,6 +470,13 @@ func TestSendmailHandsOverToTheRelaySpool(t *testing.T) {
 		t.Fatalf("Graph took a message while it was failing")
 	}
 	srv.SetFaults()
+	st := mailgrant(t, "", "status", "--json", "web")
+	if ps := parseStatus(t, st.stdout).Profiles; len(ps) != 1 || ps[0].Queued != 1 || ps[0].Failed != 0 {
+		t.Fatalf("status --json: %s; want web with 1 queued", st.stdout)
+	}
+	if st := mailgrant(t, "", "status", "web"); !strings.Contains(st.stdout, "web: 1 message(s) queued for the relay, 0 failed; see: mailgrant queue list") {
+		t.Errorf("status table does not show the queue: %s", st.stdout)
+	}
 	if r := mailgrant(t, "", "queue", "run"); r.code != 0 {
 		t.Fatalf("queue run: %d %s", r.code, r.stderr)
 	}

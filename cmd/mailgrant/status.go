@@ -13,7 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/relay"
 	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/store/spool"
 )
 
 // statusOptions are the flags of `mailgrant status`.
@@ -82,6 +84,13 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo, Lock: store.ProfileLocker{Dir: a.dir}})
 	if ctx.Err() != nil {
 		return &exitError{code: exitCancelled, err: errors.New("status cancelled; nothing recorded")}
+	}
+	// The relay's queue, per profile; an unreadable spool is not a reason
+	// to hide the checks.
+	if counts, err := spool.Counts(relay.DefaultSpoolDir(a.dir)); err == nil {
+		for _, st := range results {
+			st.Queued, st.Failed = counts[st.Name].Queued, counts[st.Name].Failed
+		}
 	}
 	// The last check's time and state are recorded for list and the
 	// wizard's home screen; failing to record them does not hide the results.
@@ -152,6 +161,9 @@ func writeStatusTable(w io.Writer, results []*flows.Status, none bool, prefix st
 	}
 	tw.Flush()
 	for _, st := range results {
+		if st.Queued > 0 || st.Failed > 0 {
+			fmt.Fprintf(w, "\n%s: %d message(s) queued for the relay, %d failed; see: %s queue list\n", st.Name, st.Queued, st.Failed, prefix)
+		}
 		for _, step := range st.Steps {
 			if step.Result == flows.StepWarning {
 				fmt.Fprintf(w, "\n%s: %s %s: %s\n", st.Name, step.Result.Symbol(), flows.StepTitle(step.Name), step.Detail)
