@@ -310,7 +310,7 @@ func TestDeliverFollowsTheEnvelope(t *testing.T) {
 		t.Errorf("header-only recipients: %s %+v", res.Path, m)
 	}
 
-	res = deliver("To: "+megan+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", alex, info)
+	deliver("To: "+megan+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", alex, info)
 	m = lastSent(t, srv)
 	if !slices.Equal(m.Cc, []string{alex}) || !slices.Equal(m.Bcc, []string{info}) || len(m.To) != 0 {
 		t.Errorf("Cc kept, To dropped, envelope-only Bcc: %+v", m)
