@@ -392,7 +392,12 @@ func (e *Env) upload(ctx context.Context, uploadURL string, size int64, open fun
 	buf := make([]byte, min(int64(UploadChunkSize), size))
 	var off, read int64 // read: how far src has been consumed
 	failures := 0
-	for off < size {
+	// A session that keeps asking for bytes already sent would loop
+	// forever: allow twice the chunks needed, and a few more.
+	for puts := 0; off < size; puts++ {
+		if puts > 2*int(size/int64(len(buf)))+2*uploadFailures+4 {
+			return &Error{Code: "upload-stalled", State: StateError, Message: fmt.Sprintf("the upload session of %s makes no progress (at byte %d of %d)", e.graphHost(), off, size), Hint: "try again later; if it persists, check MAILGRANT_GRAPH_HOST or your proxy"}
+		}
 		if off != read {
 			// Resume elsewhere: read the content again up to off.
 			if src, err = open(); err != nil {
