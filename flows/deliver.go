@@ -102,7 +102,7 @@ func Deliver(ctx context.Context, env *Env, p store.Profile, tok *Token, msg io.
 	if size > limit {
 		return nil, &Error{Code: "ErrorMessageSizeExceeded", Message: fmt.Sprintf("the message is %s; this tenant accepts at most %s", FormatSize(int(size)), FormatSize(int(limit))), Hint: "send large files as a link, or raise the limit with --max-message-size if the tenant allows more", State: StateError}
 	}
-	sum, err := ParseMIMEAt(msg, size)
+	sum, err := parseMIMEAt(msg, size, len(e.Recipients) == 0)
 	if err != nil {
 		return nil, err
 	}

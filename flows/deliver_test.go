@@ -304,6 +304,11 @@ func TestDeliverFollowsTheEnvelope(t *testing.T) {
 		t.Errorf("envelope-only as Bcc: %s %+v", res.Path, m)
 	}
 
+	deliver("Subject: no recipient headers\r\n\r\nhi\r\n", alex)
+	if m = lastSent(t, srv); !slices.Equal(m.Bcc, []string{alex}) || len(m.To)+len(m.Cc) != 0 {
+		t.Errorf("a message without recipient headers: %+v", m)
+	}
+
 	res = deliver("To: "+megan+", "+info+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", megan)
 	m = lastSent(t, srv)
 	if res.Path != "draft" || !slices.Equal(m.To, []string{megan}) || len(m.Cc)+len(m.Bcc) != 0 {
