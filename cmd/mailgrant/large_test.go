@@ -296,6 +296,28 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 	})
 }
 
+// TestSandboxAppOnlyLargeMessage: in the sandbox, send-as-any with
+// --permissions Mail.ReadWrite gets the app that holds it, and sends a
+// large message as the profile's mailbox.
+func TestSandboxAppOnlyLargeMessage(t *testing.T) {
+	dir := env(t, "mailgrant-sandbox", "cli-any-large")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN) // the admin who consents
+	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "cli-any-large", "--permissions", "Mail.ReadWrite")
+	if r.code != 0 {
+		t.Fatalf("setup: %d %s", r.code, r.stderr)
+	}
+	report := randomBytes(6<<20, 7)
+	path := writeFile(t, "report.xlsx", report)
+	r, _ = childRun(t, strings.NewReader("monthly"), "--sandbox", "send", "cli-any-large", "--to", sandbox.MeganBowen.UPN, "--attach", path)
+	if r.code != 0 || !strings.Contains(r.stderr, "from "+sandbox.AdeleVance.UPN) {
+		t.Fatalf("send: %d %s", r.code, r.stderr)
+	}
+	box := readOutbox(t, dir)
+	if m := box[len(box)-1]; m.files["report.xlsx"] != sha(report) || m.header.Get("X-Sandbox-Mailbox") != sandbox.AdeleVance.UPN {
+		t.Errorf("outbox: %+v", m)
+	}
+}
+
 // TestPermissionsAddToTheScenario: --permissions Mail.Send,Files.Read.All
 // (the README's example) keeps User.Read, so the account check passes.
 func TestPermissionsAddToTheScenario(t *testing.T) {
