@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/mailgrant/mailgrant/store/envsecret"
 )
 
 // Where the encrypted file's passphrase may come from without a prompt, in
@@ -102,7 +104,7 @@ func LookupPassphrase() (p Passphrase, ok bool, err error) {
 		}
 		return Passphrase{Value: v, Source: FromFile, Path: path}, true, nil
 	}
-	if v, set := os.LookupEnv(PassphraseEnv); set {
+	if v, set := envsecret.Lookup(PassphraseEnv); set { // taken from the environment at start
 		return Passphrase{Value: v, Source: FromEnv}, true, nil
 	}
 	return Passphrase{}, false, nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/store/envsecret"
 )
 
 // rotateOptions are the flags of `mailgrant rotate`.
@@ -84,7 +84,7 @@ func rotateRun(ctx context.Context, o *rotateOptions) error {
 	if err != nil {
 		return err
 	}
-	certMode := o.newCertificate != "" || (p.Credential == store.CredentialCertificate && !o.secretStdin && os.Getenv("MAILGRANT_CLIENT_SECRET") == "")
+	certMode := o.newCertificate != "" || (p.Credential == store.CredentialCertificate && !o.secretStdin && envsecret.Get(envsecret.ClientSecret) == "")
 	if certMode {
 		if p.Scenario.Delegated() {
 			return &flows.InputError{Field: "new-certificate", Problem: "certificates are for app-only profiles here", Hint: p.Name + " is " + string(p.Scenario) + ": rotate its client secret with --client-secret-stdin"}
