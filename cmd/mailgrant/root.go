@@ -262,6 +262,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newRBACScriptCmd(s, &o, nil),
 		newSendCmd(s, &o, nil),
 		newCheckMailboxesCmd(s, &o, nil),
+		newRelayCmd(s, &o, nil),
 		newVersionCmd(s),
 	)
 	for _, c := range root.Commands() {
