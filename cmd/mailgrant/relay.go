@@ -53,6 +53,7 @@ type relayOptions struct {
 	exactlyOnce    bool
 	bounceTo       string
 	metricsListen  string
+	retryBase      time.Duration
 }
 
 // newRelayCmd builds `mailgrant relay` and `mailgrant relay passwd`; runF
@@ -123,6 +124,9 @@ SIGTERM or Ctrl-C it stops accepting, finishes the messages being received
 	f.BoolVar(&o.exactlyOnce, "exactly-once", false, "send through drafts so no crash sends a message twice (needs Mail.ReadWrite)")
 	f.StringVar(&o.bounceTo, "bounce-to", "", "also send every bounce to ADDR (printers read no mail)")
 	f.StringVar(&o.metricsListen, "metrics-listen", "", "HOST:PORT serving /healthz and Prometheus /metrics")
+	// The first wait before a retry; tests (and impatient admins) shorten it.
+	f.DurationVar(&o.retryBase, "retry-base", relay.DefaultRetryBase, "the wait after the first failed attempt; it doubles with each further one, with jitter")
+	_ = f.MarkHidden("retry-base")
 	cmd.AddCommand(newRelayPasswdCmd(s, g, nil))
 	return cmd
 }
@@ -359,6 +363,7 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 		PerMailboxRate: o.perMailboxRate,
 		Concurrency:    o.concurrency,
 		MaxQueueAge:    o.maxQueueAge,
+		RetryBase:      o.retryBase,
 		BounceTo:       o.bounceTo,
 		ExactlyOnce:    o.exactlyOnce,
 		MaxMessageSize: c.maxSize,

@@ -37,6 +37,8 @@ const (
 	// maxHeaderBytes is the largest header section accepted (Exchange
 	// Online's own limit is 256 KB).
 	maxHeaderBytes = 256 << 10
+	// maxLineBytes is the longest command or message line accepted.
+	maxLineBytes = 64 << 10
 )
 
 // Config configures a Server. Router and Queue are required.
@@ -151,6 +153,9 @@ func NewServer(cfg Config) (*Server, error) {
 	// RFC 5321 §4.5.3.2: 5 minutes per command, 10 for the DATA block;
 	// go-smtp's read deadline covers the whole DATA transfer, so 10.
 	ss.ReadTimeout = 10 * time.Minute
+	// RFC 5322 allows 998 characters a line, but apps writing HTML in one
+	// line are common; Graph copes, so only absurd lines are refused.
+	ss.MaxLineLength = maxLineBytes
 	ss.WriteTimeout = time.Minute
 	ss.ErrorLog = errorLog{lg}
 	s.smtp = ss
@@ -575,8 +580,11 @@ func (ss *session) checkHeaderFrom(hdr []byte) *smtp.SMTPError {
 
 // readReply is the reply when reading the message failed.
 func readReply(err error) *smtp.SMTPError {
-	if errors.Is(err, smtp.ErrDataTooLarge) {
+	switch {
+	case errors.Is(err, smtp.ErrDataTooLarge):
 		return smtp.ErrDataTooLarge
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "A line of the message is longer than 64 KB"}
 	}
 	return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "The message could not be read; try again"}
 }

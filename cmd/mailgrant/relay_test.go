@@ -1,0 +1,530 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/smtp"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/flows/sandbox/sandboxtest"
+)
+
+// relayProc is a `mailgrant relay` process started by a test.
+type relayProc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	addr string // HOST:PORT it listens on
+
+	mu    sync.Mutex
+	lines []string
+	done  chan struct{}
+	err   error
+}
+
+// stderr returns what the relay printed so far.
+func (r *relayProc) stderr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
+}
+
+// startRelay runs `mailgrant relay --listen 127.0.0.1:0 ARGS...` as a
+// process and waits for its "listening on" line.
+func startRelay(t *testing.T, args ...string) *relayProc {
+	t.Helper()
+	rp, err := tryStartRelay(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rp
+}
+
+func tryStartRelay(t *testing.T, args ...string) (*relayProc, error) {
+	t.Helper()
+	hasListen := false
+	for _, a := range args {
+		if a == "--listen" {
+			hasListen = true
+		}
+	}
+	if !hasListen {
+		args = append([]string{"--listen", "127.0.0.1:0"}, args...)
+	}
+	cmd := mailgrantProcess(context.Background(), t, append([]string{"relay"}, args...)...)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	rp := &relayProc{t: t, cmd: cmd, done: make(chan struct{})}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			line := sc.Text()
+			rp.mu.Lock()
+			rp.lines = append(rp.lines, line)
+			rp.mu.Unlock()
+			if a, ok := strings.CutPrefix(line, "listening on smtp://"); ok {
+				select {
+				case ready <- a:
+				default:
+				}
+			}
+		}
+		rp.err = cmd.Wait()
+		close(rp.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-rp.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-rp.done
+		}
+		t.Logf("relay stderr:\n%s", rp.stderr())
+	})
+	select {
+	case rp.addr = <-ready:
+		return rp, nil
+	case <-rp.done:
+		return rp, fmt.Errorf("relay exited before listening: %v\n%s", rp.err, rp.stderr())
+	case <-time.After(60 * time.Second):
+		return rp, fmt.Errorf("relay did not say it was listening:\n%s", rp.stderr())
+	}
+}
+
+// stop sends SIGTERM and returns the exit status.
+func (r *relayProc) stop() int {
+	r.t.Helper()
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(60 * time.Second):
+		r.t.Fatal("relay did not stop within 60 s of SIGTERM")
+	}
+	return r.cmd.ProcessState.ExitCode()
+}
+
+// kill9 kills the relay at once, as a crash or power loss would.
+func (r *relayProc) kill9() {
+	_ = r.cmd.Process.Kill()
+	<-r.done
+}
+
+// relayEnv prepares a relay test: the keyring, a sandbox tenant served by
+// the test (so the test sees what Graph accepted), and a delegated profile
+// "relay-megan" that sends as Megan Bowen.
+func relayEnv(t *testing.T, o sandbox.Options) (*sandbox.Server, string) {
+	t.Helper()
+	dir := env(t, "mailgrant", "relay-megan", "relay-daemon")
+	srv := sandboxtest.Start(t, o)
+	r := mailgrant(t, "", "setup", "--non-interactive", "--profile", "relay-megan",
+		"--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.MeganBowen.UPN)
+	if r.code != 0 {
+		t.Fatalf("setup: %d %s", r.code, r.stderr)
+	}
+	return srv, dir
+}
+
+// addDaemonProfile adds "relay-daemon", an app-only profile that may send
+// as every mailbox of the sandbox tenant.
+func addDaemonProfile(t *testing.T) {
+	t.Helper()
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	t.Setenv("MAILGRANT_CLIENT_SECRET", sandbox.DaemonApp.Secret)
+	r := mailgrant(t, "", "setup", "--non-interactive", "--profile", "relay-daemon", "--scenario", "send-as-any",
+		"--tenant", sandbox.TenantID, "--client-id", sandbox.DaemonApp.ClientID, "--credential", "secret", "--account", sandbox.AdeleVance.UPN)
+	if r.code != 0 {
+		t.Fatalf("setup send-as-any: %d %s", r.code, r.stderr)
+	}
+	t.Setenv("MAILGRANT_CLIENT_SECRET", "")
+}
+
+// message is a small RFC 5322 message.
+func message(from, to, subject, body string) string {
+	return "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject + "\r\nDate: " + time.Now().Format(time.RFC1123Z) +
+		"\r\nMessage-ID: <" + subject + "@relay.test>\r\n\r\n" + body + "\r\n"
+}
+
+// sendGo sends one message with Go's net/smtp and returns the error (an
+// *textproto.Error carries the reply code).
+func sendGo(addr string, auth smtp.Auth, from string, to []string, msg string) error {
+	return smtp.SendMail(addr, auth, from, to, []byte(msg))
+}
+
+// hasReply reports whether err is an SMTP reply starting with prefix, such
+// as "550 5.7.1".
+func hasReply(err error, prefix string) bool {
+	var te *textproto.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	return strings.HasPrefix(fmt.Sprintf("%03d %s", te.Code, te.Msg), prefix)
+}
+
+// sentWith returns the messages the sandbox accepted with this subject.
+func sentWith(srv *sandbox.Server, subject string) []sandbox.SentMessage {
+	var out []sandbox.SentMessage
+	for _, m := range srv.Sent() {
+		if m.Subject == subject {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitUntil polls cond (every 20 ms) until it holds or timeout passes.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRelayPlainLoopback: Go's net/smtp hands a message to a relay process
+// on loopback without AUTH; the sandbox's Graph receives it, as Megan, with
+// the envelope-only recipient as Bcc and nobody else; the relay logs one
+// line for it; a sender no profile may send as is refused at MAIL FROM;
+// SIGTERM ends the relay with 0.
+func TestRelayPlainLoopback(t *testing.T) {
+	srv, dir := relayEnv(t, sandbox.Options{})
+	rp := startRelay(t, "--profile", "relay-megan")
+
+	// Given a message to Adele whose envelope also names Alex (Bcc)
+	megan, adele, alex := sandbox.MeganBowen.UPN, sandbox.AdeleVance.UPN, sandbox.AlexWilber.UPN
+	msg := message(megan, adele, "plain-1", "Scanned document attached.")
+	// When net/smtp sends it
+	if err := sendGo(rp.addr, nil, megan, []string{adele, alex}, msg); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	// Then Graph got it once, To Adele, Bcc Alex, from Megan's mailbox
+	waitUntil(t, 20*time.Second, "the message at Graph", func() bool { return len(sentWith(srv, "plain-1")) > 0 })
+	got := sentWith(srv, "plain-1")
+	if len(got) != 1 || got[0].Mailbox != megan || strings.Join(got[0].To, ",") != adele || strings.Join(got[0].Bcc, ",") != alex || len(got[0].Cc) != 0 {
+		t.Fatalf("Graph got %+v", got)
+	}
+
+	// A sender the profile may not send as: 550 5.7.1 at MAIL FROM.
+	err := sendGo(rp.addr, nil, "ceo@contoso.com", []string{adele}, message("ceo@contoso.com", adele, "spoof", "x"))
+	if err == nil || !hasReply(err, "550 5.7.1") {
+		t.Fatalf("foreign sender: %v", err)
+	}
+	// A From header that differs from an allowed envelope sender: refused too.
+	err = sendGo(rp.addr, nil, megan, []string{adele}, message(sandbox.AdeleVance.UPN, adele, "spoof-header", "x"))
+	if err == nil || !hasReply(err, "550 5.7.1") {
+		t.Fatalf("foreign From header: %v", err)
+	}
+	if n := len(sentWith(srv, "spoof")) + len(sentWith(srv, "spoof-header")); n != 0 {
+		t.Fatalf("a refused message reached Graph (%d)", n)
+	}
+
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("SIGTERM: exit %d", code)
+	}
+	logs := rp.stderr()
+	if n := strings.Count(logs, "listening on smtp://"); n != 1 {
+		t.Errorf("%d listening lines, want 1", n)
+	}
+	if n := strings.Count(logs, `msg="smtp message accepted"`); n != 1 {
+		t.Errorf("%d accepted lines for one message:\n%s", n, logs)
+	}
+	if strings.Contains(logs, "Scanned document") {
+		t.Error("the relay logged a message body")
+	}
+	assertNotInFiles(t, dir, "Scanned document")
+}
+
+// TestRelayNonLoopbackRefused: listening beyond loopback without TLS and
+// AUTH exits 2 and says which flags fix it; with them it starts.
+func TestRelayNonLoopbackRefused(t *testing.T) {
+	relayEnv(t, sandbox.Options{})
+	for _, args := range [][]string{
+		{"--listen", "0.0.0.0:0"},
+		{"--listen", "0.0.0.0:0", "--tls-self-signed"},
+		{"--listen", "[::]:0", "--users", "/nonexistent"},
+	} {
+		r := mailgrant(t, "", append([]string{"relay", "--profile", "relay-megan"}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "listen") || !strings.Contains(r.stderr, "hint:") || strings.Contains(r.stderr, "listening on") {
+			t.Fatalf("%v: want exit 2 naming listen with a hint, got %d: %s", args, r.code, r.stderr)
+		}
+	}
+	r := mailgrant(t, "", "relay", "--listen", "0.0.0.0:0")
+	if !strings.Contains(r.stderr, "--tls-cert") || !strings.Contains(r.stderr, "--users") {
+		t.Fatalf("the refusal does not name the flags that fix it: %s", r.stderr)
+	}
+	// With TLS and AUTH it listens.
+	users := filepath.Join(t.TempDir(), "users")
+	if r := mailgrant(t, "a-long-password\n", "relay", "passwd", "--users", users, "printer"); r.code != 0 {
+		t.Fatalf("passwd: %d %s", r.code, r.stderr)
+	}
+	rp := startRelay(t, "--profile", "relay-megan", "--listen", "0.0.0.0:0", "--tls-self-signed", "--users", users)
+	if !strings.Contains(rp.stderr(), "SHA-256 fingerprint: ") {
+		t.Errorf("no fingerprint printed: %s", rp.stderr())
+	}
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestRelayStartTLSAuth: with --require-auth, a client must STARTTLS and
+// AUTH; a wrong password gets 535 5.7.8 and is slowed down; the right one
+// sends; a user limited to a sender pattern cannot use another sender.
+func TestRelayStartTLSAuth(t *testing.T) {
+	srv, dir := relayEnv(t, sandbox.Options{})
+	users := filepath.Join(t.TempDir(), "users")
+	if r := mailgrant(t, "printer-password\n", "relay", "passwd", "--users", users, "printer", "--allow-from", sandbox.MeganBowen.UPN); r.code != 0 {
+		t.Fatalf("passwd: %d %s", r.code, r.stderr)
+	}
+	if fi, err := os.Stat(users); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("users file: %v %v", fi, err)
+	}
+	data, _ := os.ReadFile(users)
+	if strings.Contains(string(data), "printer-password") || !strings.Contains(string(data), "$argon2id$") {
+		t.Fatalf("users file holds no argon2id hash or the password:\n%s", data)
+	}
+	rp := startRelay(t, "--profile", "relay-megan", "--tls-self-signed", "--users", users, "--require-auth")
+	megan := sandbox.MeganBowen.UPN
+
+	dial := func() *smtp.Client {
+		c, err := smtp.Dial(rp.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Hello("printer.local"); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// Before STARTTLS: no AUTH offered, and MAIL is refused.
+	c := dial()
+	if ok, _ := c.Extension("AUTH"); ok {
+		t.Error("AUTH offered before STARTTLS")
+	}
+	if err := c.Mail(megan); err == nil || !hasReply(err, "530") {
+		t.Fatalf("MAIL without AUTH: %v", err)
+	}
+	c.Close()
+
+	// Wrong password: 535 5.7.8.
+	c = dial()
+	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := c.Auth(smtp.PlainAuth("", "printer", "wrong-password", "127.0.0.1"))
+	if err == nil || !hasReply(err, "535 5.7.8") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if time.Since(start) < 400*time.Millisecond {
+		t.Errorf("a failed AUTH was answered in %s, not slowed down", time.Since(start))
+	}
+	c.Close()
+
+	// Right password: the message goes.
+	c = dial()
+	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "printer", "printer-password", "127.0.0.1")); err != nil {
+		t.Fatalf("auth: %v", err)
+	}
+	// A sender outside the user's patterns.
+	if err := c.Mail(sandbox.AdeleVance.UPN); err == nil || !hasReply(err, "550 5.7.1") {
+		t.Fatalf("sender outside the user's patterns: %v", err)
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail(megan); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(sandbox.AdeleVance.UPN); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(w, message(megan, sandbox.AdeleVance.UPN, "tls-auth", "hello"))
+	if err := w.Close(); err != nil {
+		t.Fatalf("DATA: %v", err)
+	}
+	_ = c.Quit()
+	waitUntil(t, 20*time.Second, "the message at Graph", func() bool { return len(sentWith(srv, "tls-auth")) == 1 })
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if strings.Contains(rp.stderr(), "printer-password") || strings.Contains(rp.stderr(), "wrong-password") {
+		t.Error("a password reached the log")
+	}
+	assertNotInFiles(t, dir, "printer-password")
+}
+
+// requireSMTPClient finds an independent SMTP client program, skipping the
+// test when it is missing unless MAILGRANT_REQUIRE_SMTP_CLIENTS=1 (CI).
+func requireSMTPClient(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("MAILGRANT_REQUIRE_SMTP_CLIENTS") == "1" {
+		t.Fatalf("MAILGRANT_REQUIRE_SMTP_CLIENTS=1 but %s is not installed: %v", name, err)
+	}
+	t.Skipf("%s is not installed (apt-get install swaks libnet-ssleay-perl; python3)", name)
+	return ""
+}
+
+// TestRelayIndependentClients: swaks (Perl) and Python's smtplib, plain on
+// loopback, with bare LF line ends, and STARTTLS with AUTH LOGIN and PLAIN,
+// against a relay process.
+func TestRelayIndependentClients(t *testing.T) {
+	srv, _ := relayEnv(t, sandbox.Options{})
+	users := filepath.Join(t.TempDir(), "users")
+	if r := mailgrant(t, "wordpress-password\n", "relay", "passwd", "--users", users, "wordpress"); r.code != 0 {
+		t.Fatalf("passwd: %d %s", r.code, r.stderr)
+	}
+	rp := startRelay(t, "--profile", "relay-megan", "--tls-self-signed", "--users", users)
+	host, port, _ := net.SplitHostPort(rp.addr)
+	megan, adele := sandbox.MeganBowen.UPN, sandbox.AdeleVance.UPN
+
+	t.Run("swaks", func(t *testing.T) {
+		swaks := requireSMTPClient(t, "swaks")
+		run := func(subject string, extra ...string) string {
+			args := append([]string{"--server", host, "--port", port, "--from", megan, "--to", adele,
+				"--header", "Subject: " + subject, "--body", "from swaks", "--timeout", "30"}, extra...)
+			out, err := exec.Command(swaks, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("swaks %v: %v\n%s", extra, err, out)
+			}
+			return string(out)
+		}
+		run("swaks-plain")
+		out := run("swaks-tls", "--tls", "--auth", "LOGIN", "--auth-user", "wordpress", "--auth-password", "wordpress-password")
+		if !strings.Contains(out, "235 2.0.0") {
+			t.Fatalf("no AUTH LOGIN success:\n%s", out)
+		}
+		cmd := exec.Command(swaks, "--server", host, "--port", port, "--from", megan, "--to", adele, "--tls",
+			"--auth", "PLAIN", "--auth-user", "wordpress", "--auth-password", "not-the-password", "--timeout", "30")
+		out2, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out2), "535 5.7.8") {
+			t.Fatalf("wrong password: no 535 5.7.8:\n%s", out2)
+		}
+		waitUntil(t, 20*time.Second, "swaks' messages at Graph", func() bool {
+			return len(sentWith(srv, "swaks-plain")) == 1 && len(sentWith(srv, "swaks-tls")) == 1
+		})
+	})
+	t.Run("python smtplib", func(t *testing.T) {
+		py := requireSMTPClient(t, "python3")
+		script := `
+import smtplib, ssl, sys
+host, port, frm, to = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+# Bare LF line ends, as PHP's mail() and old devices write them.
+msg = "From: %s\nTo: %s\nSubject: python-lf\n\nline one\nline two\n" % (frm, to)
+with smtplib.SMTP(host, port, timeout=30) as s:
+    s.sendmail(frm, [to], msg.encode())
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP(host, port, timeout=30) as s:
+    s.starttls(context=ctx)
+    s.login("wordpress", "wordpress-password")
+    s.sendmail(frm, [to], ("From: %s\r\nTo: %s\r\nSubject: python-tls\r\n\r\nhi\r\n" % (frm, to)).encode())
+print("ok")
+`
+		out, err := exec.Command(py, "-c", script, host, port, megan, adele).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "ok") {
+			t.Fatalf("python: %v\n%s", err, out)
+		}
+		waitUntil(t, 20*time.Second, "python's messages at Graph", func() bool {
+			return len(sentWith(srv, "python-lf")) == 1 && len(sentWith(srv, "python-tls")) == 1
+		})
+		if b := sentWith(srv, "python-lf")[0].Body; !strings.Contains(b, "line two") {
+			t.Fatalf("the bare-LF message arrived as %q", b)
+		}
+	})
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestRelayLimits: past --max-recipients a RCPT gets 452 4.5.3; a message
+// above --max-size gets 552; a client outside --allow-ip gets 554 at
+// connect; /healthz answers on --metrics-listen.
+func TestRelayLimits(t *testing.T) {
+	relayEnv(t, sandbox.Options{})
+	mln, _ := net.Listen("tcp", "127.0.0.1:0")
+	maddr := mln.Addr().String()
+	mln.Close()
+	rp := startRelay(t, "--profile", "relay-megan", "--max-recipients", "2", "--max-size", "10KB", "--metrics-listen", maddr)
+	megan := sandbox.MeganBowen.UPN
+	c, err := smtp.Dial(rp.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, size := c.Extension("SIZE"); !ok || size != "10240" {
+		t.Errorf("SIZE %v %q, want 10240", ok, size)
+	}
+	for _, ext := range []string{"PIPELINING", "8BITMIME"} {
+		if ok, _ := c.Extension(ext); !ok {
+			t.Errorf("%s not offered", ext)
+		}
+	}
+	_ = c.Mail(megan)
+	_ = c.Rcpt("a@contoso.com")
+	_ = c.Rcpt("b@contoso.com")
+	if err := c.Rcpt("c@contoso.com"); err == nil || !hasReply(err, "452 4.5.3") {
+		t.Fatalf("third recipient: %v", err)
+	}
+	w, _ := c.Data()
+	_, _ = io.WriteString(w, message(megan, "a@contoso.com", "big", strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n", 400)))
+	if err := w.Close(); err == nil || !hasReply(err, "552") {
+		t.Fatalf("oversized message: %v", err)
+	}
+	resp, err := http.Get("http://" + maddr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	resp, err = http.Get("http://" + maddr + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics: %v", err)
+	}
+	resp.Body.Close()
+	rp.stop()
+
+	rp = startRelay(t, "--profile", "relay-megan", "--allow-ip", "192.0.2.0/24")
+	conn, err := net.Dial("tcp", rp.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if !strings.HasPrefix(line, "554 5.7.1") {
+		t.Fatalf("client outside --allow-ip got %q", line)
+	}
+}
