@@ -331,7 +331,8 @@ func TestRelayStartTLSAuth(t *testing.T) {
 	if strings.Contains(string(data), "printer-password") || !strings.Contains(string(data), "$argon2id$") {
 		t.Fatalf("users file holds no argon2id hash or the password:\n%s", data)
 	}
-	rp := startRelay(t, "--profile", "relay-megan", "--tls-self-signed", "--users", users, "--require-auth")
+	// Adele is routable, so only the user's sender pattern refuses her.
+	rp := startRelay(t, "--profile", "relay-megan", "--tls-self-signed", "--users", users, "--require-auth", "--route", sandbox.AdeleVance.UPN+"=relay-megan")
 	megan := sandbox.MeganBowen.UPN
 
 	dial := func() *smtp.Client {
