@@ -263,6 +263,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newSendCmd(s, &o, nil),
 		newCheckMailboxesCmd(s, &o, nil),
 		newRelayCmd(s, &o, nil),
+		newQueueCmd(s, &o),
 		newVersionCmd(s),
 	)
 	for _, c := range root.Commands() {

@@ -129,6 +129,8 @@ type Delivery struct {
 	wg       sync.WaitGroup
 	// stats count outcomes, for Drain.
 	stats Stats
+	// attempted, when set (tests), gets each finished attempt's id.
+	attempted chan string
 }
 
 // item is a queued message this process knows of.
@@ -345,6 +347,7 @@ type crlfReader struct {
 	r       io.Reader
 	prevCR  bool
 	pending bool // a '\n' owed after an inserted '\r'
+	buf     []byte
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
@@ -365,7 +368,10 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		}
 		room = 1
 	}
-	buf := make([]byte, room)
+	if cap(c.buf) < room {
+		c.buf = make([]byte, room)
+	}
+	buf := c.buf[:room]
 	m, err := c.r.Read(buf)
 	for _, b := range buf[:m] {
 		if b == '\n' && !c.prevCR {
@@ -625,6 +631,9 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 		}
 		d.mu.Unlock()
 		d.poke()
+		if d.attempted != nil {
+			d.attempted <- id
+		}
 	}()
 	unlock, ok, err := d.sp.TryLock(id)
 	if err != nil {
@@ -674,7 +683,7 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 			d.notify(Receipt{ID: id, Outcome: flows.OutcomeTemporary, Err: err, Queued: true})
 			return
 		}
-		meta.NextAttempt = start.Add(d.backoff(meta.Attempts, err))
+		meta.NextAttempt = d.clock.Now().Add(d.backoff(meta.Attempts, err))
 		meta.LastError, meta.LastCode = describe(err), errCode(err)
 		if uerr := d.sp.Update(meta); uerr != nil {
 			d.log.Error("the spool entry could not be updated", "id", id, "error", uerr.Error())

@@ -7,6 +7,7 @@ package relay
 import (
 	"context"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/mailgrant/mailgrant/flows"
@@ -39,3 +40,6 @@ type Queue interface {
 	// delivered later. An error means nothing was stored (reply 451).
 	Submit(ctx context.Context, s Submission, wait time.Duration) (Receipt, error)
 }
+
+// DefaultSpoolDir is the spool of a config directory: <config dir>/spool.
+func DefaultSpoolDir(configDir string) string { return filepath.Join(configDir, "spool") }

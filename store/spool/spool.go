@@ -296,6 +296,7 @@ func (s *Spool) replaceMeta(dir string, m Meta) error {
 	if err := writeMeta(tmp, m); err != nil {
 		return err
 	}
+	s.step("update")
 	if err := os.Rename(tmp, filepath.Join(dir, metaFile)); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailgrant/mailgrant/flows/relay"
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+type queueListJSON struct {
+	Spool    string       `json:"spool"`
+	Messages []queueEntry `json:"messages"`
+}
+
+func queueList(t *testing.T) queueListJSON {
+	t.Helper()
+	r := mailgrant(t, "", "--sandbox", "queue", "list", "--json")
+	var l queueListJSON
+	if err := json.Unmarshal([]byte(r.stdout), &l); r.code != 0 || err != nil {
+		t.Fatalf("queue list --json: %d %v\n%s", r.code, err, r.stdout)
+	}
+	return l
+}
+
+// TestQueueCommands: messages handed to the spool (as sendmail does) are
+// listed, delivered by `queue run` against the sandbox, failed ones are
+// listed with Graph's reason, retried and dropped.
+func TestQueueCommands(t *testing.T) {
+	env(t, "mailgrant-sandbox", "cli-queue")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "cli-queue"); r.code != 0 {
+		t.Fatalf("setup: %d %s", r.code, r.stderr)
+	}
+	dir, err := store.DefaultDir("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spoolDir := relay.DefaultSpoolDir(dir)
+	adele, megan := sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN
+	nobody := "nobody@" + sandbox.TenantDomain
+	for _, m := range []struct{ from, subject string }{{adele, "good"}, {nobody, "bad"}} {
+		_, err := relay.Enqueue(spoolDir, relay.Submission{Profile: "cli-queue", From: m.from, Recipients: []string{megan},
+			Data: strings.NewReader("From: " + m.from + "\r\nTo: " + megan + "\r\nSubject: Subj-" + m.subject + "\r\n\r\nBodyText-xyz\r\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := queueList(t)
+	if l.Spool != spoolDir || len(l.Messages) != 2 || l.Messages[0].State != "queued" || l.Messages[0].Sender != adele {
+		t.Fatalf("before run: %+v", l)
+	}
+	if r := mailgrant(t, "", "--sandbox", "queue", "list"); !strings.Contains(r.stdout, "NEXT ATTEMPT") || !strings.Contains(r.stdout, nobody) {
+		t.Fatalf("table: %s", r.stdout)
+	}
+
+	r := mailgrant(t, "", "--sandbox", "queue", "run")
+	if r.code != 1 || !strings.Contains(r.stderr, "sent 1,") || !strings.Contains(r.stderr, "mailgrant --sandbox queue list") {
+		t.Fatalf("queue run: %d, want 1 (one failed for good) and a hint\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "Subj-") || strings.Contains(r.stderr, "BodyText") {
+		t.Fatalf("the log shows message content:\n%s", r.stderr)
+	}
+	l = queueList(t)
+	var failedID string
+	for _, m := range l.Messages {
+		if m.State != "failed" {
+			t.Fatalf("after run, a message is %s: %+v", m.State, m)
+		}
+		if m.Sender == nobody {
+			failedID = m.ID
+			if m.LastCode != "ErrorInvalidUser" || !strings.Contains(m.Reason, "ErrorInvalidUser") {
+				t.Fatalf("failed entry lacks Graph's reason: %+v", m)
+			}
+		}
+	}
+	if failedID == "" {
+		t.Fatalf("the refused message is not in failed/: %+v", l)
+	}
+
+	if r := mailgrant(t, "", "--sandbox", "queue", "retry", failedID); r.code != 0 || !strings.Contains(r.stderr, failedID+": due now") {
+		t.Fatalf("retry: %d %s", r.code, r.stderr)
+	}
+	for _, m := range queueList(t).Messages {
+		if m.ID == failedID && (m.State == "failed" || m.NextAttempt.After(time.Now())) {
+			t.Fatalf("retried message is %s, next attempt %s; want due now", m.State, m.NextAttempt)
+		}
+	}
+	if r := mailgrant(t, "", "--sandbox", "queue", "drop", failedID); r.code != 0 {
+		t.Fatalf("drop: %d %s", r.code, r.stderr)
+	}
+	if r := mailgrant(t, "", "--sandbox", "queue", "drop", failedID); r.code != 2 || !strings.Contains(r.stderr, "not in the spool") {
+		t.Fatalf("drop of a gone id: %d %s", r.code, r.stderr)
+	}
+	if r := mailgrant(t, "", "--sandbox", "queue", "retry"); r.code != 2 {
+		t.Fatalf("retry without ids or --all: %d", r.code)
+	}
+	if r := mailgrant(t, "", "--sandbox", "queue", "retry", "--all"); r.code != 0 {
+		t.Fatalf("retry --all: %d %s", r.code, r.stderr)
+	}
+	if n := len(queueList(t).Messages); n != 1 {
+		t.Fatalf("%d messages left, want the failed bounce only", n)
+	}
+}

@@ -1,0 +1,297 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// rig is a sandbox tenant on loopback behind a switch that can take Graph
+// down (503) or throttle it (429 with Retry-After), and a GraphSender for
+// two stored profiles: "app" (send-as-any, DaemonApp, admin consent given)
+// and "rbac" (RBACApp, scoped to Adele and Megan).
+type rig struct {
+	srv    *sandbox.Server
+	url    string
+	mode   atomic.Value // "", "down" or "throttle"
+	sender *GraphSender
+	// sends gets a value after each sendMail the sandbox answered.
+	sends chan struct{}
+}
+
+func newRig(t testing.TB, opts sandbox.Options) *rig {
+	t.Helper()
+	r := &rig{srv: sandbox.New(opts), sends: make(chan struct{}, 100000)}
+	r.mode.Store("")
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/v1.0/") {
+			switch r.mode.Load().(string) {
+			case "down":
+				w.Header().Set("Retry-After", "0.001")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte(`{"error":{"code":"ServiceUnavailable","message":"down for the test"}}`))
+				return
+			case "throttle":
+				w.Header().Set("Retry-After", "0.3")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = w.Write([]byte(`{"error":{"code":"ApplicationThrottled","message":"slow down"}}`))
+				return
+			}
+		}
+		r.srv.ServeHTTP(w, req)
+		if strings.HasSuffix(req.URL.Path, "/sendMail") {
+			r.sends <- struct{}{}
+		}
+	}))
+	t.Cleanup(hs.Close)
+	r.url = hs.URL
+	r.srv.SetURL(hs.URL)
+	if err := r.srv.GrantAdminConsent(sandbox.DaemonApp.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	r.sender = senderFor(t, hs.URL)
+	return r
+}
+
+// senderFor returns a GraphSender for the sandbox at url with the stored
+// profiles "app" and "rbac".
+func senderFor(t testing.TB, url string) *GraphSender {
+	env, err := flows.NewEnv(flows.EnvOptions{LoginHost: url, GraphHost: url, Sandbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := store.NewMemory()
+	profiles := map[string]store.Profile{
+		"app":  {Name: "app", Scenario: store.SendAsAny, Tenant: sandbox.TenantID, ClientID: sandbox.DaemonApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: []string{"Mail.Send"}, Credential: store.CredentialSecret},
+		"rbac": {Name: "rbac", Scenario: store.RBAC, Tenant: sandbox.TenantID, ClientID: sandbox.RBACApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: []string{"Mail.Send"}, Credential: store.CredentialSecret},
+	}
+	_ = mem.Set("app", store.KindClientSecret, sandbox.DaemonApp.Secret)
+	_ = mem.Set("rbac", store.KindClientSecret, sandbox.RBACApp.Secret)
+	return &GraphSender{Env: env, Profile: func(name string) (store.Profile, flows.Secrets, error) {
+		p, ok := profiles[name]
+		if !ok {
+			return p, nil, fmt.Errorf("no profile %q", name)
+		}
+		return p, mem, nil
+	}}
+}
+
+func (r *rig) delivery(t testing.TB, o Options) *Delivery {
+	t.Helper()
+	if o.Spool == "" {
+		o.Spool = t.TempDir()
+	}
+	o.Sender = r.sender
+	d, err := NewDelivery(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.attempted = make(chan string, 100000)
+	return d
+}
+
+// sentBySubject counts the sandbox's accepted messages by subject.
+func (r *rig) sentBySubject() map[string]int {
+	out := map[string]int{}
+	for _, m := range r.srv.Sent() {
+		out[m.Subject]++
+	}
+	return out
+}
+
+func TestSandboxDeliversToEnvelopeRecipientsOnly(t *testing.T) {
+	r := newRig(t, sandbox.Options{})
+	d := r.delivery(t, Options{})
+	runDelivery(t, d)
+	adele, megan, alex := sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, sandbox.AlexWilber.UPN
+	s := Submission{Profile: "app", From: adele, Recipients: []string{megan, alex}, Client: "127.0.0.1:1",
+		Data: strings.NewReader("From: " + adele + "\nTo: " + megan + "\nSubject: report\n\nThe monthly report.\n")}
+	rc, err := d.Submit(context.Background(), s, 10*time.Second)
+	if err != nil || rc.Outcome != flows.OutcomeSent {
+		t.Fatalf("receipt %+v, %v", rc, err)
+	}
+	sent := r.srv.Sent()
+	if len(sent) != 1 {
+		t.Fatalf("sandbox got %d messages", len(sent))
+	}
+	m := sent[0]
+	if m.From != adele || strings.Join(m.To, ",") != megan || strings.Join(m.Bcc, ",") != alex || !m.AppOnly || !strings.Contains(m.Body, "monthly report") {
+		t.Fatalf("sent %+v; want To Megan, Bcc Alex (envelope only), from Adele", m)
+	}
+}
+
+func TestSandboxGraphDownThenBack(t *testing.T) {
+	r := newRig(t, sandbox.Options{})
+	d := r.delivery(t, Options{RetryBase: 50 * time.Millisecond})
+	runDelivery(t, d)
+	r.mode.Store("down")
+	rc, err := d.Submit(context.Background(), submission("app", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, "while down"), 10*time.Second)
+	if err != nil || rc.Outcome != flows.OutcomeTemporary || !rc.Queued {
+		t.Fatalf("receipt %+v, %v; want queued for later", rc, err)
+	}
+	if m, _, _ := d.Spool().Get(rc.ID); m.LastCode != "ServiceUnavailable" || m.Attempts != 1 {
+		t.Fatalf("spooled %+v", m)
+	}
+	r.mode.Store("")
+	for {
+		waitAttempt(t, d)
+		if q, _ := d.Spool().Queued(); len(q) == 0 {
+			break
+		}
+	}
+	if got := r.sentBySubject()["while down"]; got != 1 {
+		t.Fatalf("delivered %d times once Graph was back, want 1", got)
+	}
+}
+
+func TestSandboxThrottledHonoursRetryAfter(t *testing.T) {
+	r := newRig(t, sandbox.Options{})
+	d := r.delivery(t, Options{RetryBase: time.Millisecond})
+	runDelivery(t, d)
+	r.mode.Store("throttle")
+	start := time.Now()
+	rc, err := d.Submit(context.Background(), submission("app", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, "throttled"), 30*time.Second)
+	if err != nil || !rc.Queued {
+		t.Fatalf("receipt %+v, %v", rc, err)
+	}
+	m, _, _ := d.Spool().Get(rc.ID)
+	if m.LastCode != "ApplicationThrottled" || m.NextAttempt.Sub(start) < 4*300*time.Millisecond {
+		t.Fatalf("after throttling: next attempt +%s, %+v; want Retry-After (0.3 s) after Graph's own 3 retries", m.NextAttempt.Sub(start), m)
+	}
+	r.mode.Store("")
+	for {
+		waitAttempt(t, d)
+		if q, _ := d.Spool().Queued(); len(q) == 0 {
+			break
+		}
+	}
+	if got := r.sentBySubject()["throttled"]; got != 1 {
+		t.Fatalf("delivered %d times, want 1", got)
+	}
+}
+
+func TestSandboxThrottleFaultEveryMessageOnce(t *testing.T) {
+	r := newRig(t, sandbox.Options{Faults: []string{sandbox.FaultThrottle}, ThrottleEvery: 3})
+	d := r.delivery(t, Options{RetryBase: 10 * time.Millisecond, PerMailboxRate: 6000})
+	runDelivery(t, d)
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := d.Submit(context.Background(), submission("app", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, fmt.Sprint("t", i)), 0); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for {
+		waitAttempt(t, d)
+		if q, _ := d.Spool().Queued(); len(q) == 0 {
+			break
+		}
+	}
+	got := r.sentBySubject()
+	for i := 0; i < 6; i++ {
+		if got[fmt.Sprint("t", i)] != 1 {
+			t.Fatalf("sent %v, want each of t0…t5 once", got)
+		}
+	}
+}
+
+func TestSandboxPermanentRefusal(t *testing.T) {
+	alex, megan := sandbox.AlexWilber.UPN, sandbox.MeganBowen.UPN
+	t.Run("within the wait: told, not kept, not bounced", func(t *testing.T) {
+		r := newRig(t, sandbox.Options{})
+		d := r.delivery(t, Options{BounceTo: megan})
+		runDelivery(t, d)
+		rc, err := d.Submit(context.Background(), submission("rbac", alex, megan, "out of scope"), 10*time.Second)
+		if err != nil || rc.Outcome != flows.OutcomeDenied || rc.Queued || !strings.Contains(rc.Err.Error(), "ErrorAccessDenied") {
+			t.Fatalf("receipt %+v, %v; want denied with Graph's code", rc, err)
+		}
+		if n := len(r.srv.Sent()); n != 0 {
+			t.Fatalf("%d messages sent", n)
+		}
+		if f, _ := d.Spool().Failed(); len(f) != 0 {
+			t.Fatal("a refusal the client saw was kept in failed/")
+		}
+	})
+	t.Run("after acceptance: failed/ and a DSN to the sender and --bounce-to", func(t *testing.T) {
+		r := newRig(t, sandbox.Options{})
+		d := r.delivery(t, Options{BounceTo: megan, Hostname: "relay.sandbox.test"})
+		runDelivery(t, d)
+		rc, err := d.Submit(context.Background(), submission("rbac", alex, megan, "out of scope"), 0)
+		if err != nil || !rc.Queued {
+			t.Fatalf("receipt %+v, %v", rc, err)
+		}
+		<-r.sends // the bounce
+		for {
+			if st := d.Stats(); st.Sent == 1 {
+				break
+			}
+			waitAttempt(t, d)
+		}
+		f, _ := d.Spool().Failed()
+		if len(f) != 1 || f[0].ID != rc.ID || f[0].LastCode != "ErrorAccessDenied" {
+			t.Fatalf("failed/ %+v", f)
+		}
+		sent := r.srv.Sent()
+		if len(sent) != 1 {
+			t.Fatalf("sandbox got %d messages, want the bounce only", len(sent))
+		}
+		b := sent[0]
+		if b.Subject != "Undelivered Mail Returned to Sender" || b.Mailbox != sandbox.AdeleVance.UPN || strings.Join(b.To, ",") != alex+", "+megan && strings.Join(b.To, ",") != alex+","+megan {
+			t.Fatalf("bounce %+v; want from the profile's mailbox to the sender and --bounce-to", b)
+		}
+		if !strings.Contains(b.Body, rc.ID) || !strings.Contains(b.Body, "ErrorAccessDenied") || !strings.Contains(b.Body, megan) {
+			t.Fatalf("bounce text %q lacks the queue id, Graph's code or the recipient", b.Body)
+		}
+	})
+}
+
+func TestSandboxMaxQueueAge(t *testing.T) {
+	r := newRig(t, sandbox.Options{})
+	clock := newFakeClock()
+	d := r.delivery(t, Options{Clock: clock, MaxQueueAge: 2 * time.Hour, RetryBase: 30 * time.Minute})
+	runDelivery(t, d)
+	r.mode.Store("down")
+	rc, err := d.Submit(context.Background(), submission("app", sandbox.MeganBowen.UPN, sandbox.MeganBowen.UPN, "too old"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		waitAttempt(t, d)
+		m, failed, err := d.Spool().Get(rc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if failed {
+			if !strings.Contains(m.Reason, "gave up after") || clock.Now().Sub(m.Queued) < 2*time.Hour {
+				t.Fatalf("failed %+v at +%s", m, clock.Now().Sub(m.Queued))
+			}
+			break
+		}
+		clock.Advance(m.NextAttempt.Sub(clock.Now()))
+		d.poke()
+	}
+	r.mode.Store("")
+	clock.Advance(time.Minute)
+	d.poke()
+	<-r.sends
+	sent := r.srv.Sent()
+	if len(sent) != 1 || sent[0].Subject != "Undelivered Mail Returned to Sender" || sent[0].To[0] != sandbox.MeganBowen.UPN {
+		t.Fatalf("sent %+v, want only the bounce to the sender", sent)
+	}
+}
