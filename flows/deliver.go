@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -19,8 +20,9 @@ import (
 
 // SinglePostLimit is the largest message (before base64) sent in one
 // sendMail request: base64 makes it a third larger, and Graph refuses
-// requests above about 4 MB (reference §9a).
-const SinglePostLimit = 3 << 20
+// requests above about 4 MB (reference §9a). It is 3.5 MB encoded, under
+// the limit with room for a few added headers.
+const SinglePostLimit = (7 << 19) / 4 * 3
 
 // DefaultMaxMessageSize is Exchange Online's default maximum message size;
 // tenants can raise theirs up to 150 MB (DeliverOptions.MaxMessageSize).
@@ -51,6 +53,19 @@ type DeliverOptions struct {
 	// complete and before it is sent; an error from it stops the delivery
 	// and deletes the draft.
 	OnDraft func(draftID string) error
+	// OnDraftRef, when set, is called like OnDraft with the draft's
+	// mailbox as well, which DraftExists, SendDraft and DeleteDraft need.
+	OnDraftRef func(ref DraftRef) error
+	// Mailbox, when set, is the mailbox to send as, whatever the message's
+	// From header says (send --from).
+	Mailbox string
+}
+
+// DraftRef names a draft: its mailbox ("" for the signed-in user, /me) and
+// its id.
+type DraftRef struct {
+	Mailbox string `json:"mailbox,omitempty"`
+	ID      string `json:"id"`
 }
 
 // DeliverResult says how a message went.
@@ -68,8 +83,14 @@ type DeliverResult struct {
 // Deliver sends the RFC 5322 message in msg (size bytes) for profile p with
 // token tok, to exactly the envelope's recipients.
 //
-// TODO(large): the draft and upload-session path for messages above
-// SinglePostLimit and ExactlyOnce; today every message goes as one request.
+// A message larger than the tenant's limit is refused before any request.
+// One that fits in one request (SinglePostLimit) goes as one MIME sendMail,
+// with envelope-only recipients added as Bcc. A larger one, one whose
+// headers name recipients outside the envelope, and every message with
+// ExactlyOnce goes through a draft (see DraftExists): that needs
+// Mail.ReadWrite, and a profile without it gets an *Error with Code
+// "needs-mail-readwrite" (OutcomeNeedsPermission) before any request.
+// msg is read as needed, never held whole in memory on the draft path.
 func Deliver(ctx context.Context, env *Env, p store.Profile, tok *Token, msg io.ReaderAt, size int64, e Envelope, o DeliverOptions) (*DeliverResult, error) {
 	limit := o.MaxMessageSize
 	if limit <= 0 {
@@ -78,64 +99,147 @@ func Deliver(ctx context.Context, env *Env, p store.Profile, tok *Token, msg io.
 	if size > limit {
 		return nil, &Error{Code: "ErrorMessageSizeExceeded", Message: fmt.Sprintf("the message is %s; this tenant accepts at most %s", FormatSize(int(size)), FormatSize(int(limit))), Hint: "send large files as a link, or raise the limit with --max-message-size if the tenant allows more", State: StateError}
 	}
-	raw, err := io.ReadAll(io.NewSectionReader(msg, 0, size))
-	if err != nil {
-		return nil, fmt.Errorf("read the message: %w", err)
-	}
-	raw, err = withEnvelopeBcc(raw, e.Recipients)
+	sum, err := ParseMIMEAt(msg, size)
 	if err != nil {
 		return nil, err
 	}
-	m := Message{MIME: raw}
-	if sum, err := ParseMIME(raw); err == nil {
-		m.From = sum.From
-	}
-	if m.From == "" {
-		m.From = e.From
-	}
-	if err := Send(ctx, env, p, tok, m); err != nil {
+	plan, err := planRecipients(msg, size, e.Recipients)
+	if err != nil {
 		return nil, err
 	}
-	return &DeliverResult{Mailbox: m.From, Path: "sendMail"}, nil
-}
-
-// withEnvelopeBcc adds a Bcc header naming every envelope recipient that the
-// To, Cc and Bcc headers do not. TODO(large): recipients named in the
-// headers but absent from the envelope must not receive the message.
-func withEnvelopeBcc(raw []byte, rcpts []string) ([]byte, error) {
-	if len(rcpts) == 0 {
-		return raw, nil
+	from := o.Mailbox
+	if from == "" {
+		from = sum.From
 	}
-	sum, err := ParseMIME(raw)
-	if err != nil {
-		var ie *InputError
-		if !errors.As(err, &ie) || !strings.Contains(ie.Problem, "no recipient") {
+	if from == "" {
+		from = e.From
+	}
+	bccLine := plan.bccHeader()
+	if !o.ExactlyOnce && len(plan.headerOnly) == 0 && fitsOneRequest(size+int64(len(bccLine))) {
+		raw := make([]byte, 0, size+int64(len(bccLine)))
+		raw = append(raw, bccLine...)
+		buf := bytes.NewBuffer(raw)
+		if _, err := io.Copy(buf, io.NewSectionReader(msg, 0, size)); err != nil {
+			return nil, fmt.Errorf("read the message: %w", err)
+		}
+		if err := Send(ctx, env, p, tok, Message{From: from, MIME: buf.Bytes()}); err != nil {
 			return nil, err
 		}
-		sum = &MIMESummary{}
+		return &DeliverResult{Mailbox: sendingMailbox(p, from), Path: "sendMail"}, nil
 	}
-	named := map[string]bool{}
-	for _, a := range append(append(append([]string{}, sum.To...), sum.Cc...), sum.Bcc...) {
-		named[strings.ToLower(a)] = true
+	d, err := newDraftDelivery(env, p, tok, from)
+	if err != nil {
+		return nil, err
 	}
-	var extra []string
+	return d.deliver(ctx, msg, size, plan, o)
+}
+
+// fitsOneRequest reports whether a message of n bytes, base64-encoded, fits
+// in one sendMail request.
+func fitsOneRequest(n int64) bool { return n <= SinglePostLimit }
+
+// sendingMailbox is the mailbox a message from "from" is sent as: "" for
+// the signed-in user (/me), else the address.
+func sendingMailbox(p store.Profile, from string) string {
+	if p.Scenario.Delegated() && (from == "" || sameAddress(from, p.Account)) {
+		return ""
+	}
+	if from == "" {
+		from = p.Account
+	}
+	if a, err := mail.ParseAddress(from); err == nil {
+		return a.Address
+	}
+	return from
+}
+
+// recipientPlan is who receives a message: the header recipients that are
+// in the envelope keep their place (To, Cc, Bcc), envelope-only recipients
+// are added as Bcc, and header recipients outside the envelope are left
+// out. Without an envelope the headers decide alone.
+type recipientPlan struct {
+	to, cc, bcc []*mail.Address
+	// headerOnly are addresses the headers name that the envelope does
+	// not: they must not receive the message, so the draft path sets the
+	// draft's recipients instead of trusting the headers.
+	headerOnly []string
+	// envOnly are envelope recipients the headers do not name; they go as
+	// Bcc.
+	envOnly []string
+}
+
+// changed reports whether the final recipients differ from the headers'.
+func (r recipientPlan) changed() bool { return len(r.headerOnly)+len(r.envOnly) > 0 }
+
+// bccHeader is a Bcc header line naming the envelope-only recipients, or
+// "" when there are none.
+func (r recipientPlan) bccHeader() string {
+	if len(r.envOnly) == 0 {
+		return ""
+	}
+	return "Bcc: " + strings.Join(r.envOnly, ", ") + "\r\n"
+}
+
+// planRecipients reads the To, Cc and Bcc headers of the message and
+// splits them against the envelope's recipients.
+func planRecipients(msg io.ReaderAt, size int64, rcpts []string) (recipientPlan, error) {
+	var plan recipientPlan
+	m, err := mail.ReadMessage(bufio.NewReader(io.NewSectionReader(msg, 0, size)))
+	if err != nil {
+		return plan, &InputError{Field: "mime", Problem: fmt.Sprintf("the header section does not parse: %v", err), Hint: "give a whole RFC 5322 message"}
+	}
+	headers := map[string][]*mail.Address{}
+	for _, h := range []string{"To", "Cc", "Bcc"} {
+		if m.Header.Get(h) == "" {
+			continue
+		}
+		list, err := m.Header.AddressList(h)
+		if err != nil {
+			return plan, &InputError{Field: "mime", Problem: fmt.Sprintf("the %s header: %s", h, addrProblem(err)), Hint: "give a whole RFC 5322 message"}
+		}
+		headers[h] = list
+	}
+	if len(rcpts) == 0 {
+		plan.to, plan.cc, plan.bcc = headers["To"], headers["Cc"], headers["Bcc"]
+		return plan, nil
+	}
+	inEnvelope := map[string]bool{}
+	var envelope []string
 	for _, r := range rcpts {
 		a, err := mail.ParseAddress(r)
 		if err != nil {
-			return nil, &InputError{Field: "recipient", Problem: fmt.Sprintf("%q is not an email address (%s)", r, addrProblem(err)), Hint: "give recipients as user@example.com"}
+			return plan, &InputError{Field: "recipient", Problem: fmt.Sprintf("%q is not an email address (%s)", r, addrProblem(err)), Hint: "give recipients as user@example.com"}
 		}
-		if !named[strings.ToLower(a.Address)] {
-			extra = append(extra, a.Address)
-			named[strings.ToLower(a.Address)] = true
+		if k := strings.ToLower(a.Address); !inEnvelope[k] {
+			inEnvelope[k] = true
+			envelope = append(envelope, a.Address)
 		}
 	}
-	if len(extra) == 0 {
-		return raw, nil
+	placed := map[string]bool{}
+	for _, h := range []struct {
+		name string
+		dst  *[]*mail.Address
+	}{{"To", &plan.to}, {"Cc", &plan.cc}, {"Bcc", &plan.bcc}} {
+		for _, a := range headers[h.name] {
+			k := strings.ToLower(a.Address)
+			switch {
+			case placed[k]:
+			case inEnvelope[k]:
+				*h.dst = append(*h.dst, a)
+				placed[k] = true
+			default:
+				plan.headerOnly = append(plan.headerOnly, a.Address)
+				placed[k] = true
+			}
+		}
 	}
-	var b bytes.Buffer
-	b.WriteString("Bcc: " + strings.Join(extra, ", ") + "\r\n")
-	b.Write(raw)
-	return b.Bytes(), nil
+	for _, a := range envelope {
+		if !placed[strings.ToLower(a)] {
+			plan.envOnly = append(plan.envOnly, a)
+			plan.bcc = append(plan.bcc, &mail.Address{Address: a})
+		}
+	}
+	return plan, nil
 }
 
 // Outcome is what a failed (or successful) delivery means for whoever asked

@@ -56,28 +56,79 @@ func ParseGraphError(status int, body []byte) *Error {
 // 503 after Retry-After (or an exponential back-off when it is absent). It
 // returns the status and body of a 2xx response, or an *Error.
 func (e *Env) graphCall(ctx context.Context, method, path, token, contentType string, body []byte) (int, []byte, error) {
+	r := graphRequest{method: method, url: e.GraphEndpoint(path), token: token, contentType: contentType}
+	if body != nil {
+		r.body, r.size = bytesBody(body), int64(len(body))
+	}
+	status, _, data, err := e.graphDo(ctx, r)
+	return status, data, err
+}
+
+// graphRequest is one Graph request for graphDo.
+type graphRequest struct {
+	method, url string
+	// token is the bearer token; "" sends no Authorization header (an
+	// upload session's URL carries its own token).
+	token       string
+	contentType string
+	// body opens the request body afresh for each attempt; nil sends none.
+	body func() (io.Reader, error)
+	// size is the body's length in bytes.
+	size int64
+	// header holds extra request headers, such as Content-Range.
+	header map[string]string
+}
+
+// bytesBody is a graphRequest body over a byte slice.
+func bytesBody(b []byte) func() (io.Reader, error) {
+	return func() (io.Reader, error) { return bytes.NewReader(b), nil }
+}
+
+// graphDo sends r, retrying 429 and 503 after Retry-After (or an
+// exponential back-off when it is absent). It returns the status, headers
+// and body of a 2xx response, or an *Error.
+func (e *Env) graphDo(ctx context.Context, r graphRequest) (int, http.Header, []byte, error) {
 	backoff := time.Second
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, method, e.GraphEndpoint(path), bytes.NewReader(body))
-		if err != nil {
-			return 0, nil, err
+		var body io.Reader
+		if r.body != nil {
+			b, err := r.body()
+			if err != nil {
+				return 0, nil, nil, err
+			}
+			body = b
 		}
-		req.Header.Set("Authorization", "Bearer "+token)
+		req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		if body != nil {
+			req.ContentLength = r.size
+			if r.size == 0 {
+				req.Body = http.NoBody
+			}
+		}
+		if r.token != "" {
+			req.Header.Set("Authorization", "Bearer "+r.token)
+		}
 		req.Header.Set("Accept", "application/json")
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
+		if r.contentType != "" {
+			req.Header.Set("Content-Type", r.contentType)
 		}
-		resp, err := e.clientFor(len(body)).Do(req)
+		for k, v := range r.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := e.clientFor(int(r.size)).Do(req)
 		if err != nil {
-			return 0, nil, networkError(e.graphHost(), err)
+			return 0, nil, nil, networkError(e.graphHost(), err)
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
 		if err != nil {
-			return 0, nil, networkError(e.graphHost(), err)
+			return 0, nil, nil, networkError(e.graphHost(), err)
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp.StatusCode, data, nil
+			return resp.StatusCode, resp.Header, data, nil
 		}
 		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
 		if !retryable || attempt >= graphRetries {
@@ -86,7 +137,7 @@ func (e *Env) graphCall(ctx context.Context, method, path, token, contentType st
 				ge.Message += fmt.Sprintf(" (still after %d retries)", graphRetries)
 				ge.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), e.Now())
 			}
-			return resp.StatusCode, nil, ge
+			return resp.StatusCode, resp.Header, nil, ge
 		}
 		wait := retryAfter(resp.Header.Get("Retry-After"), e.Now())
 		if wait <= 0 {
@@ -95,7 +146,7 @@ func (e *Env) graphCall(ctx context.Context, method, path, token, contentType st
 		}
 		select {
 		case <-ctx.Done():
-			return 0, nil, networkError(e.graphHost(), ctx.Err())
+			return 0, nil, nil, networkError(e.graphHost(), ctx.Err())
 		case <-time.After(wait):
 		}
 	}

@@ -362,54 +362,22 @@ func ParseMIME(raw []byte) (*MIMESummary, error) {
 	if len(raw) > MaxMIMEBytes {
 		return nil, bad("the message is %s; the most Exchange Online accepts is %s", FormatSize(len(raw)), FormatSize(MaxMIMEBytes))
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, bad("the message is empty")
-	}
-	if err := scanHeaderLines(raw); err != nil {
-		return nil, bad("%s", err)
-	}
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return nil, bad("the header section does not parse: %v", err)
-	}
-	s := &MIMESummary{}
-	for _, h := range []struct {
-		name string
-		dst  *[]string
-	}{{"To", &s.To}, {"Cc", &s.Cc}, {"Bcc", &s.Bcc}, {"From", nil}, {"Sender", nil}, {"Reply-To", nil}} {
-		if msg.Header.Get(h.name) == "" {
-			continue
-		}
-		list, err := msg.Header.AddressList(h.name)
-		if err != nil {
-			return nil, bad("the %s header: %s", h.name, addrProblem(err))
-		}
-		for _, a := range list {
-			if h.dst != nil {
-				*h.dst = append(*h.dst, a.Address)
-			} else if h.name == "From" && s.From == "" {
-				s.From = a.Address
-			}
-		}
-	}
-	if s.Recipients() == 0 {
-		return nil, bad("no recipient: the message has no To, Cc or Bcc address")
-	}
-	dec := new(mime.WordDecoder)
-	if s.Subject, err = dec.DecodeHeader(msg.Header.Get("Subject")); err != nil {
-		s.Subject = msg.Header.Get("Subject")
-	}
-	if err := checkMIMEPart("the body", msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, 0); err != nil {
-		return nil, bad("%s", err)
-	}
-	return s, nil
+	return ParseMIMEAt(bytes.NewReader(raw), int64(len(raw)))
 }
 
 // scanHeaderLines checks the header section line by line, so that an error
 // can name the line: each is "Name: value" or a folded continuation.
 func scanHeaderLines(raw []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 0, 64<<10), MaxMIMEBytes+1)
+	return scanHeaderLinesFrom(bytes.NewReader(raw))
+}
+
+// maxHeaderLine bounds one line of a header section.
+const maxHeaderLine = 1 << 20
+
+// scanHeaderLinesFrom is scanHeaderLines reading from r.
+func scanHeaderLinesFrom(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxHeaderLine)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSuffix(sc.Text(), "\r")
 		if line == "" {
@@ -431,6 +399,9 @@ func scanHeaderLines(raw []byte) error {
 			}
 			return fmt.Errorf("line %d is not a header (Name: value) and no blank line comes before it: %s", n, quoteLine(line))
 		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return fmt.Errorf("a line of the header section is longer than %d KB", maxHeaderLine>>10)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/mailgrant/mailgrant/store"
@@ -127,6 +128,20 @@ func DefaultPermissions(sc store.Scenario) []string {
 	default:
 		return []string{"Mail.Send"}
 	}
+}
+
+// AddPermissions is the scenario's permissions followed by the extra ones
+// it lacks (compared case-insensitively): `--permissions` adds to what the
+// scenario needs rather than replacing it, so that asking for Files.Read.All
+// does not drop User.Read, which the account check needs.
+func AddPermissions(sc store.Scenario, extra []string) []string {
+	out := DefaultPermissions(sc)
+	for _, p := range extra {
+		if p != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, p) }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // ValidateProfile checks every field of a profile before it is used.

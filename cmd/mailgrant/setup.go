@@ -85,7 +85,7 @@ from MAILGRANT_CERTIFICATE_PASSWORD.`,
 	f.StringVar(&o.tenant, "tenant", "", "Directory (tenant) ID or domain (consumers for personal)")
 	f.StringVar(&o.clientID, "client-id", "", "Application (client) ID of the app registration")
 	f.StringVar(&o.account, "account", "", "account that signs in (delegated) or mailbox for test sends (app-only)")
-	f.StringVar(&o.permissions, "permissions", "", "required Graph permissions, comma-separated (default: Mail.Send[,User.Read])")
+	f.StringVar(&o.permissions, "permissions", "", "more Graph permissions, comma-separated, added to the scenario's (Mail.Send, and User.Read for delegated ones)")
 	f.StringVar(&o.credential, "credential", "", "none, secret or certificate (default: none for delegated, secret for app-only)")
 	f.StringVar(&o.certificateFile, "certificate-file", "", "an existing certificate with its private key (.pem or .pfx)")
 	f.StringVar(&o.newCertificate, "new-certificate", "", "generate a self-signed certificate; write its public part to this file for upload")
@@ -121,7 +121,7 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 		p.Tenant = "consumers"
 	}
 	if o.permissions != "" {
-		p.Permissions = flows.ParsePermissions(o.permissions)
+		p.Permissions = flows.AddPermissions(sc, flows.ParsePermissions(o.permissions))
 	} else {
 		p.Permissions = flows.DefaultPermissions(sc)
 	}
