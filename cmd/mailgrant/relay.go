@@ -156,26 +156,6 @@ func isLoopbackHost(h string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// parseSize reads a size such as 35MB, 10M, 512KB or 1048576 (bytes).
-func parseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"MIB", 1 << 20}, {"KIB", 1 << 10}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
-		if v, ok := strings.CutSuffix(t, u.suffix); ok {
-			t, mult = strings.TrimSpace(v), u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size", s)
-	}
-	return n * mult, nil
-}
-
 // check validates the flags; every problem is an InputError (exit 2).
 func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 	c := &relayConfig{listenArg: o.listen}
@@ -187,10 +167,14 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 		return nil, &flows.InputError{Field: "listen", Problem: fmt.Sprintf("%q is not a port", port), Hint: "give a port from 0 (pick a free one) to 65535"}
 	}
 	c.loopback = isLoopbackHost(host)
-	if c.maxSize, err = parseSize(o.maxSize); err != nil {
-		return nil, &flows.InputError{Field: "max-size", Problem: err.Error(), Hint: "give a size such as 35MB (the tenant's default limit) or 150MB (the most Exchange Online allows)"}
+	if c.maxSize, err = flows.ParseSize(o.maxSize); err != nil {
+		var ie *flows.InputError
+		if errors.As(err, &ie) {
+			return nil, &flows.InputError{Field: "max-size", Problem: ie.Problem, Hint: "give a size such as 35MB (the tenant's default limit) or 150MB (the most Exchange Online allows)"}
+		}
+		return nil, err
 	}
-	if c.maxSize > 150<<20 {
+	if c.maxSize > flows.MaxTenantMessageSize {
 		return nil, &flows.InputError{Field: "max-size", Problem: fmt.Sprintf("%s is above Exchange Online's 150 MB ceiling", o.maxSize), Hint: "give at most 150MB, and only if the tenant's limit was raised"}
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
@@ -258,7 +242,7 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 	}
 	c.spoolDir = o.spool
 	if c.spoolDir == "" {
-		c.spoolDir = filepath.Join(configDir, "spool")
+		c.spoolDir = relay.DefaultSpoolDir(configDir)
 	}
 	c.needsTLS = hasTLS
 	if host == "" || host == "0.0.0.0" || host == "::" {
