@@ -739,3 +739,135 @@ func largeMessage(from, to, subject string, size int) string {
 	b.WriteString(enc + "\r\n--b1--\r\n")
 	return b.String()
 }
+
+// peakRSS is a process's peak resident set (VmHWM) in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// TestRelayLoad is `make bench-relay`: a relay process, the sandbox with
+// 50 ms Graph latency, 1,000 small messages from 20 SMTP clients (4 sender
+// mailboxes at a raised 3,000 a minute each, so pacing allows 200 a
+// second), then ten 30 MB messages at once. It checks that every message
+// is delivered exactly once and reports the accept rate, the delivery time
+// against what pacing allows, and the relay's peak RSS; it asserts no
+// speed. It runs only with MAILGRANT_BENCH_RELAY=1.
+func TestRelayLoad(t *testing.T) {
+	if os.Getenv("MAILGRANT_BENCH_RELAY") != "1" {
+		t.Skip("a load run; make bench-relay sets MAILGRANT_BENCH_RELAY=1")
+	}
+	tn, _ := relayEnv(t, sandbox.Options{GraphLatency: 50 * time.Millisecond})
+	addDaemonProfile(t)
+	const n, clients, rate = 1000, 20, 3000
+	boxes := []string{sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, sandbox.AlexWilber.UPN, sandbox.InfoMailbox.UPN}
+	allowed := float64(len(boxes)) * min(float64(rate)/60, 4/0.05) // messages a second
+
+	for _, wait := range []string{"0", "10s"} {
+		t.Run("reply-wait="+wait, func(t *testing.T) {
+			before := len(tn.Sent())
+			rp := startRelay(t, "--profile", "relay-daemon", "--per-mailbox-rate", fmt.Sprint(rate), "--reply-wait", wait, "--spool", t.TempDir())
+			prefix := "load" + wait
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make(chan error, clients)
+			for c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- sendShare(rp.addr, prefix, c, clients, n, boxes)
+				}()
+			}
+			wg.Wait()
+			accepted := time.Since(start)
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitUntil(t, 3*time.Minute, "every message at Graph", func() bool { return len(tn.Sent())-before >= n })
+			delivered := time.Since(start)
+			subs := make([]string, n)
+			for i := range subs {
+				subs[i] = fmt.Sprintf("%s-%d", prefix, i)
+			}
+			if missing, twice := deliveredCounts(tn, subs); missing != 0 || twice != 0 {
+				t.Fatalf("%d missing, %d delivered twice", missing, twice)
+			}
+			rss := peakRSS(t, rp.cmd.Process.Pid)
+			rp.stop()
+			t.Logf("RESULT reply-wait=%s: %d messages, %d clients: accept %.0f/s (%.2fs); delivered in %.2fs, pacing allows %.2fs: %.2fx; peak RSS %d MB",
+				wait, n, clients, float64(n)/accepted.Seconds(), accepted.Seconds(), delivered.Seconds(), float64(n)/allowed, delivered.Seconds()/(float64(n)/allowed), rss>>20)
+		})
+	}
+
+	t.Run("ten 30 MB messages", func(t *testing.T) {
+		rp := startRelay(t, "--profile", "relay-daemon", "--spool", t.TempDir())
+		msg := largeMessage(sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, "big", 30<<20)
+		var wg sync.WaitGroup
+		replies := make(chan error, 10)
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				replies <- sendGo(rp.addr, nil, sandbox.AdeleVance.UPN, []string{sandbox.MeganBowen.UPN}, msg)
+			}()
+		}
+		wg.Wait()
+		close(replies)
+		var got []string
+		for err := range replies {
+			if err == nil {
+				got = append(got, "250")
+			} else {
+				got = append(got, err.Error())
+			}
+		}
+		rss := peakRSS(t, rp.cmd.Process.Pid)
+		rp.stop()
+		t.Logf("RESULT ten 30 MB messages at once: peak RSS %d MB; replies %q", rss>>20, got)
+	})
+}
+
+// sendShare sends client c's share of n messages over one connection, the
+// sender cycling through boxes.
+func sendShare(addr, prefix string, c, clients, n int, boxes []string) error {
+	cl, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for i := c; i < n; i += clients {
+		from := boxes[i%len(boxes)]
+		if err := cl.Mail(from); err != nil {
+			return err
+		}
+		if err := cl.Rcpt(sandbox.MeganBowen.UPN); err != nil {
+			return err
+		}
+		w, err := cl.Data()
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, message(from, sandbox.MeganBowen.UPN, fmt.Sprintf("%s-%d", prefix, i), "load")); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	return cl.Quit()
+}

@@ -105,6 +105,10 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
+	// backlog holds, per sender, until when DATA does not wait for the
+	// first attempt: the last wait ended before any attempt (pacing or a
+	// backlog held it), so waiting again would only slow the client.
+	backlog map[string]time.Time
 }
 
 // NewServer checks cfg and builds a Server.
@@ -142,7 +146,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: lg, conns: map[*conn]struct{}{}}
+	s := &Server{cfg: cfg, log: lg, conns: map[*conn]struct{}{}, backlog: map[string]time.Time{}}
 	s.drain, s.stopWaiting = context.WithCancel(context.Background())
 	ss := smtp.NewServer(s)
 	ss.Domain = cfg.Domain
@@ -511,7 +515,8 @@ func (ss *session) Data(r io.Reader) error {
 			AuthUser:   ss.userName(),
 		}
 		var err error
-		rc, err = ss.s.cfg.Queue.Submit(ss.s.drain, sub, ss.s.cfg.ReplyWait)
+		rc, err = ss.s.cfg.Queue.Submit(ss.s.drain, sub, ss.s.replyWait(ss.from))
+		ss.s.noteWait(ss.from, rc, err)
 		if body.err != nil {
 			reply = readReply(body.err)
 		} else {
@@ -530,6 +535,38 @@ func (ss *session) Data(r io.Reader) error {
 		ss.s.log.Info("smtp message accepted", attrs...)
 	}
 	return reply
+}
+
+// backlogFor is how long a sender's replies skip the wait after a wait
+// ended with no attempt.
+const backlogFor = 30 * time.Second
+
+// replyWait is how long DATA waits for the first attempt for sender.
+func (s *Server) replyWait(sender string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until, ok := s.backlog[strings.ToLower(sender)]; ok && time.Now().Before(until) {
+		return 0
+	}
+	return s.cfg.ReplyWait
+}
+
+// noteWait remembers whether the wait for sender ended with an attempt.
+func (s *Server) noteWait(sender string, rc Receipt, err error) {
+	if s.cfg.ReplyWait <= 0 {
+		return
+	}
+	key := strings.ToLower(sender)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err == nil && rc.Queued && rc.Err == nil && rc.Outcome == flows.OutcomeTemporary:
+		if _, ok := s.backlog[key]; !ok || len(s.backlog) < 10000 {
+			s.backlog[key] = time.Now().Add(backlogFor)
+		}
+	case err == nil:
+		delete(s.backlog, key)
+	}
 }
 
 // readHeader reads the header section (through the blank line) from br.

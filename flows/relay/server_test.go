@@ -196,9 +196,10 @@ type fakeQueue struct {
 	bodies  []string
 	receipt Receipt
 	err     error
+	waits   []time.Duration
 }
 
-func (q *fakeQueue) Submit(_ context.Context, s Submission, _ time.Duration) (Receipt, error) {
+func (q *fakeQueue) Submit(_ context.Context, s Submission, wait time.Duration) (Receipt, error) {
 	b, err := io.ReadAll(s.Data)
 	if err != nil {
 		return Receipt{}, err
@@ -206,6 +207,7 @@ func (q *fakeQueue) Submit(_ context.Context, s Submission, _ time.Duration) (Re
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.got = append(q.got, s)
+	q.waits = append(q.waits, wait)
 	q.bodies = append(q.bodies, string(b))
 	return q.receipt, q.err
 }
@@ -360,4 +362,28 @@ func (a loginAuth) Next(challenge []byte, more bool) ([]byte, error) {
 		return []byte(a.pass), nil
 	}
 	return nil, fmt.Errorf("unexpected challenge %q", challenge)
+}
+
+// TestReplyWaitBacklog: when a wait ended before any attempt (pacing held
+// the message), the sender's next messages are answered at once, until an
+// attempt happens within a wait again.
+func TestReplyWaitBacklog(t *testing.T) {
+	router, _ := NewRouter(nil, "p", []string{"*@contoso.com"})
+	q := &fakeQueue{receipt: Receipt{ID: "q", Outcome: flows.OutcomeTemporary, Queued: true}}
+	addr := serve(t, Config{Router: router, Queue: q, ReplyWait: 3 * time.Second})
+	send := func(from string) {
+		if err := smtp.SendMail(addr, nil, from, []string{"b@fabrikam.com"}, []byte("Subject: x\r\n\r\nhi\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("a@contoso.com")
+	send("a@contoso.com")
+	send("other@contoso.com")
+	q.receipt = Receipt{ID: "q", Outcome: flows.OutcomeSent}
+	send("a@contoso.com")
+	send("a@contoso.com")
+	want := []time.Duration{3 * time.Second, 0, 3 * time.Second, 0, 3 * time.Second}
+	if fmt.Sprint(q.waits) != fmt.Sprint(want) {
+		t.Fatalf("waits %v, want %v", q.waits, want)
+	}
 }
