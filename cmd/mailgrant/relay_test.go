@@ -880,3 +880,47 @@ func sendShare(addr, prefix string, c, clients, n int, boxes []string) error {
 	}
 	return cl.Quit()
 }
+
+// TestRelaySIGTERMInFlight: SIGTERM while a message is being handed over
+// (Graph answers slowly, DATA waits for the attempt) ends the wait: the
+// client gets 250 (the message is spooled), new connections are refused,
+// the relay exits 0, and a relay started later sends the message once.
+func TestRelaySIGTERMInFlight(t *testing.T) {
+	tn, dir := relayEnv(t, sandbox.Options{GraphLatency: 3 * time.Second})
+	spool := filepath.Join(dir, "relay-spool")
+	rp := startRelay(t, "--profile", "relay-megan", "--spool", spool, "--reply-wait", "30s")
+	megan, adele := sandbox.MeganBowen.UPN, sandbox.AdeleVance.UPN
+	sent := make(chan error, 1)
+	go func() { sent <- sendGo(rp.addr, nil, megan, []string{adele}, message(megan, adele, "sigterm", "x")) }()
+	// An idle client, connected and greeted, sends nothing more.
+	idle, err := net.Dial("tcp", rp.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idleR := bufio.NewReader(idle)
+	if l, _ := idleR.ReadString('\n'); !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("greeting %q", l)
+	}
+	waitUntil(t, 20*time.Second, "the message spooled", func() bool { return strings.Contains(rp.stderr(), `msg="message accepted"`) })
+	start := time.Now()
+	code := rp.stop()
+	if l, _ := idleR.ReadString('\n'); !strings.HasPrefix(l, "421 ") {
+		t.Errorf("the idle client got %q at shutdown, want 421", l)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("the client in DATA got %v, want 250", err)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if d := time.Since(start); d > 25*time.Second {
+		t.Errorf("stopping took %s", d)
+	}
+	if _, err := net.DialTimeout("tcp", rp.addr, time.Second); err == nil {
+		t.Error("the stopped relay still accepts connections")
+	}
+	rp = startRelay(t, "--profile", "relay-megan", "--spool", spool)
+	waitUntil(t, 60*time.Second, "the spooled message at Graph", func() bool { return len(sentWith(tn, "sigterm")) >= 1 })
+	rp.stop()
+}

@@ -264,8 +264,10 @@ func remoteIP(nc net.Conn) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// conn is a client connection. While the server shuts down, reads outside
-// DATA fail at once as timeouts, so go-smtp answers 421 and closes it.
+// conn is a client connection. While the server shuts down, a read for
+// the next command waits at most closeGrace (enough for a QUIT already on
+// its way), after which go-smtp answers 421 and closes; reads inside DATA
+// are left alone so the message being received can finish.
 type conn struct {
 	net.Conn
 	s    *Server
@@ -273,16 +275,15 @@ type conn struct {
 	once sync.Once
 }
 
-func (c *conn) Read(b []byte) (int, error) {
-	if c.s.closing.Load() && !c.busy.Load() {
-		return 0, os.ErrDeadlineExceeded
-	}
-	return c.Conn.Read(b)
-}
+// closeGrace is how long an idle connection may still speak once the
+// server shuts down.
+const closeGrace = time.Second
 
 func (c *conn) SetReadDeadline(t time.Time) error {
 	if c.s.closing.Load() && !c.busy.Load() {
-		t = time.Unix(1, 0)
+		if limit := time.Now().Add(closeGrace); t.IsZero() || t.After(limit) {
+			t = limit
+		}
 	}
 	return c.Conn.SetReadDeadline(t)
 }
@@ -294,10 +295,10 @@ func (c *conn) SetDeadline(t time.Time) error {
 	return c.SetReadDeadline(t)
 }
 
-// wake unblocks a read waiting for the next command during shutdown.
+// wake shortens the wait of a read for the next command at shutdown.
 func (c *conn) wake() {
 	if !c.busy.Load() {
-		_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+		_ = c.SetReadDeadline(time.Now().Add(closeGrace))
 	}
 }
 
@@ -442,6 +443,9 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 // Mail implements smtp.Session: the sender must be one a route or the
 // default profile may send as, and one the user may use.
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.closing.Load() {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "The relay is shutting down; try again later"}
+	}
 	if ss.needsAuth() {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
@@ -524,7 +528,7 @@ func (ss *session) Data(r io.Reader) error {
 		}
 	}
 	attrs := []any{
-		"client", ss.ip.String(), "user", ss.userName(), "profile", ss.profile,
+		"client", ss.ip.String(), "tls", ss.tls, "user", ss.userName(), "profile", ss.profile,
 		"from", clean(ss.from), "rcpts", len(ss.rcpts), "size", body.n,
 		"id", rc.ID, "reply", reply.Code, "duration_ms", time.Since(start).Milliseconds(),
 	}
