@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -308,12 +309,37 @@ func TestRelayNonLoopbackRefused(t *testing.T) {
 	if r := mailgrant(t, "a-long-password\n", "relay", "passwd", "--users", users, "printer"); r.code != 0 {
 		t.Fatalf("passwd: %d %s", r.code, r.stderr)
 	}
-	rp := startRelay(t, "--profile", "relay-megan", "--listen", "0.0.0.0:0", "--tls-self-signed", "--users", users)
-	if !strings.Contains(rp.stderr(), "SHA-256 fingerprint: ") {
-		t.Errorf("no fingerprint printed: %s", rp.stderr())
+	fingerprint := func() (printed, served string) {
+		rp := startRelay(t, "--profile", "relay-megan", "--listen", "0.0.0.0:0", "--tls-self-signed", "--users", users)
+		_, printed, _ = strings.Cut(rp.stderr(), "SHA-256 fingerprint: ")
+		printed, _, _ = strings.Cut(printed, "\n")
+		_, port, _ := net.SplitHostPort(rp.addr)
+		c, err := smtp.Dial(net.JoinHostPort("127.0.0.1", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := c.TLSConnectionState()
+		sum := sha256.Sum256(st.PeerCertificates[0].Raw)
+		var parts []string
+		for _, b := range sum {
+			parts = append(parts, fmt.Sprintf("%02X", b))
+		}
+		c.Close()
+		if code := rp.stop(); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		return printed, strings.Join(parts, ":")
 	}
-	if code := rp.stop(); code != 0 {
-		t.Fatalf("exit %d", code)
+	p1, s1 := fingerprint()
+	if p1 == "" || p1 != s1 {
+		t.Fatalf("printed fingerprint %q, served certificate's %q", p1, s1)
+	}
+	// The certificate is kept: devices that pinned it keep working.
+	if p2, _ := fingerprint(); p2 != p1 {
+		t.Fatalf("a restart made a new certificate: %s, then %s", p1, p2)
 	}
 }
 
