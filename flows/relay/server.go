@@ -415,10 +415,9 @@ func (ss *session) authFailed(name, why string) error {
 // loginServer is the server side of AUTH LOGIN (draft-murchison-sasl-login),
 // which go-sasl does not provide: "Username:", then "Password:".
 type loginServer struct {
-	check      func(user, pass string) error
-	user       string
-	step       int
-	gotInitial bool
+	check func(user, pass string) error
+	user  string
+	step  int
 }
 
 func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
