@@ -107,7 +107,7 @@ SIGTERM or Ctrl-C it stops accepting, finishes the messages being received
 	f.StringVar(&o.listen, "listen", "127.0.0.1:2525", "HOST:PORT to listen on (port 0 picks a free one)")
 	f.StringVar(&o.profile, "profile", "", "the default profile (default: the only profile)")
 	f.StringArrayVar(&o.routes, "route", nil, "PATTERN=PROFILE: send mail from senders matching PATTERN through PROFILE (repeatable; the most specific wins)")
-	f.StringVar(&o.maxSize, "max-size", "35MB", "the largest message accepted (advertised with SIZE); the tenant's limit, 35MB by default")
+	f.StringVar(&o.maxSize, "max-size", "35MB", "the largest message accepted, advertised with SIZE (the tenant's limit)")
 	f.StringVar(&o.spool, "spool", "", "the queue directory (default: <config dir>/spool)")
 	f.StringVar(&o.users, "users", "", "the accounts file for SMTP AUTH (see mailgrant relay passwd)")
 	f.BoolVar(&o.requireAuth, "require-auth", false, "make loopback clients AUTH too")
@@ -185,7 +185,13 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 	}
 	hasTLS := o.tlsCert != "" || o.tlsSelfSigned
 	if !c.loopback && (!hasTLS || o.users == "") {
-		var missing []string
+		var missing, short []string
+		if !hasTLS {
+			short = append(short, "TLS")
+		}
+		if o.users == "" {
+			short = append(short, "AUTH")
+		}
 		if !hasTLS {
 			missing = append(missing, "TLS (--tls-cert FILE --tls-key FILE, or --tls-self-signed)")
 		}
@@ -194,7 +200,7 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 		}
 		return nil, &flows.InputError{
 			Field:   "listen",
-			Problem: fmt.Sprintf("%s is reachable from the network, and a relay there must not be open: it needs %s", o.listen, strings.Join(missing, " and ")),
+			Problem: fmt.Sprintf("%s is reachable from the network, and a relay there must not be open: it needs %s", o.listen, strings.Join(short, " and ")),
 			Hint:    "add " + strings.Join(missing, " and ") + ", or listen on a loopback address such as 127.0.0.1:2525",
 		}
 	}
@@ -258,11 +264,11 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 
 // prefix is how the admin runs mailgrant, for printed commands.
 func (o *relayOptions) prefix() string {
-	return commandPrefix(*o.global)
+	return relayCommandPrefix(*o.global)
 }
 
-// commandPrefix is (*app).commandPrefix before an app exists.
-func commandPrefix(g globalOptions) string {
+// relayCommandPrefix is (*app).commandPrefix before an app exists.
+func relayCommandPrefix(g globalOptions) string {
 	a := &app{opts: g}
 	if !g.sandbox && sandboxFromEnv() {
 		a.opts.sandbox = true
