@@ -564,7 +564,7 @@ func (s *Server) noteWait(sender string, rc Receipt, err error) {
 	defer s.mu.Unlock()
 	switch {
 	case err == nil && rc.Queued && rc.Err == nil && rc.Outcome == flows.OutcomeTemporary:
-		if _, ok := s.backlog[key]; !ok || len(s.backlog) < 10000 {
+		if _, ok := s.backlog[key]; ok || len(s.backlog) < 10000 {
 			s.backlog[key] = time.Now().Add(backlogFor)
 		}
 	case err == nil:
