@@ -950,3 +950,44 @@ func TestRelaySIGTERMInFlight(t *testing.T) {
 	waitUntil(t, 60*time.Second, "the spooled message at Graph", func() bool { return len(sentWith(tn, "sigterm")) >= 1 })
 	rp.stop()
 }
+
+// TestRelayPasswd: accounts are added, changed (keeping their sender
+// limits), refused with a short password, and removed; the file never
+// holds a password.
+func TestRelayPasswd(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users")
+	if r := mailgrant(t, "short\n", "relay", "passwd", "--users", users, "printer"); r.code != 2 || !strings.Contains(r.stderr, "password") {
+		t.Fatalf("short password: %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(users); err == nil {
+		t.Fatal("a refused password wrote the file")
+	}
+	if r := mailgrant(t, "first-password\n", "relay", "passwd", "--users", users, "printer", "--allow-from", "scanner@contoso.com"); r.code != 0 {
+		t.Fatalf("add: %d %s", r.code, r.stderr)
+	}
+	if r := mailgrant(t, "second-password\n", "relay", "passwd", "--users", users, "printer"); r.code != 0 || !strings.Contains(r.stderr, "scanner@contoso.com") {
+		t.Fatalf("change: %d %s", r.code, r.stderr)
+	}
+	if r := mailgrant(t, "wp-password-1\n", "relay", "passwd", "--users", users, "wordpress"); r.code != 0 {
+		t.Fatalf("add wordpress: %d %s", r.code, r.stderr)
+	}
+	data, _ := os.ReadFile(users)
+	for _, secret := range []string{"first-password", "second-password", "wp-password-1"} {
+		if strings.Contains(string(data), secret) {
+			t.Fatalf("the users file holds %q", secret)
+		}
+	}
+	if !strings.Contains(string(data), "printer:$argon2id$") || !strings.Contains(string(data), ":scanner@contoso.com") {
+		t.Fatalf("users file:\n%s", data)
+	}
+	if r := mailgrant(t, "", "relay", "passwd", "--users", users, "printer", "--delete"); r.code != 0 {
+		t.Fatalf("delete: %d %s", r.code, r.stderr)
+	}
+	data, _ = os.ReadFile(users)
+	if strings.Contains(string(data), "printer:") || !strings.Contains(string(data), "wordpress:") {
+		t.Fatalf("after delete:\n%s", data)
+	}
+	if r := mailgrant(t, "a-long-password\n", "relay", "passwd", "--users", users, "bad:name"); r.code != 2 {
+		t.Fatalf("bad user name: %d %s", r.code, r.stderr)
+	}
+}
