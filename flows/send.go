@@ -28,9 +28,9 @@ import (
 // not do, or a MIME message).
 const MaxAttachmentBytes = 3 << 20
 
-// maxJSONRequest is the size of a JSON sendMail request mailgrant refuses to
+// MaxJSONRequest is the size of a JSON sendMail request mailgrant refuses to
 // send: Graph's request limit of about 4 MB.
-const maxJSONRequest = 4 << 20
+const MaxJSONRequest = 4 << 20
 
 // MaxMIMEBytes is the largest MIME message mailgrant sends: Exchange
 // Online's default maximum message size, 35 MB.
@@ -126,7 +126,7 @@ func (m Message) Validate() error {
 			return &InputError{Field: "attach", Problem: what + " too large for a single request (Graph's limit is about 3 MB of attachments)", Hint: "send it with --mime or as a link"}
 		}
 	}
-	if request > maxJSONRequest {
+	if request > MaxJSONRequest {
 		return &InputError{Field: "body-file", Problem: fmt.Sprintf("the message (%s with its attachments encoded) is too large for a single request (Graph's limit is about 4 MB)", FormatSize(request)), Hint: "send it with --mime, or put large content behind a link"}
 	}
 	return nil

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -254,7 +256,18 @@ func queueRetryRun(_ context.Context, o *queueOptions, ids []string) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		if _, err := sp.Retry(id, now); err != nil {
+		unlock, ok, err := sp.TryLock(id)
+		if err != nil {
+			errs = append(errs, retryErr(id, err))
+			continue
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s is being delivered right now; see mailgrant queue list in a moment", id))
+			continue
+		}
+		_, err = sp.Retry(id, now)
+		unlock()
+		if err != nil {
 			errs = append(errs, retryErr(id, err))
 			continue
 		}
@@ -387,4 +400,21 @@ func (a *app) relaySender() *relay.GraphSender {
 			return p, s, err
 		},
 	}
+}
+
+// spoolForSendmail hands a message sendmail could not send for now
+// (flows.OutcomeTemporary) to the relay's spool in <config dir>/spool, when
+// a relay serves the profile: the relay writes the profiles it serves into
+// the spool when it starts (relay.MarkServes), and the marker stays while
+// it is stopped, so a message handed over then is sent when it starts again
+// or by `mailgrant queue run`. It returns "" when no relay serves the
+// profile. It has the signature of sendmail's hook sendmailSpool (branch
+// sendmail), which the merge sets: sendmailSpool = spoolForSendmail.
+func spoolForSendmail(_ context.Context, a *app, p store.Profile, msg io.ReaderAt, size int64, e flows.Envelope, _ error) (string, error) {
+	dir := relay.DefaultSpoolDir(a.dir)
+	if !relay.Serves(dir, p.Name) {
+		return "", nil
+	}
+	return relay.Enqueue(dir, relay.Submission{Profile: p.Name, From: e.From, Recipients: e.Recipients,
+		Data: io.NewSectionReader(msg, 0, size), Client: fmt.Sprintf("sendmail (uid %d)", os.Getuid())})
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/flows/relay"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/store"
+	"github.com/mailgrant/mailgrant/store/spool"
 )
 
 type queueListJSON struct {
@@ -103,5 +106,32 @@ func TestQueueCommands(t *testing.T) {
 	}
 	if n := len(queueList(t).Messages); n != 1 {
 		t.Fatalf("%d messages left, want the failed bounce only", n)
+	}
+}
+
+// TestSpoolForSendmail: a message is handed over only when a relay serves
+// the profile, and then lands complete in the spool the relay reads.
+func TestSpoolForSendmail(t *testing.T) {
+	dir := t.TempDir()
+	a := &app{dir: dir}
+	p := store.Profile{Name: "wp"}
+	msg := "From: a@contoso.com\r\nTo: b@contoso.com\r\nSubject: x\r\n\r\nbody\r\n"
+	e := flows.Envelope{From: "a@contoso.com", Recipients: []string{"b@contoso.com", "c@contoso.com"}}
+	id, err := spoolForSendmail(context.Background(), a, p, strings.NewReader(msg), int64(len(msg)), e, nil)
+	if id != "" || err != nil {
+		t.Fatalf("no relay serves wp, yet: %q %v", id, err)
+	}
+	spoolDir := relay.DefaultSpoolDir(dir)
+	if err := relay.MarkServes(spoolDir, []string{"printer", "wp"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err = spoolForSendmail(context.Background(), a, p, strings.NewReader(msg), int64(len(msg)), e, nil)
+	if id == "" || err != nil {
+		t.Fatalf("handed over: %q %v", id, err)
+	}
+	sp, _ := spool.Open(spoolDir)
+	m, failed, err := sp.Get(id)
+	if err != nil || failed || m.Profile != "wp" || strings.Join(m.Recipients, ",") != "b@contoso.com,c@contoso.com" || m.Size != int64(len(msg)) {
+		t.Fatalf("spooled %+v %v %v", m, failed, err)
 	}
 }

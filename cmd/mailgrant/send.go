@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +33,9 @@ type sendOptions struct {
 	from       string
 	mime       bool
 	saveToSent bool
+	// maxSize is --max-message-size as given; maxBytes is it parsed.
+	maxSize  string
+	maxBytes int64
 	// stdinIsTerminal is decided in RunE: a body is read from a standard
 	// input that is not a terminal when no --body-file is given.
 	stdinIsTerminal bool
@@ -49,20 +54,30 @@ or from standard input when it is not a terminal and no --body-file is given
 (so "echo hi | mailgrant send …" works); --html marks it as HTML. --to, --cc
 and --bcc may be repeated, and each may hold a comma-separated list of
 addresses with or without a name ("Ann Lee <ann@contoso.com>"). Files given
-with --attach may add up to about 3 MB, Graph's limit for one request; send
-larger ones inside a MIME message (--mime) or as a link.
+with --attach up to about 3 MB in all go in one request; larger ones go as a
+MIME message through a draft and upload sessions, which needs the permission
+Mail.ReadWrite (the message is then always kept in Sent Items).
 
 --from sends as another mailbox. A delegated profile then posts to
 /users/FROM/sendMail, which needs the delegated permission Mail.Send.Shared and
 Send As (or Send on Behalf) rights on that mailbox. An app-only profile always
 sends as a mailbox: --from, or else the profile's account.
 
---mime reads a whole RFC 5322 message (headers, a blank line, the body; up to
-35 MB) from --body-file or standard input and sends it as it is, so
+--mime reads a whole RFC 5322 message (headers, a blank line, the body) from
+--body-file or standard input and sends it as it is, so
 "mailgrant send PROFILE --mime" can stand in for a sendmail pipe. The message
 carries its own recipients and subject: --to, --cc, --bcc, --subject, --html
 and --attach are refused with it, and so is --save-to-sent=false, which Graph's
-MIME form cannot express. --from still chooses the mailbox that sends.
+MIME form cannot express. --from still chooses the mailbox that sends. A
+message above about 3.5 MB encoded goes through a draft: Graph refuses
+requests above 4 MB, so mailgrant creates a draft from the message without
+its large attachments, uploads those in chunks, then sends the draft. That
+needs the permission Mail.ReadWrite; without it the message is refused
+before anything is sent.
+
+--max-message-size is the tenant's maximum message size (default 35MB,
+Exchange Online's default; admins can raise it to 150MB): larger messages
+are refused before any upload.
 
 Graph's 202 means accepted, not delivered: a bad recipient comes back later as
 a bounce in the mailbox. Standard output stays empty; a "sent" line goes to
@@ -70,7 +85,8 @@ standard error. Throttled requests are retried after Retry-After.
 
 Exit status: 0 sent; 1 Graph or Entra refused or failed (the error is printed
 with its code and a hint); 2 bad input (a missing --to, an unreadable file, a
-bad address, attachments too large, a MIME message that does not parse).`,
+bad address, a message over --max-message-size, a MIME message that does not
+parse, or a large message for a profile without Mail.ReadWrite).`,
 		Example: `  mailgrant send wordpress --to ann@contoso.com --subject "Report" --body-file report.txt
   echo "Backup done" | mailgrant send cron --to ops@contoso.com --subject "backup"
   mailgrant send daemon --from info@contoso.com --to ann@contoso.com --attach invoice.pdf < body.txt
@@ -95,16 +111,31 @@ bad address, attachments too large, a MIME message that does not parse).`,
 	f.StringVar(&o.subject, "subject", "", "subject line")
 	f.StringVar(&o.bodyFile, "body-file", "", "read the body (or with --mime the whole message) from FILE; - is standard input")
 	f.BoolVar(&o.html, "html", false, "the body is HTML")
-	f.StringArrayVar(&o.attach, "attach", nil, "attach FILE (repeatable; about 3 MB in all)")
+	f.StringArrayVar(&o.attach, "attach", nil, "attach FILE (repeatable; above about 3 MB in all, a draft with upload sessions, which needs Mail.ReadWrite)")
 	f.StringVar(&o.from, "from", "", "mailbox to send as (default: the signed-in user, or an app-only profile's account)")
 	f.BoolVar(&o.mime, "mime", false, "send a whole RFC 5322 message read from --body-file or standard input")
 	f.BoolVar(&o.saveToSent, "save-to-sent", true, "keep a copy in Sent Items (--save-to-sent=false to skip)")
+	f.StringVar(&o.maxSize, "max-message-size", "35MB", "the tenant's maximum message size, such as 50MB (Exchange Online allows up to 150MB)")
 	return cmd
 }
 
 // checkFlags refuses flag combinations that cannot work, before anything is
 // read or sent.
 func (o *sendOptions) checkFlags(cmd *cobra.Command) error {
+	n, err := flows.ParseSize(o.maxSize)
+	if err != nil {
+		var ie *flows.InputError
+		if errors.As(err, &ie) {
+			c := *ie
+			c.Field = "max-message-size"
+			return &c
+		}
+		return err
+	}
+	if n > flows.MaxTenantMessageSize {
+		return &flows.InputError{Field: "max-message-size", Problem: fmt.Sprintf("%s is more than Exchange Online allows", o.maxSize), Hint: "admins can raise a tenant's maximum message size to 150MB at most"}
+	}
+	o.maxBytes = n
 	if o.mime {
 		for _, name := range []string{"to", "cc", "bcc", "subject", "html", "attach"} {
 			if cmd.Flags().Changed(name) {
@@ -125,9 +156,144 @@ func (o *sendOptions) checkFlags(cmd *cobra.Command) error {
 	return nil
 }
 
-// message builds the message the flags describe: it reads the body, the
-// attachments or the MIME message, and validates it all.
-func (o *sendOptions) message() (flows.Message, error) {
+// outgoing is what send sends: a JSON message (small attachments), or a
+// whole MIME message in a file for Deliver (--mime, or attachments too
+// large for one request).
+type outgoing struct {
+	// json is the message for one JSON sendMail; nil for Deliver.
+	json *flows.Message
+	// file and size are the MIME message for Deliver: the --body-file
+	// itself, or a private temporary file.
+	file *os.File
+	size int64
+	// envelope names the recipients for Deliver (--bcc is only there).
+	envelope flows.Envelope
+	// recipients is how many recipients the message has.
+	recipients int
+	// tmpDir is the private temporary directory to remove, if any.
+	tmpDir string
+}
+
+// close closes the file and removes the temporary directory.
+func (g *outgoing) close() {
+	if g.file != nil {
+		g.file.Close()
+	}
+	if g.tmpDir != "" {
+		_ = os.RemoveAll(g.tmpDir)
+	}
+}
+
+// prepare reads and checks what the flags describe, before any keyring or
+// network access.
+func (o *sendOptions) prepare() (*outgoing, error) {
+	if o.mime {
+		return o.mimeMessage()
+	}
+	m, files, err := o.message()
+	if err != nil {
+		return nil, err
+	}
+	n := len(m.To) + len(m.Cc) + len(m.Bcc)
+	if files == nil {
+		return &outgoing{json: &m, recipients: n}, nil
+	}
+	if m.SkipSentItems {
+		return nil, &flows.InputError{Field: "save-to-sent", Problem: "--save-to-sent=false cannot be used with attachments of more than about 3 MB", Hint: "such a message goes through a draft, which Graph always keeps in Sent Items; drop --save-to-sent=false"}
+	}
+	g := &outgoing{recipients: n, envelope: flows.Envelope{From: m.From, Recipients: append(append(append([]string{}, m.To...), m.Cc...), m.Bcc...)}}
+	if err := g.tempFile(); err != nil {
+		return nil, err
+	}
+	bcc := m.Bcc
+	m.Bcc = nil
+	if err := flows.WriteMIME(g.file, m, files, time.Now()); err != nil {
+		g.close()
+		return nil, &flows.InputError{Field: "attach", Problem: "cannot read an attachment: " + fileProblem(err), Hint: "check the paths and their permissions"}
+	}
+	m.Bcc = bcc
+	if g.size, err = g.file.Seek(0, io.SeekCurrent); err != nil {
+		g.close()
+		return nil, err
+	}
+	if g.size > o.maxBytes {
+		g.close()
+		return nil, &flows.InputError{Field: "attach", Problem: fmt.Sprintf("the message with its attachments comes to %s encoded; this tenant's maximum message size is %s", flows.FormatSize(int(g.size)), flows.FormatSize(int(o.maxBytes))), Hint: "send large files as a link, or give --max-message-size if the tenant allows more"}
+	}
+	return g, nil
+}
+
+// tempFile creates the file for a MIME message in a new private
+// temporary directory (0700), itself readable by the user alone (0600).
+func (g *outgoing) tempFile() error {
+	dir, err := os.MkdirTemp("", "mailgrant-send-")
+	if err != nil {
+		return fmt.Errorf("create a temporary directory for the message: %w", err)
+	}
+	g.tmpDir = dir
+	f, err := os.OpenFile(filepath.Join(dir, "message.eml"), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		g.close()
+		return fmt.Errorf("create a temporary file for the message: %w", err)
+	}
+	g.file = f
+	return nil
+}
+
+// mimeMessage opens the --mime message: the --body-file itself when it is
+// a regular file, else standard input copied to a private temporary file
+// (never held whole in memory). It refuses a message over
+// --max-message-size before reading further, and one that does not parse.
+func (o *sendOptions) mimeMessage() (*outgoing, error) {
+	g := &outgoing{}
+	var r io.Reader
+	name := "standard input"
+	switch {
+	case o.bodyFile != "" && o.bodyFile != "-":
+		f, err := os.Open(o.bodyFile)
+		if err != nil {
+			return nil, &flows.InputError{Field: "body-file", Problem: "cannot read " + o.bodyFile + ": " + fileProblem(err), Hint: "check the path and its permissions"}
+		}
+		st, err := f.Stat()
+		if err == nil && st.Mode().IsRegular() {
+			g.file, g.size = f, st.Size()
+			break
+		}
+		defer f.Close()
+		r, name = f, o.bodyFile
+	case o.bodyFile == "-" || !o.stdinIsTerminal && o.io.in != nil:
+		r = o.io.in
+	}
+	if g.file == nil {
+		if err := g.tempFile(); err != nil {
+			return nil, err
+		}
+		if r != nil {
+			n, err := io.Copy(g.file, io.LimitReader(r, o.maxBytes+1))
+			if err != nil {
+				g.close()
+				return nil, &flows.InputError{Field: "body-file", Problem: "cannot read " + name + ": " + fileProblem(err), Hint: "check the path and its permissions"}
+			}
+			g.size = n
+		}
+	}
+	if g.size > o.maxBytes {
+		g.close()
+		return nil, &flows.InputError{Field: "body-file", Problem: fmt.Sprintf("%s holds more than %s, this tenant's maximum message size", name, flows.FormatSize(int(o.maxBytes))), Hint: "send large files as a link, or give --max-message-size if the tenant allows more (Exchange Online allows up to 150MB)"}
+	}
+	sum, err := flows.ParseMIMEAt(g.file, g.size)
+	if err != nil {
+		g.close()
+		return nil, err
+	}
+	g.recipients = sum.Recipients()
+	return g, nil
+}
+
+// message builds the JSON message the flags describe: it reads the body
+// and, when they fit in one request, the attachments. Larger attachments
+// are returned as files for WriteMIME, to be read as they are sent.
+func (o *sendOptions) message() (flows.Message, []flows.AttachmentFile, error) {
 	m := flows.Message{From: o.from, Subject: o.subject, HTML: o.html, SkipSentItems: !o.saveToSent}
 	var err error
 	for _, l := range []struct {
@@ -136,26 +302,25 @@ func (o *sendOptions) message() (flows.Message, error) {
 		out   *[]string
 	}{{"to", o.to, &m.To}, {"cc", o.cc, &m.Cc}, {"bcc", o.bcc, &m.Bcc}} {
 		if *l.out, err = splitAddresses(l.field, l.in); err != nil {
-			return m, err
+			return m, nil, err
 		}
 	}
-	limit := int64(flows.MaxMIMEBytes)
-	body, err := o.readBody(limit)
+	body, err := o.readBody(o.maxBytes)
 	if err != nil {
-		return m, err
+		return m, nil, err
 	}
-	if o.mime {
-		m.MIME = body
-		if m.MIME == nil {
-			m.MIME = []byte{}
-		}
-	} else {
-		m.Body = string(body)
+	m.Body = string(body)
+	files, total, err := statAttachments(o.attach)
+	if err != nil {
+		return m, nil, err
+	}
+	if total <= flows.MaxAttachmentBytes && base64.StdEncoding.EncodedLen(int(total))+len(m.Body)+len(m.Subject) <= flows.MaxJSONRequest {
 		if m.Attachments, err = readAttachments(o.attach); err != nil {
-			return m, err
+			return m, nil, err
 		}
+		return m, nil, m.Validate()
 	}
-	return m, m.Validate()
+	return m, files, m.Validate()
 }
 
 // splitAddresses accepts repeated flags that may each hold a comma-separated
@@ -206,6 +371,26 @@ func (o *sendOptions) readBody(limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// statAttachments checks the --attach files and returns them, to be read
+// as they are sent, with their total size.
+func statAttachments(paths []string) ([]flows.AttachmentFile, int64, error) {
+	out := []flows.AttachmentFile{}
+	var total int64
+	for _, path := range paths {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, 0, &flows.InputError{Field: "attach", Problem: "cannot read " + path + ": " + fileProblem(err), Hint: "check the path and its permissions"}
+		}
+		if st.IsDir() {
+			return nil, 0, &flows.InputError{Field: "attach", Problem: path + " is a directory", Hint: "attach files one by one, or a zip of the directory"}
+		}
+		total += st.Size()
+		name := filepath.Base(path)
+		out = append(out, flows.AttachmentFile{Name: name, ContentType: flows.AttachmentContentType(name), Open: func() (io.ReadCloser, error) { return os.Open(path) }})
+	}
+	return out, total, nil
+}
+
 // readAttachments reads --attach files, refusing before reading a file that
 // alone is over Graph's limit.
 func readAttachments(paths []string) ([]flows.Attachment, error) {
@@ -241,10 +426,11 @@ func fileProblem(err error) string {
 }
 
 func sendRun(ctx context.Context, o *sendOptions) error {
-	m, err := o.message()
+	g, err := o.prepare()
 	if err != nil {
 		return err
 	}
+	defer g.close()
 	a, err := newApp(ctx, o.io, *o.global)
 	if err != nil {
 		return err
@@ -254,22 +440,50 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 	if err != nil {
 		return err
 	}
-	if !p.Scenario.Delegated() && m.From == "" && p.Account == "" {
+	if !p.Scenario.Delegated() && o.from == "" && p.Account == "" {
 		return &flows.InputError{Field: "from", Problem: fmt.Sprintf("the app-only profile %q has no account to send as", p.Name), Hint: "give --from MAILBOX"}
 	}
 	tok, err := sendToken(ctx, a, p)
 	if err != nil {
 		return withProfile(err, p.Name)
 	}
-	if err := flows.Send(ctx, a.env, p, tok, m); err != nil {
+	if g.json != nil {
+		err = flows.Send(ctx, a.env, p, tok, *g.json)
+	} else {
+		_, err = flows.Deliver(ctx, a.env, p, tok, g.file, g.size, g.envelope, flows.DeliverOptions{MaxMessageSize: o.maxBytes, Mailbox: o.from})
+	}
+	if err != nil {
 		var ie *flows.InputError
-		if errors.As(err, &ie) {
+		switch {
+		case errors.As(err, &ie):
 			return err
+		case flows.Classify(err) == flows.OutcomeNeedsPermission:
+			return &exitError{code: exitUsage, err: a.readWriteHint(withProfile(err, p.Name), p)}
 		}
 		return withProfile(err, p.Name)
 	}
-	fmt.Fprintln(a.io.err, sentLine(p, m))
+	fmt.Fprintln(a.io.err, sentLine(p, o.from, g.recipients))
 	return nil
+}
+
+// readWriteHint adds to a needs-mail-readwrite refusal the commands that
+// set the profile up again with Mail.ReadWrite.
+func (a *app) readWriteHint(err error, p store.Profile) error {
+	fe := flows.AsError(err)
+	if p.Scenario == store.RBAC {
+		return fe
+	}
+	perm := "Mail.ReadWrite"
+	if strings.Contains(fe.Message, "Mail.ReadWrite.Shared") {
+		perm = "Mail.ReadWrite.Shared"
+	}
+	perms := append(slices.DeleteFunc(slices.Clone(p.Permissions), func(s string) bool {
+		return slices.ContainsFunc(flows.DefaultPermissions(p.Scenario), func(d string) bool { return strings.EqualFold(d, s) })
+	}), perm)
+	c := *fe
+	c.Hint += fmt.Sprintf("; then set the profile up again: %s delete %s, then %s setup --profile %s --scenario %s --tenant %s --client-id %s --account %s --permissions %s",
+		a.commandPrefix(), p.Name, a.commandPrefix(), p.Name, p.Scenario, p.Tenant, p.ClientID, p.Account, strings.Join(perms, ","))
+	return &c
 }
 
 // sendToken gets an access token the way `token` does: a cached one while
@@ -296,16 +510,9 @@ func sendToken(ctx context.Context, a *app, p store.Profile) (*flows.Token, erro
 }
 
 // sentLine is the line `send` prints on standard error after Graph's 202.
-func sentLine(p store.Profile, m flows.Message) string {
-	from := m.From
+func sentLine(p store.Profile, from string, n int) string {
 	if from == "" {
 		from = p.Account
-	}
-	n := len(m.To) + len(m.Cc) + len(m.Bcc)
-	if m.MIME != nil {
-		if s, err := flows.ParseMIME(m.MIME); err == nil {
-			n = s.Recipients()
-		}
 	}
 	plural := "s"
 	if n == 1 {

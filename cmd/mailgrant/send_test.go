@@ -85,15 +85,6 @@ func TestSendBuildsTheMessageFromFlags(t *testing.T) {
 				}
 			},
 		},
-		{
-			name: "MIME from stdin", stdin: "To: ann@contoso.com\r\nSubject: x\r\n\r\nhello\r\n",
-			args: []string{"p", "--mime", "--from", "info@contoso.com"},
-			check: func(t *testing.T, m flows.Message) {
-				if string(m.MIME) != "To: ann@contoso.com\r\nSubject: x\r\n\r\nhello\r\n" || m.From != "info@contoso.com" || len(m.To) != 0 {
-					t.Errorf("message %+v", m)
-				}
-			},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,12 +92,53 @@ func TestSendBuildsTheMessageFromFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := o.message()
-			if err != nil {
-				t.Fatal(err)
+			m, files, err := o.message()
+			if err != nil || files != nil {
+				t.Fatal(err, files)
 			}
 			tt.check(t, m)
 		})
+	}
+}
+
+// TestSendPreparesLargeMessages: --mime from standard input is copied to a
+// private temporary file, not kept in memory; attachments over about 3 MB
+// make a MIME message for the draft path, --bcc only in the envelope.
+func TestSendPreparesLargeMessages(t *testing.T) {
+	o, err := sendFlags(t, "To: ann@contoso.com\r\nSubject: x\r\n\r\nhello\r\n", "p", "--mime", "--from", "info@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := o.prepare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(g.file.Name())
+	dir, _ := os.Stat(filepath.Dir(g.file.Name()))
+	data, _ := os.ReadFile(g.file.Name())
+	if g.json != nil || string(data) != "To: ann@contoso.com\r\nSubject: x\r\n\r\nhello\r\n" || g.size != int64(len(data)) || g.recipients != 1 ||
+		st.Mode().Perm() != 0o600 || dir.Mode().Perm() != 0o700 {
+		t.Errorf("--mime from stdin: %+v %q %v %v", g, data, st.Mode(), dir.Mode())
+	}
+	g.close()
+	if _, err := os.Stat(filepath.Dir(g.file.Name())); !os.IsNotExist(err) {
+		t.Errorf("the temporary directory outlived the send: %v", err)
+	}
+
+	big := writeFile(t, "scan.pdf", bytes.Repeat([]byte("%PDF scan "), 400_000))
+	o, err = sendFlags(t, "see the scan", "p", "--to", "ann@contoso.com", "--bcc", "eve@contoso.com", "--subject", "Scan", "--attach", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err = o.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	data, _ = os.ReadFile(g.file.Name())
+	sum, err := flows.ParseMIME(data)
+	if err != nil || g.json != nil || !slices.Equal(sum.To, []string{"ann@contoso.com"}) || len(sum.Bcc) != 0 || sum.Subject != "Scan" ||
+		!slices.Equal(g.envelope.Recipients, []string{"ann@contoso.com", "eve@contoso.com"}) || g.recipients != 2 {
+		t.Errorf("large --attach: %v %+v %+v", err, sum, g)
 	}
 }
 
@@ -128,8 +160,11 @@ func TestSendBadInput(t *testing.T) {
 		{"bad --from", "", []string{"send", "p", "--to", "a@contoso.com", "--from", "info"}, []string{"from:"}},
 		{"unreadable body file", "", []string{"send", "p", "--to", "a@contoso.com", "--body-file", filepath.Join(dir, "nope.txt")}, []string{"body-file: cannot read", "nope.txt", "no such file"}},
 		{"unreadable attachment", "", []string{"send", "p", "--to", "a@contoso.com", "--attach", filepath.Join(dir, "gone.pdf")}, []string{"attach: cannot read", "gone.pdf"}},
-		{"attachment too large", "", []string{"send", "p", "--to", "a@contoso.com", "--attach", huge}, []string{"attach: video.mp4 (4.0 MB) is too large for a single request (Graph's limit is about 3 MB of attachments)", "send it with --mime or as a link"}},
-		{"attachments too large together", "", []string{"send", "p", "--to", "a@contoso.com", "--attach", half, "--attach", half}, []string{"half.bin (2.0 MB) brings the attachments to 4.0 MB"}},
+		{"attachment over the tenant's limit", "", []string{"send", "p", "--to", "a@contoso.com", "--attach", huge, "--max-message-size", "5MB"}, []string{"attach: the message with its attachments comes to 5.5 MB encoded; this tenant's maximum message size is 5.0 MB", "--max-message-size"}},
+		{"large attachments without Sent Items", "", []string{"send", "p", "--to", "a@contoso.com", "--attach", half, "--attach", half, "--save-to-sent=false"}, []string{"save-to-sent: --save-to-sent=false cannot be used with attachments of more than about 3 MB"}},
+		{"--mime over the tenant's limit", "To: a@contoso.com\n\n" + strings.Repeat("x", 2<<20), []string{"send", "p", "--mime", "--max-message-size", "1MB"}, []string{"body-file: standard input holds more than 1.0 MB, this tenant's maximum message size"}},
+		{"bad --max-message-size", "", []string{"send", "p", "--to", "a@contoso.com", "--max-message-size", "lots"}, []string{"max-message-size:", `"lots" does not start with a number`}},
+		{"--max-message-size over 150MB", "", []string{"send", "p", "--to", "a@contoso.com", "--max-message-size", "200MB"}, []string{"max-message-size: 200MB is more than Exchange Online allows"}},
 		{"--mime with --to", "To: a@contoso.com\n\nx", []string{"send", "p", "--mime", "--to", "a@contoso.com"}, []string{"to: --to cannot be used with --mime"}},
 		{"--mime with --subject", "To: a@contoso.com\n\nx", []string{"send", "p", "--mime", "--subject", "s"}, []string{"--subject cannot be used with --mime"}},
 		{"--mime with --save-to-sent=false", "To: a@contoso.com\n\nx", []string{"send", "p", "--mime", "--save-to-sent=false"}, []string{"save-to-sent:"}},

@@ -47,6 +47,7 @@ type dsn struct {
 	code         string // Graph's error code
 	diagnostic   string // what happened, one line
 	headers      []byte // the original header block
+	origMsgID    string // the original Message-ID, for threading
 	date         time.Time
 }
 
@@ -61,6 +62,11 @@ func (d dsn) build() []byte {
 	crlf("To: %s", strings.Join(d.to, ", "))
 	crlf("Subject: Undelivered Mail Returned to Sender")
 	crlf("Date: %s", d.date.Format(time.RFC1123Z))
+	crlf("Message-ID: <%s.dsn@%s>", d.meta.ID, d.reportingMTA)
+	if id := oneLine(d.origMsgID); strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">") && !strings.ContainsAny(id, " ") {
+		crlf("In-Reply-To: %s", id)
+		crlf("References: %s", id)
+	}
 	crlf("Auto-Submitted: auto-replied")
 	crlf("MIME-Version: 1.0")
 	crlf("Content-Type: multipart/report; report-type=delivery-status; boundary=%q", boundary)

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/mail"
+	"net/textproto"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -135,9 +137,14 @@ type Delivery struct {
 
 // item is a queued message this process knows of.
 type item struct {
-	meta spool.Meta
-	key  string
-	busy bool
+	meta  spool.Meta
+	key   string
+	busy  bool
+	added time.Time // when this process learnt of it (wall clock)
+}
+
+func newItem(m spool.Meta) *item {
+	return &item{meta: m, key: paceKey(m.Profile, m.Mailbox), added: time.Now()}
 }
 
 // waiter is a Submit waiting for the first attempt.
@@ -241,10 +248,10 @@ func (d *Delivery) Submit(ctx context.Context, s Submission, wait time.Duration)
 		return Receipt{}, err
 	}
 	d.m.accepted.Inc()
-	d.logEvent(slog.LevelInfo, "accepted", meta, nil, "client", s.Client, "auth_user", s.AuthUser)
+	d.logEvent(slog.LevelInfo, "accepted", meta, nil, "client", oneLine(s.Client), "auth_user", oneLine(s.AuthUser))
 	w := &waiter{ch: make(chan Receipt, 1)}
 	d.mu.Lock()
-	d.items[meta.ID] = &item{meta: meta, key: paceKey(meta.Profile, meta.Mailbox)}
+	d.items[meta.ID] = newItem(meta)
 	d.m.queued.Set(float64(len(d.items)))
 	if wait > 0 {
 		d.waiters[meta.ID] = w
@@ -447,6 +454,21 @@ func (d *Delivery) shutdown(cancel context.CancelFunc) {
 	}
 }
 
+// Health says whether the queue works: nil while it takes messages and its
+// spool directory is there; for /healthz (see Handler).
+func (d *Delivery) Health() error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return errClosed
+	}
+	if _, err := os.Stat(filepath.Join(d.sp.Dir(), "queue")); err != nil {
+		return fmt.Errorf("the spool is not usable: %w", err)
+	}
+	return nil
+}
+
 // Close stops Run (see Run) and waits for it to return; without Run it just
 // refuses further submissions.
 func (d *Delivery) Close() error {
@@ -549,6 +571,7 @@ func earliest(a, b time.Time) time.Time {
 // changed by `mailgrant queue retry`, or gone (dropped, or delivered by
 // another process).
 func (d *Delivery) rescan() error {
+	listed := time.Now()
 	metas, err := d.sp.Queued()
 	if metas == nil && err != nil {
 		return err
@@ -568,10 +591,11 @@ func (d *Delivery) rescan() error {
 			}
 			continue
 		}
-		d.items[m.ID] = &item{meta: m, key: paceKey(m.Profile, m.Mailbox)}
+		d.items[m.ID] = newItem(m)
 	}
 	for id, it := range d.items {
-		if !seen[id] && !it.busy {
+		// An item added after the listing began may be missing from it.
+		if !seen[id] && !it.busy && it.added.Before(listed) {
 			delete(d.items, id)
 		}
 	}
@@ -746,8 +770,8 @@ func (d *Delivery) send(ctx context.Context, meta *spool.Meta) (*flows.DeliverRe
 	o := flows.DeliverOptions{MaxMessageSize: d.o.MaxMessageSize}
 	if d.o.ExactlyOnce {
 		o.ExactlyOnce = true
-		o.OnDraft = func(draftID string) error {
-			meta.DraftID, meta.DraftMailbox = draftID, meta.Mailbox
+		o.OnDraftRef = func(ref flows.DraftRef) error {
+			meta.DraftID, meta.DraftMailbox = ref.ID, ref.Mailbox
 			return d.sp.Update(*meta)
 		}
 	}
@@ -810,8 +834,11 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 	}
 	f, ferr := os.Open(d.failedMessagePath(meta.ID))
 	var headers []byte
+	var origMsgID string
 	if ferr == nil {
-		headers, _ = headerBlock(f)
+		var h textproto.MIMEHeader
+		headers, h = headerBlock(f)
+		origMsgID = strings.TrimSpace(h.Get("Message-ID"))
 		f.Close()
 	}
 	from := meta.Mailbox
@@ -820,13 +847,13 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 	}
 	now := d.clock.Now()
 	msg := dsn{reportingMTA: d.host, from: from, to: to, meta: meta, status: dsnStatus(outcome, expired),
-		code: errCode(err), diagnostic: describe(err), headers: headers, date: now}.build()
+		code: errCode(err), diagnostic: describe(err), headers: headers, origMsgID: origMsgID, date: now}.build()
 	bm, aerr := d.sp.Add(spool.Meta{Profile: meta.Profile, From: from, Recipients: to, Mailbox: from, NoBounce: true, Bounce: true}, bytes.NewReader(msg), now)
 	if aerr != nil {
 		return aerr
 	}
 	d.mu.Lock()
-	d.items[bm.ID] = &item{meta: bm, key: paceKey(bm.Profile, bm.Mailbox)}
+	d.items[bm.ID] = newItem(bm)
 	d.m.queued.Set(float64(len(d.items)))
 	d.stats.Bounced++
 	d.mu.Unlock()
@@ -837,7 +864,7 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 }
 
 func (d *Delivery) failedMessagePath(id string) string {
-	return d.sp.Dir() + "/failed/" + id + "/message"
+	return filepath.Join(d.sp.Dir(), "failed", id, "message")
 }
 
 // describe is an error's one-line, control-character-free text for the

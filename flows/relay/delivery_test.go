@@ -129,6 +129,7 @@ func TestTemporaryFailureRetriedWithBackoff(t *testing.T) {
 	clock.Advance(wait)
 	d.poke()
 	fs.next(t)
+	waitAttempt(t, d)
 	if _, _, err := d.Spool().Get(r.ID); !errors.Is(err, spool.ErrNotFound) {
 		t.Fatalf("still spooled after the third attempt succeeded: %v", err)
 	}
@@ -198,7 +199,7 @@ func TestLateRefusalBouncesWithRFC3464Report(t *testing.T) {
 	runDelivery(t, d)
 	s := submission("printer", "scan@contoso.com", "a@contoso.com", "late")
 	s.Recipients = append(s.Recipients, "hidden@contoso.com")
-	s.Data = strings.NewReader("From: scan@contoso.com\r\nTo: a@contoso.com\r\nBcc: secret@contoso.com\r\nSubject: late\r\n\r\nbody\r\n")
+	s.Data = strings.NewReader("From: scan@contoso.com\r\nTo: a@contoso.com\r\nBcc: secret@contoso.com\r\nMessage-ID: <late-1@test>\r\nSubject: late\r\n\r\nbody\r\n")
 	r, err := d.Submit(context.Background(), s, 0)
 	if err != nil || !r.Queued {
 		t.Fatalf("%+v %v", r, err)
@@ -211,6 +212,9 @@ func TestLateRefusalBouncesWithRFC3464Report(t *testing.T) {
 	msg, err := mail.ReadMessage(strings.NewReader(b.body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if msg.Header.Get("In-Reply-To") != "<late-1@test>" || !strings.HasSuffix(msg.Header.Get("Message-ID"), ".dsn@relay.test>") {
+		t.Errorf("the bounce does not thread with the original: Message-ID %q, In-Reply-To %q", msg.Header.Get("Message-ID"), msg.Header.Get("In-Reply-To"))
 	}
 	if msg.Header.Get("Auto-Submitted") != "auto-replied" {
 		t.Error("the bounce is not marked Auto-Submitted")
@@ -306,13 +310,12 @@ func TestExactlyOnceAfterCrash(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			sp, _ := spool.Open(dir)
-			m, err := sp.Add(spool.Meta{Profile: "p", From: "a@contoso.com", Recipients: []string{"b@contoso.com"}, DraftID: "AAMk-draft-1", DraftMailbox: "a@contoso.com"}, strings.NewReader(message("a@contoso.com", "b@contoso.com", "x")), time.Now())
+			m, err := sp.Add(spool.Meta{Profile: "p", From: "a@contoso.com", Recipients: []string{"b@contoso.com"}, DraftID: "AAMk-draft-1", DraftMailbox: "a@contoso.com"}, strings.NewReader(message("a@contoso.com", "b@contoso.com", "x")), newFakeClock().Now())
 			if err != nil {
 				t.Fatal(err)
 			}
 			d, _, fs := newTestDelivery(t, Options{Spool: dir, ExactlyOnce: true})
 			fs.drafts["AAMk-draft-1"] = still
-			d.clock.(*fakeClock).Advance(time.Minute)
 			st, err := d.Drain(context.Background())
 			if err != nil || st.Sent != 1 {
 				t.Fatalf("drain %+v %v", st, err)
@@ -336,15 +339,15 @@ func TestExactlyOnceAfterCrash(t *testing.T) {
 		d, _, fs := newTestDelivery(t, Options{ExactlyOnce: true})
 		var recorded string
 		fs.result = func(c call, o flows.DeliverOptions) error {
-			if !o.ExactlyOnce || o.OnDraft == nil {
+			if !o.ExactlyOnce || o.OnDraftRef == nil {
 				t.Error("not delivered exactly-once")
 				return nil
 			}
-			if err := o.OnDraft("AAMk-draft-2"); err != nil {
+			if err := o.OnDraftRef(flows.DraftRef{Mailbox: "a@contoso.com", ID: "AAMk-draft-2"}); err != nil {
 				return err
 			}
 			q, _ := d.Spool().Queued()
-			recorded = q[0].DraftID
+			recorded = q[0].DraftMailbox + "/" + q[0].DraftID
 			return nil
 		}
 		runDelivery(t, d)
@@ -352,7 +355,7 @@ func TestExactlyOnceAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs.next(t)
-		if recorded != "AAMk-draft-2" {
+		if recorded != "a@contoso.com/AAMk-draft-2" {
 			t.Fatalf("the spool held draft %q during the send", recorded)
 		}
 	})

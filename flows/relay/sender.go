@@ -21,9 +21,9 @@ type GraphSender struct {
 	Profile func(name string) (store.Profile, flows.Secrets, error)
 	// Lock serializes token refreshes with other mailgrant processes.
 	Lock flows.Locker
-	// OnToken, when set, is called for each token obtained from Entra or
-	// the keyring (not from memory); NewDelivery points it at the token
-	// refreshes metric.
+	// OnToken, when set, is called for each token obtained from Entra (not
+	// from memory or the keyring's cache); NewDelivery points it at the
+	// token refreshes metric.
 	OnToken func()
 
 	mu     sync.Mutex
@@ -47,7 +47,7 @@ func (g *GraphSender) token(ctx context.Context, name string) (store.Profile, *f
 	if err != nil {
 		return p, nil, err
 	}
-	if g.OnToken != nil {
+	if g.OnToken != nil && !tok.FromCache {
 		g.OnToken()
 	}
 	g.mu.Lock()
@@ -87,7 +87,7 @@ func (g *GraphSender) DraftExists(ctx context.Context, profile, mailbox, draftID
 	if err != nil {
 		return false, err
 	}
-	ok, err := draftExists(ctx, g.Env, p, tok, mailbox, draftID)
+	ok, err := flows.DraftExists(ctx, g.Env, p, tok, mailbox, draftID)
 	g.drop(profile, err)
 	return ok, err
 }
@@ -98,22 +98,7 @@ func (g *GraphSender) SendDraft(ctx context.Context, profile, mailbox, draftID s
 	if err != nil {
 		return err
 	}
-	err = sendDraft(ctx, g.Env, p, tok, mailbox, draftID)
+	err = flows.SendDraft(ctx, g.Env, p, tok, mailbox, draftID)
 	g.drop(profile, err)
 	return err
 }
-
-// errNoDrafts stands in for the draft calls until flows has them.
-var errNoDrafts = &flows.Error{Code: "needs-drafts", Message: "this build of mailgrant cannot check or send recorded drafts", Hint: "run the relay without --exactly-once", State: flows.StateError}
-
-// draftExists and sendDraft are flows.DraftExists and flows.SendDraft.
-// TODO(large): set them to flows.DraftExists and flows.SendDraft once the
-// large-message branch (which adds them) is merged.
-var (
-	draftExists = func(ctx context.Context, env *flows.Env, p store.Profile, tok *flows.Token, mailbox, draftID string) (bool, error) {
-		return false, errNoDrafts
-	}
-	sendDraft = func(ctx context.Context, env *flows.Env, p store.Profile, tok *flows.Token, mailbox, draftID string) error {
-		return errNoDrafts
-	}
-)

@@ -133,6 +133,18 @@ var (
 		AppRoles:           []string{"Mail.Send"},
 		ServicePrincipalID: "5a4db0c5-5e00-4a00-8000-000000000004",
 	}
+	// LargeMailApp is a confidential app like DaemonApp whose required
+	// list also holds the application permission Mail.ReadWrite, which
+	// sending large messages through drafts needs (reference §9a); it has
+	// client secret LargeMailApp.Secret.
+	LargeMailApp = App{
+		ClientID:           "5a4db0c5-0006-4a00-8000-000000000006",
+		Name:               "Mailgrant Sandbox Large Mail Daemon",
+		Secret:             "Sbx8Q~large.sandbox-secret.not-a-real-secret-0006",
+		SecretExpires:      farFuture,
+		AppRoles:           []string{"Mail.Send", "Mail.ReadWrite"},
+		ServicePrincipalID: "5a4db0c5-5e00-4a00-8000-000000000006",
+	}
 	// RBACApp is a confidential app without tenant-wide Mail.Send whose
 	// Exchange RBAC for Applications scope is InScopeMailboxes; it has
 	// client secret RBACApp.Secret, and certificates may be uploaded.
@@ -147,7 +159,7 @@ var (
 )
 
 // Apps lists every sandbox app registration.
-var Apps = []App{PublicApp, WebApp, ExtraApp, DaemonApp, RBACApp}
+var Apps = []App{PublicApp, WebApp, ExtraApp, DaemonApp, RBACApp, LargeMailApp}
 
 // The sandbox directory's users and mailboxes.
 var (

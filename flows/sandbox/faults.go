@@ -43,6 +43,11 @@ const (
 	// to show that concurrent mailgrant processes never redeem one refresh
 	// token twice.
 	FaultSingleUseRefresh = "single-use-refresh"
+	// FaultUploadInterrupt makes the second chunk of every upload session
+	// fail with 500 after keeping half its bytes, as a connection cut
+	// mid-chunk does; the session's nextExpectedRanges then says where to
+	// resume.
+	FaultUploadInterrupt = "upload-interrupt"
 )
 
 // FaultsEnv is the environment variable FaultsFromEnv reads: a comma-separated
@@ -62,6 +67,7 @@ var FaultNames = []string{
 	FaultThrottle,
 	FaultServerError,
 	FaultSingleUseRefresh,
+	FaultUploadInterrupt,
 }
 
 // FaultDescriptions maps each name in FaultNames to a one-line description
@@ -77,6 +83,7 @@ var FaultDescriptions = map[string]string{
 	FaultThrottle:            "every ThrottleEvery-th Graph request gets 429 TooManyRequests with Retry-After: 1",
 	FaultServerError:         "the token and device-code endpoints answer 503 temporarily_unavailable",
 	FaultSingleUseRefresh:    "a refresh token works once; a second redemption fails (invalid_grant, AADSTS70000)",
+	FaultUploadInterrupt:     "the second chunk of each attachment upload session fails with 500 after half of it arrived",
 }
 
 // KnownFault reports whether name is one of FaultNames.

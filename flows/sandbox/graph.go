@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// maxGraphBody caps sendMail bodies; larger ones get 413.
+// maxGraphBody caps what the sandbox decodes of one message body.
 const maxGraphBody = 35 << 20
 
 // SentMessage is a message Graph accepted with 202 (reference §9). Accepted
@@ -50,6 +50,16 @@ type SentMessage struct {
 	Attachments int
 	// SaveToSentItems is the request's saveToSentItems (default true).
 	SaveToSentItems bool
+	// Draft is true when the message was sent as a draft (POST
+	// .../messages/{id}/send) rather than with sendMail.
+	Draft bool
+	// Files are the message's file attachments with their checksums.
+	Files []SentFile
+	// EML is the path of the message's copy in the outbox
+	// (StateDir/outbox); "" when the server has no StateDir.
+	EML string
+
+	jsonFiles []jsonFile
 }
 
 // Sent returns a copy of the messages Graph has accepted so far, oldest
@@ -59,7 +69,7 @@ func (s *Server) Sent() []SentMessage {
 	defer s.mu.Unlock()
 	out := make([]SentMessage, len(s.sent))
 	for i, m := range s.sent {
-		m.To, m.Cc, m.Bcc = slices.Clone(m.To), slices.Clone(m.Cc), slices.Clone(m.Bcc)
+		m.To, m.Cc, m.Bcc, m.Files = slices.Clone(m.To), slices.Clone(m.Cc), slices.Clone(m.Bcc), slices.Clone(m.Files)
 		out[i] = m
 	}
 	return out
@@ -107,9 +117,14 @@ func (s *Server) writeGraphError(w http.ResponseWriter, r *http.Request, e *grap
 	})
 }
 
-// serveGraph serves /v1.0/…: latency, throttling, the bearer token, then
-// /me, /users/{id|upn} and their sendMail.
+// serveGraph serves /v1.0/…: the request size limit, latency, throttling,
+// the bearer token, the per-mailbox concurrency limit, then /me,
+// /users/{id|upn}, their sendMail and their messages (drafts).
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []string) {
+	if ge := s.limitRequest(r); ge != nil {
+		s.writeGraphError(w, r, ge)
+		return
+	}
 	if d := s.opts.GraphLatency; d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -134,17 +149,12 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		segs = segs[:len(segs)-1]
 	}
 	var target string // "" = /me
-	var action string
+	var rest []string
 	switch {
-	case len(segs) >= 1 && strings.EqualFold(segs[0], "me") && len(segs) <= 2:
-		if len(segs) == 2 {
-			action = segs[1]
-		}
-	case len(segs) >= 2 && strings.EqualFold(segs[0], "users") && len(segs) <= 3:
-		target = segs[1]
-		if len(segs) == 3 {
-			action = segs[2]
-		}
+	case len(segs) >= 1 && strings.EqualFold(segs[0], "me"):
+		rest = segs[1:]
+	case len(segs) >= 2 && strings.EqualFold(segs[0], "users"):
+		target, rest = segs[1], segs[2:]
 	default:
 		seg := ""
 		if len(segs) > 0 {
@@ -153,6 +163,17 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", safeText(seg)))
 		return
 	}
+	release, ge := s.acquireMailbox(claims.AppID, mailboxKey(claims, target))
+	if ge != nil {
+		w.Header().Set("Retry-After", "1")
+		s.writeGraphError(w, r, ge)
+		return
+	}
+	defer release()
+	action := ""
+	if len(rest) > 0 {
+		action = rest[0]
+	}
 	switch {
 	case action == "":
 		if r.Method != http.MethodGet {
@@ -160,12 +181,14 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 			return
 		}
 		s.getUser(w, r, claims, target)
-	case strings.EqualFold(action, "sendMail"):
+	case strings.EqualFold(action, "sendMail") && len(rest) == 1:
 		if r.Method != http.MethodPost {
 			s.writeGraphError(w, r, gerr(http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."))
 			return
 		}
 		s.sendMail(w, r, claims, target)
+	case strings.EqualFold(action, "messages"):
+		s.serveMessages(w, r, claims, target, rest[1:])
 	default:
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", safeText(action)))
 	}
@@ -315,9 +338,9 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, c accessClaims
 		return
 	}
 
-	body, err := readAllLimit(r, maxGraphBody)
+	body, err := readAllLimit(r, s.maxRequest())
 	if errors.Is(err, errTooLarge) {
-		s.writeGraphError(w, r, gerr(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request payload is too large. The maximum is %d MB.", maxGraphBody>>20))
+		s.writeGraphError(w, r, errRequestTooLarge)
 		return
 	}
 	if err != nil {
@@ -325,9 +348,11 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, c accessClaims
 		return
 	}
 	var msg SentMessage
+	var raw []byte
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "text/plain" {
 		msg, ge = parseMIMEMessage(body)
+		raw, _ = decodeBase64Body(body)
 	} else {
 		msg, ge = parseJSONMessage(body)
 	}
@@ -348,12 +373,14 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, c accessClaims
 	if msg.From == "" {
 		msg.From = mailbox.UPN
 	}
+	if wait := s.countSend(mailbox.UPN); wait > 0 {
+		s.writeSendLimited(w, r, mailbox.UPN, wait)
+		return
+	}
 	msg.Mailbox = mailbox.UPN
 	msg.AppOnly = !c.delegated()
 	msg.ClientID = c.AppID
-	s.mu.Lock()
-	s.sent = append(s.sent, msg)
-	s.mu.Unlock()
+	s.record(msg, raw, false, nil)
 	w.Header().Set("request-id", randomID())
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -458,10 +485,12 @@ func parseJSONMessage(body []byte) (SentMessage, *graphError) {
 		if !strings.EqualFold(a.ODataType, "#microsoft.graph.fileAttachment") {
 			return msg, gerr(http.StatusBadRequest, "ErrorInvalidParameter", "The attachment type '%s' is not supported by the sandbox; use #microsoft.graph.fileAttachment.", safeText(a.ODataType))
 		}
-		if _, err := base64.StdEncoding.DecodeString(a.ContentBytes); err != nil {
+		content, err := base64.StdEncoding.DecodeString(a.ContentBytes)
+		if err != nil {
 			return msg, gerr(http.StatusBadRequest, "RequestBodyRead", "Cannot convert the literal in 'contentBytes' of attachment '%s' to the expected type 'Edm.Binary'.", safeText(a.Name))
 		}
 		msg.Attachments++
+		msg.jsonFiles = append(msg.jsonFiles, jsonFile{name: a.Name, contentType: a.ContentType, content: content})
 	}
 	return msg, nil
 }

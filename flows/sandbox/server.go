@@ -51,6 +51,20 @@ type Options struct {
 	// ThrottleEvery makes every Nth Graph request fail with 429 while the
 	// fault "throttle" is on; 0 means 2.
 	ThrottleEvery int
+	// MaxRequestBytes is the largest Graph request body; larger ones get
+	// 413. 0 means DefaultMaxRequestBytes (4 MiB).
+	MaxRequestBytes int64
+	// MailboxConcurrency is how many Graph requests one app may have in
+	// flight on one mailbox; more get 429. 0 means
+	// DefaultMailboxConcurrency (4); negative means no limit.
+	MailboxConcurrency int
+	// MailboxSendsPerMinute is how many messages one mailbox may send a
+	// minute; more get 429 with Retry-After. 0 means
+	// DefaultMailboxSendsPerMinute (30); negative means no limit.
+	MailboxSendsPerMinute int
+	// UploadSessionTTL is how long an upload session stays valid after
+	// its last chunk; 0 means 15 minutes.
+	UploadSessionTTL time.Duration
 }
 
 // Server is a simulated tenant. It is an http.Handler serving both the login
@@ -73,6 +87,11 @@ type Server struct {
 	sent      []SentMessage
 	counts    map[string]int
 	graphN    int
+	inflight  map[string]int         // app/mailbox → Graph requests in flight
+	sendTimes map[string][]time.Time // mailbox → its sends of the last minute
+	drafts    map[string]*draft      // by id
+	uploads   map[string]*uploadSession
+	blobs     *blobStore
 
 	httpSrv *http.Server
 	done    chan struct{}
@@ -96,6 +115,11 @@ func New(opts Options) *Server {
 		userCodes: map[string]string{},
 		jtis:      map[string]time.Time{},
 		counts:    map[string]int{},
+		inflight:  map[string]int{},
+		sendTimes: map[string][]time.Time{},
+		drafts:    map[string]*draft{},
+		uploads:   map[string]*uploadSession{},
+		blobs:     newBlobStore(opts.StateDir),
 	}
 }
 
@@ -207,6 +231,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case segs[0] == "devicelogin" && len(segs) == 1:
 		s.serveDeviceLogin(w, r)
+		return
+	case segs[0] == "upload":
+		s.serveUpload(w, r, segs[1:])
 		return
 	case segs[0] == "sandbox":
 		s.servePortal(w, r, segs[1:])
@@ -467,6 +494,10 @@ func readAllLimit(r *http.Request, limit int64) ([]byte, error) {
 		return nil, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errTooLarge
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,345 @@
+package flows_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/store"
+)
+
+// testFile is an attachment for largeMessage: random bytes and their
+// checksum.
+type testFile struct {
+	name    string
+	content []byte
+}
+
+func (f testFile) sum() string {
+	s := sha256.Sum256(f.content)
+	return hex.EncodeToString(s[:])
+}
+
+// randomFile makes n pseudo-random bytes (incompressible, like a scan).
+func randomFile(name string, n int, seed uint64) testFile {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := r.Uint64()
+		for k := 0; k < 8; k++ {
+			b[i+k] = byte(v >> (8 * k))
+		}
+	}
+	return testFile{name: name, content: b}
+}
+
+// largeMessage builds a multipart/mixed message with a text body and the
+// files as base64 attachments, wrapped at 76 columns.
+func largeMessage(headers, body string, files ...testFile) []byte {
+	var b bytes.Buffer
+	b.WriteString(headers)
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\nThis is a multi-part message.\r\n")
+	b.WriteString("--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
+	for _, f := range files {
+		fmt.Fprintf(&b, "--b1\r\nContent-Type: application/octet-stream; name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n", f.name, f.name)
+		enc := base64.StdEncoding.EncodeToString(f.content)
+		for len(enc) > 76 {
+			b.WriteString(enc[:76] + "\r\n")
+			enc = enc[76:]
+		}
+		b.WriteString(enc + "\r\n")
+	}
+	b.WriteString("--b1--\r\n")
+	return b.Bytes()
+}
+
+const largeHeaders = "From: adele.vance@mailgrant-sandbox.onmicrosoft.com\r\n" +
+	"To: megan.bowen@mailgrant-sandbox.onmicrosoft.com\r\n" +
+	"Subject: the scans\r\n"
+
+// readWriteUser signs Adele in with Mail.ReadWrite besides Mail.Send.
+func readWriteUser(t *testing.T, srv *sandbox.Server, env *flows.Env) (store.Profile, *flows.Token) {
+	t.Helper()
+	p := userProfile("large", sandbox.AdeleVance.UPN, "Mail.Send", "User.Read", "Mail.ReadWrite")
+	return p, deviceSignIn(t, srv, env, p)
+}
+
+// sentFile finds a sent message's file by name.
+func sentFile(t *testing.T, m sandbox.SentMessage, name string) sandbox.SentFile {
+	t.Helper()
+	for _, f := range m.Files {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("the sent message has no file %s: %+v", name, m.Files)
+	return sandbox.SentFile{}
+}
+
+func lastSent(t *testing.T, srv *sandbox.Server) sandbox.SentMessage {
+	t.Helper()
+	sent := srv.Sent()
+	if len(sent) == 0 {
+		t.Fatal("nothing was sent")
+	}
+	return sent[len(sent)-1]
+}
+
+// TestDeliverLargeMessageThroughDraft: an 8 MB and a 1 MB attachment go
+// through a draft (the 8 MB one in an upload session, the 1 MB one in one
+// POST), every request under Graph's 4 MB, and arrive intact.
+func TestDeliverLargeMessageThroughDraft(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p, tok := readWriteUser(t, srv, env)
+	big, small := randomFile("scan.pdf", 8<<20, 1), randomFile("notes.bin", 1<<20, 2)
+	msg := largeMessage(largeHeaders, "two files attached", big, small)
+
+	res, err := flows.Deliver(context.Background(), env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Path != "draft" || res.DraftID == "" || res.Mailbox != "" {
+		t.Errorf("result %+v", res)
+	}
+	m := lastSent(t, srv)
+	if !m.Draft || m.Subject != "the scans" || m.Body != "two files attached" || !slices.Equal(m.To, []string{sandbox.MeganBowen.UPN}) || len(m.Bcc) != 0 {
+		t.Errorf("sent %+v", m)
+	}
+	for _, f := range []testFile{big, small} {
+		if got := sentFile(t, m, f.name); got.SHA256 != f.sum() || got.Size != int64(len(f.content)) {
+			t.Errorf("%s arrived as %+v", f.name, got)
+		}
+	}
+	if n := srv.RequestCount("/v1.0/me/messages/" + res.DraftID + "/attachments/createUploadSession"); n != 1 {
+		t.Errorf("%d upload sessions, want 1 (for the 8 MB file only)", n)
+	}
+	if n := srv.RequestCount("/upload/"); n != 3 {
+		t.Errorf("%d chunk PUTs for 8 MB, want 3", n)
+	}
+	if ok, err := flows.DraftExists(context.Background(), env, p, tok, "", res.DraftID); err != nil || ok {
+		t.Errorf("after the send the draft still resolves: %v %v", ok, err)
+	}
+	if len(srv.Drafts()) != 0 {
+		t.Errorf("drafts left: %v", srv.Drafts())
+	}
+}
+
+// TestDeliverResumesAFailedChunk: the sandbox cuts the second chunk of the
+// upload after half of it arrived; Deliver asks the session where to resume
+// and the file arrives intact.
+func TestDeliverResumesAFailedChunk(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{Faults: []string{sandbox.FaultUploadInterrupt}})
+	p, tok := readWriteUser(t, srv, env)
+	big := randomFile("video.mp4", 9<<20, 3)
+	msg := largeMessage(largeHeaders, "see attached", big)
+	if _, err := flows.Deliver(context.Background(), env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sentFile(t, lastSent(t, srv), big.name); got.SHA256 != big.sum() {
+		t.Errorf("the file arrived damaged: %+v", got)
+	}
+	// 9 MB in 3.75 MB chunks: the first, the second (cut after half), a
+	// status GET, then one PUT from the middle of the second to the end.
+	if n := srv.RequestCount("/upload/"); n != 4 {
+		t.Errorf("%d upload requests, want 4", n)
+	}
+}
+
+// failingUploads fails every chunk PUT with a network error.
+type failingUploads struct{ next http.RoundTripper }
+
+func (f failingUploads) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.Path, "/upload/") && r.Method == http.MethodPut {
+		return nil, errors.New("connection reset by peer")
+	}
+	return f.next.RoundTrip(r)
+}
+
+// TestDeliverDeletesTheDraftWhenAStepFails: uploads that keep failing end
+// the delivery, and the draft is gone; so is one whose OnDraft refuses.
+func TestDeliverDeletesTheDraftWhenAStepFails(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p, tok := readWriteUser(t, srv, env)
+	msg := largeMessage(largeHeaders, "x", randomFile("a.bin", 5<<20, 4))
+	ctx := context.Background()
+
+	failing := *env
+	wrapTransport(&failing, func(next http.RoundTripper) http.RoundTripper { return failingUploads{next} })
+	_, err := flows.Deliver(ctx, &failing, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{})
+	if err == nil || flows.Classify(err) != flows.OutcomeTemporary {
+		t.Fatalf("err %v (%v)", err, flows.Classify(err))
+	}
+	if d := srv.Drafts(); len(d) != 0 || srv.RequestCount("/v1.0/me/messages") == 0 {
+		t.Errorf("drafts left after a failed upload: %v", d)
+	}
+
+	refused := errors.New("the spool is full")
+	var seen flows.DraftRef
+	_, err = flows.Deliver(ctx, env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{ExactlyOnce: true, OnDraftRef: func(ref flows.DraftRef) error {
+		seen = ref
+		ok, err := flows.DraftExists(ctx, env, p, tok, ref.Mailbox, ref.ID)
+		if err != nil || !ok {
+			t.Errorf("the draft given to OnDraftRef does not exist: %v %v", ok, err)
+		}
+		return refused
+	}})
+	if !errors.Is(err, refused) || seen.ID == "" || len(srv.Drafts()) != 0 || len(srv.Sent()) != 0 {
+		t.Errorf("err %v, draft %+v, drafts left %v, sent %d", err, seen, srv.Drafts(), len(srv.Sent()))
+	}
+	if err := flows.DeleteDraft(ctx, env, p, tok, seen.Mailbox, seen.ID); err != nil {
+		t.Errorf("deleting a draft already gone: %v", err)
+	}
+}
+
+// TestDeliverExactlyOnceSendsARecordedDraft: a small message with
+// ExactlyOnce goes through a draft whose id is reported before the send;
+// a relay that crashed after recording it sends it with SendDraft, and
+// then DraftExists says it went.
+func TestDeliverExactlyOnceSendsARecordedDraft(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p, tok := readWriteUser(t, srv, env)
+	ctx := context.Background()
+	msg := []byte(largeHeaders + "\r\nhello\r\n")
+	crash := errors.New("crash")
+	var rec flows.DraftRef
+	// The delivery records the draft and "crashes" before sending: the
+	// draft is kept for the recovery by leaving OnDraft's error to the
+	// caller — here the test sends the draft itself from the callback.
+	res, err := flows.Deliver(ctx, env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{ExactlyOnce: true, OnDraft: func(id string) error {
+		rec = flows.DraftRef{ID: id}
+		return nil
+	}})
+	if err != nil || res.Path != "draft" || res.DraftID != rec.ID {
+		t.Fatalf("deliver: %+v %v", res, err)
+	}
+	if ok, err := flows.DraftExists(ctx, env, p, tok, "", rec.ID); err != nil || ok {
+		t.Fatalf("a sent draft still exists: %v %v", ok, err)
+	}
+	_ = crash
+	if err := flows.SendDraft(ctx, env, p, tok, "", rec.ID); flows.Classify(err) != flows.OutcomeUnknownMailbox {
+		t.Errorf("sending a draft twice: %v", err)
+	}
+	if n := len(srv.Sent()); n != 1 {
+		t.Errorf("%d messages sent, want 1", n)
+	}
+}
+
+// TestDeliverRefusals: too large for the tenant, and a large message for a
+// profile without Mail.ReadWrite, are refused before any Graph request.
+func TestDeliverRefusals(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p := userProfile("small", sandbox.AdeleVance.UPN)
+	tok := deviceSignIn(t, srv, env, p)
+	msg := largeMessage(largeHeaders, "x", randomFile("a.bin", 5<<20, 5))
+	ctx := context.Background()
+	before := srv.RequestCount("/v1.0/")
+
+	_, err := flows.Deliver(ctx, env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{MaxMessageSize: 4 << 20})
+	var fe *flows.Error
+	if flows.Classify(err) != flows.OutcomeTooLarge || !errors.As(err, &fe) || !strings.Contains(fe.Message, "at most 4.0 MB") {
+		t.Errorf("too large: %v", err)
+	}
+	_, err = flows.Deliver(ctx, env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{})
+	if flows.Classify(err) != flows.OutcomeNeedsPermission || !errors.As(err, &fe) || fe.Code != "needs-mail-readwrite" || !strings.Contains(fe.Message, "Mail.ReadWrite") || !strings.Contains(fe.Hint, "Mail.ReadWrite") {
+		t.Errorf("without Mail.ReadWrite: %v", err)
+	}
+	if n := srv.RequestCount("/v1.0/") - before; n != 0 {
+		t.Errorf("%d Graph requests for refused messages", n)
+	}
+}
+
+// TestDeliverFollowsTheEnvelope: envelope-only recipients get the message
+// as Bcc; recipients only the headers name do not get it.
+func TestDeliverFollowsTheEnvelope(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p, tok := readWriteUser(t, srv, env)
+	ctx := context.Background()
+	deliver := func(msg string, rcpts ...string) *flows.DeliverResult {
+		t.Helper()
+		res, err := flows.Deliver(ctx, env, p, tok, strings.NewReader(msg), int64(len(msg)), flows.Envelope{Recipients: rcpts}, flows.DeliverOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	megan, alex, info := sandbox.MeganBowen.UPN, sandbox.AlexWilber.UPN, sandbox.InfoMailbox.UPN
+
+	res := deliver("To: "+megan+"\r\nSubject: s\r\n\r\nhi\r\n", megan, alex)
+	m := lastSent(t, srv)
+	if res.Path != "sendMail" || !slices.Equal(m.To, []string{megan}) || !slices.Equal(m.Bcc, []string{alex}) {
+		t.Errorf("envelope-only as Bcc: %s %+v", res.Path, m)
+	}
+
+	res = deliver("To: "+megan+", "+info+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", megan)
+	m = lastSent(t, srv)
+	if res.Path != "draft" || !slices.Equal(m.To, []string{megan}) || len(m.Cc)+len(m.Bcc) != 0 {
+		t.Errorf("header-only recipients: %s %+v", res.Path, m)
+	}
+
+	res = deliver("To: "+megan+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", alex, info)
+	m = lastSent(t, srv)
+	if !slices.Equal(m.Cc, []string{alex}) || !slices.Equal(m.Bcc, []string{info}) || len(m.To) != 0 {
+		t.Errorf("Cc kept, To dropped, envelope-only Bcc: %+v", m)
+	}
+}
+
+// TestSandboxRefusesRequestsOver4MB: Graph's request limit answers 413 in
+// Graph's error shape, which Classify reads as too large.
+func TestSandboxRefusesRequestsOver4MB(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p := userProfile("big", sandbox.AdeleVance.UPN)
+	tok := deviceSignIn(t, srv, env, p)
+	body := strings.Repeat("A", 4<<20+4)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL()+"/v1.0/me/sendMail", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 4096)
+	n, _ := resp.Body.Read(data)
+	resp.Body.Close()
+	ge := flows.ParseGraphError(resp.StatusCode, data[:n])
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || ge.Code != "RequestEntityTooLarge" || flows.Classify(ge) != flows.OutcomeTooLarge {
+		t.Errorf("%d %s %s", resp.StatusCode, ge.Code, data[:n])
+	}
+	if len(srv.Sent()) != 0 {
+		t.Error("a message over the limit was sent")
+	}
+}
+
+// TestDeliverAppOnlyLargeMessage: an app-only profile whose app holds the
+// application permission Mail.ReadWrite sends a large message as a mailbox.
+func TestDeliverAppOnlyLargeMessage(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p, mem := appOnly(t, srv, store.SendAsAny, sandbox.LargeMailApp)
+	if err := srv.GrantAdminConsent(sandbox.LargeMailApp.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := flows.AccessToken(context.Background(), env, mem, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := randomFile("report.xlsx", 4<<20, 6)
+	msg := largeMessage("To: "+sandbox.MeganBowen.UPN+"\r\nSubject: report\r\n", "monthly", f)
+	res, err := flows.Deliver(context.Background(), env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := lastSent(t, srv)
+	if res.Mailbox != sandbox.AdeleVance.UPN || m.Mailbox != sandbox.AdeleVance.UPN || !m.AppOnly || sentFile(t, m, f.name).SHA256 != f.sum() {
+		t.Errorf("%+v %+v", res, m)
+	}
+}
