@@ -105,10 +105,10 @@ func needsMailReadWrite(p store.Profile, tok *Token, mailbox string) error {
 // readWriteError is the refusal of a message that needs a draft.
 func readWriteError(p store.Profile, perm string) *Error {
 	kind := "the delegated permission"
-	consent := "then sign in again so that the token carries it"
+	consent := "then sign in again"
 	if !p.Scenario.Delegated() {
 		kind = "the application permission"
-		consent = "and have an admin grant consent"
+		consent = "then have an admin grant consent"
 	}
 	if p.Scenario == store.RBAC {
 		kind = "the Exchange RBAC role"
@@ -119,7 +119,7 @@ func readWriteError(p store.Profile, perm string) *Error {
 		Code:    "needs-mail-readwrite",
 		State:   StateError,
 		Message: fmt.Sprintf("this message is too large for one request (about 3.5 MB), so it must go through a draft, which needs %s %s; profile %s lacks it", kind, perm, p.Name),
-		Hint:    fmt.Sprintf("add %s to the profile's permissions (and to the app registration's API permissions) %s; or send smaller messages, with large files as links", perm, consent),
+		Hint:    fmt.Sprintf("add %s to the app registration's API permissions and to the profile's, %s; or send large files as links", perm, consent),
 	}
 }
 

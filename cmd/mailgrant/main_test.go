@@ -18,6 +18,11 @@ import (
 // (concurrency across processes, kill -9) without a separate build.
 func TestMain(m *testing.M) {
 	if os.Getenv("MAILGRANT_TEST_AS_MAIN") == "1" {
+		if path := os.Getenv(peakRSSEnv); path != "" {
+			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			writePeakRSS(path)
+			os.Exit(code)
+		}
 		main()
 		return
 	}

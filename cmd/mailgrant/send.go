@@ -481,7 +481,7 @@ func (a *app) readWriteHint(err error, p store.Profile) error {
 		return slices.ContainsFunc(flows.DefaultPermissions(p.Scenario), func(d string) bool { return strings.EqualFold(d, s) })
 	}), perm)
 	c := *fe
-	c.Hint += fmt.Sprintf("; then set the profile up again: %s delete %s, then %s setup --profile %s --scenario %s --tenant %s --client-id %s --account %s --permissions %s",
+	c.Hint += fmt.Sprintf(". To set the profile up again with it: %s delete %s, then %s setup --profile %s --scenario %s --tenant %s --client-id %s --account %s --permissions %s",
 		a.commandPrefix(), p.Name, a.commandPrefix(), p.Name, p.Scenario, p.Tenant, p.ClientID, p.Account, strings.Join(perms, ","))
 	return &c
 }
