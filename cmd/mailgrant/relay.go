@@ -453,6 +453,9 @@ func relayRouter(a *app, def string, routes []relay.Route) (*relay.Router, []str
 	if def != "" {
 		servedSet[def] = true
 	}
+	if len(routes) == 0 && len(defPatterns) == 0 {
+		return nil, nil, &flows.InputError{Field: "profile", Problem: fmt.Sprintf("profile %q has no account, so the relay would know no sender it may send as", def), Hint: "name the senders with --route PATTERN=" + def + " (for example --route '*@contoso.com=" + def + "')"}
+	}
 	r, err := relay.NewRouter(routes, def, defPatterns)
 	if err != nil {
 		return nil, nil, err
