@@ -47,7 +47,10 @@ type DeliverOptions struct {
 	MaxMessageSize int64
 	// ExactlyOnce sends through a draft whose id is reported to OnDraft
 	// before the send, so a caller that records it can tell after a crash
-	// whether the message went (see DraftExists).
+	// whether the message went (see DraftExists). When the send itself
+	// fails temporarily (its answer may have been lost), the draft is kept
+	// and Deliver returns its DeliverResult with the error: DraftExists
+	// then says whether it went, and SendDraft sends it if not.
 	ExactlyOnce bool
 	// OnDraft, when set, is called with the draft's id once the draft is
 	// complete and before it is sent; an error from it stops the delivery
@@ -99,7 +102,7 @@ func Deliver(ctx context.Context, env *Env, p store.Profile, tok *Token, msg io.
 	if size > limit {
 		return nil, &Error{Code: "ErrorMessageSizeExceeded", Message: fmt.Sprintf("the message is %s; this tenant accepts at most %s", FormatSize(int(size)), FormatSize(int(limit))), Hint: "send large files as a link, or raise the limit with --max-message-size if the tenant allows more", State: StateError}
 	}
-	sum, err := ParseMIMEAt(msg, size)
+	sum, err := parseMIMEAt(msg, size, len(e.Recipients) == 0)
 	if err != nil {
 		return nil, err
 	}

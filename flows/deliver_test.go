@@ -202,36 +202,59 @@ func TestDeliverDeletesTheDraftWhenAStepFails(t *testing.T) {
 	}
 }
 
-// TestDeliverExactlyOnceSendsARecordedDraft: a small message with
-// ExactlyOnce goes through a draft whose id is reported before the send;
-// a relay that crashed after recording it sends it with SendDraft, and
-// then DraftExists says it went.
-func TestDeliverExactlyOnceSendsARecordedDraft(t *testing.T) {
+// lostSendAnswer passes a draft's send on to Graph but reports a network
+// failure instead of its answer, as a connection cut after the request.
+type lostSendAnswer struct{ next http.RoundTripper }
+
+func (l lostSendAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err == nil && strings.HasSuffix(r.URL.Path, "/send") {
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
+}
+
+// TestDeliverExactlyOnce: with ExactlyOnce even a small message goes
+// through a draft reported before the send. When the send's answer is
+// lost, the draft is kept and Deliver says which it was; DraftExists then
+// tells whether it went. A recorded draft that was not sent is sent with
+// SendDraft; sending one already gone wraps ErrDraftGone.
+func TestDeliverExactlyOnce(t *testing.T) {
 	srv, env := startSandbox(t, sandbox.Options{})
 	p, tok := readWriteUser(t, srv, env)
 	ctx := context.Background()
 	msg := []byte(largeHeaders + "\r\nhello\r\n")
-	crash := errors.New("crash")
-	var rec flows.DraftRef
-	// The delivery records the draft and "crashes" before sending: the
-	// draft is kept for the recovery by leaving OnDraft's error to the
-	// caller — here the test sends the draft itself from the callback.
-	res, err := flows.Deliver(ctx, env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{ExactlyOnce: true, OnDraft: func(id string) error {
-		rec = flows.DraftRef{ID: id}
+
+	var recorded flows.DraftRef
+	lossy := *env
+	wrapTransport(&lossy, func(next http.RoundTripper) http.RoundTripper { return lostSendAnswer{next} })
+	res, err := flows.Deliver(ctx, &lossy, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{ExactlyOnce: true, OnDraftRef: func(ref flows.DraftRef) error {
+		recorded = ref
 		return nil
 	}})
-	if err != nil || res.Path != "draft" || res.DraftID != rec.ID {
-		t.Fatalf("deliver: %+v %v", res, err)
+	if flows.Classify(err) != flows.OutcomeTemporary || res == nil || res.DraftID != recorded.ID || recorded.ID == "" {
+		t.Fatalf("lost answer: %+v %v", res, err)
 	}
-	if ok, err := flows.DraftExists(ctx, env, p, tok, "", rec.ID); err != nil || ok {
-		t.Fatalf("a sent draft still exists: %v %v", ok, err)
+	if ok, err := flows.DraftExists(ctx, env, p, tok, recorded.Mailbox, recorded.ID); err != nil || ok || len(srv.Sent()) != 1 {
+		t.Fatalf("the draft went, but DraftExists says %v (%v)", ok, err)
 	}
-	_ = crash
-	if err := flows.SendDraft(ctx, env, p, tok, "", rec.ID); flows.Classify(err) != flows.OutcomeUnknownMailbox {
-		t.Errorf("sending a draft twice: %v", err)
+	if err := flows.SendDraft(ctx, env, p, tok, recorded.Mailbox, recorded.ID); !errors.Is(err, flows.ErrDraftGone) {
+		t.Errorf("sending a sent draft again: %v", err)
 	}
-	if n := len(srv.Sent()); n != 1 {
-		t.Errorf("%d messages sent, want 1", n)
+
+	// A crash after the draft was recorded, before its send: the draft
+	// exists, and the recovery sends it.
+	crash := errors.New("crash")
+	_, err = flows.Deliver(ctx, env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{ExactlyOnce: true, OnDraft: func(id string) error {
+		recorded = flows.DraftRef{ID: id}
+		if err := flows.SendDraft(ctx, env, p, tok, "", id); err != nil { // the recovery, run before the "crash" deletes it
+			t.Errorf("SendDraft: %v", err)
+		}
+		return crash
+	}})
+	if !errors.Is(err, crash) || len(srv.Sent()) != 2 || len(srv.Drafts()) != 0 {
+		t.Errorf("err %v, sent %d, drafts %v", err, len(srv.Sent()), srv.Drafts())
 	}
 }
 
@@ -281,13 +304,18 @@ func TestDeliverFollowsTheEnvelope(t *testing.T) {
 		t.Errorf("envelope-only as Bcc: %s %+v", res.Path, m)
 	}
 
+	deliver("Subject: no recipient headers\r\n\r\nhi\r\n", alex)
+	if m = lastSent(t, srv); !slices.Equal(m.Bcc, []string{alex}) || len(m.To)+len(m.Cc) != 0 {
+		t.Errorf("a message without recipient headers: %+v", m)
+	}
+
 	res = deliver("To: "+megan+", "+info+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", megan)
 	m = lastSent(t, srv)
 	if res.Path != "draft" || !slices.Equal(m.To, []string{megan}) || len(m.Cc)+len(m.Bcc) != 0 {
 		t.Errorf("header-only recipients: %s %+v", res.Path, m)
 	}
 
-	res = deliver("To: "+megan+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", alex, info)
+	deliver("To: "+megan+"\r\nCc: "+alex+"\r\nSubject: s\r\n\r\nhi\r\n", alex, info)
 	m = lastSent(t, srv)
 	if !slices.Equal(m.Cc, []string{alex}) || !slices.Equal(m.Bcc, []string{info}) || len(m.To) != 0 {
 		t.Errorf("Cc kept, To dropped, envelope-only Bcc: %+v", m)

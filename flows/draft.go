@@ -145,6 +145,11 @@ func (d *draftDelivery) deliver(ctx context.Context, msg io.ReaderAt, size int64
 		return nil, err
 	}
 	rid, err := d.sendDraft(ctx, ref.ID)
+	if err != nil && o.ExactlyOnce && Classify(err) == OutcomeTemporary {
+		// The send may have gone through with its answer lost: keep the
+		// draft, which the caller recorded, to settle with DraftExists.
+		return res, err
+	}
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), draftCleanupTimeout)
 		defer cancel()
@@ -387,7 +392,12 @@ func (e *Env) upload(ctx context.Context, uploadURL string, size int64, open fun
 	buf := make([]byte, min(int64(UploadChunkSize), size))
 	var off, read int64 // read: how far src has been consumed
 	failures := 0
-	for off < size {
+	// A session that keeps asking for bytes already sent would loop
+	// forever: allow twice the chunks needed, and a few more.
+	for puts := 0; off < size; puts++ {
+		if puts > 2*int(size/int64(len(buf)))+2*uploadFailures+4 {
+			return &Error{Code: "upload-stalled", State: StateError, Message: fmt.Sprintf("the upload session of %s makes no progress (at byte %d of %d)", e.graphHost(), off, size), Hint: "try again later; if it persists, check MAILGRANT_GRAPH_HOST or your proxy"}
+		}
 		if off != read {
 			// Resume elsewhere: read the content again up to off.
 			if src, err = open(); err != nil {
@@ -460,9 +470,19 @@ func ParseNextExpectedRanges(ranges []string) (int64, bool) {
 	return n, true
 }
 
+// ErrDraftGone is wrapped by SendDraft's error when the draft no longer
+// exists: it was sent (Graph moved it to Sent Items) or deleted.
+var ErrDraftGone = errors.New("the draft no longer exists: it was sent or deleted")
+
 // sendDraft posts .../messages/{id}/send and returns Graph's request-id.
 func (d *draftDelivery) sendDraft(ctx context.Context, id string) (string, error) {
 	_, h, _, err := d.env.graphDo(ctx, graphRequest{method: http.MethodPost, url: d.env.GraphEndpoint(d.base + "/messages/" + pathEscape(id) + "/send"), token: d.tok.AccessToken, body: bytesBody(nil)})
+	var fe *Error
+	if errors.As(err, &fe) && fe.HTTPStatus == http.StatusNotFound && fe.Code != "MailboxNotEnabledForRESTAPI" && fe.Code != "ErrorInvalidUser" {
+		c := *fe
+		c.Err = ErrDraftGone
+		return "", &c
+	}
 	if err != nil {
 		return "", err
 	}
@@ -507,7 +527,8 @@ func DraftExists(ctx context.Context, env *Env, p store.Profile, tok *Token, mai
 	return m.IsDraft == nil || *m.IsDraft, nil
 }
 
-// SendDraft sends a complete draft, as Deliver's last step does.
+// SendDraft sends a complete draft, as Deliver's last step does. When the
+// draft is gone its error wraps ErrDraftGone.
 func SendDraft(ctx context.Context, env *Env, p store.Profile, tok *Token, mailbox, draftID string) error {
 	_, err := draftFor(env, p, tok, mailbox).sendDraft(ctx, draftID)
 	return err

@@ -320,6 +320,12 @@ func without(size int64, parts []mimePart, drop map[int]bool, boundary string) s
 // rather than held in memory; it does not check the size, which the caller
 // compares with the tenant's limit.
 func ParseMIMEAt(r io.ReaderAt, size int64) (*MIMESummary, error) {
+	return parseMIMEAt(r, size, true)
+}
+
+// parseMIMEAt is ParseMIMEAt; needRecipients false accepts a message
+// without To, Cc or Bcc (its recipients come from an envelope).
+func parseMIMEAt(r io.ReaderAt, size int64, needRecipients bool) (*MIMESummary, error) {
 	bad := func(format string, args ...any) error {
 		return &InputError{Field: "mime", Problem: fmt.Sprintf(format, args...), Hint: "give a whole RFC 5322 message (headers, a blank line, the body), such as a .eml file; or send without --mime"}
 	}
@@ -353,7 +359,7 @@ func ParseMIMEAt(r io.ReaderAt, size int64) (*MIMESummary, error) {
 			}
 		}
 	}
-	if s.Recipients() == 0 {
+	if s.Recipients() == 0 && needRecipients {
 		return nil, bad("no recipient: the message has no To, Cc or Bcc address")
 	}
 	dec := new(mime.WordDecoder)

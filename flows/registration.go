@@ -12,18 +12,20 @@ import (
 // permissionIDs are Microsoft Graph permission ids (reference §12), keyed by
 // type and name.
 var permissionIDs = map[string]string{
-	"Delegated/Mail.Send":        "e383f46e-2787-4529-855e-0e479a3ffac0",
-	"Delegated/Mail.Send.Shared": "a367ab51-6b49-43bf-a716-a1fb06d2a174",
-	"Delegated/User.Read":        "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
-	"Delegated/offline_access":   "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
-	"Delegated/openid":           "37f7f235-527c-4136-accd-4a02d197296e",
-	"Delegated/profile":          "14dad69e-099b-42c9-810b-d002981feec1",
-	"Delegated/email":            "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
-	"Application/Mail.Send":      "b633e1c5-b582-4048-a93e-9f11b44c7e96",
-	"Application/Mail.ReadWrite": "e2a3a72e-5f79-4c64-b1b1-878b674786c9",
-	"Application/Calendars.Read": "798ee544-9d2d-430c-a058-570e29e34338",
-	"Application/Files.Read.All": "01d4889c-1287-42c6-ac1f-5d1e02578ef6",
-	"Application/User.Read.All":  "df021288-bdef-4463-88db-98f22de89214",
+	"Delegated/Mail.Send":             "e383f46e-2787-4529-855e-0e479a3ffac0",
+	"Delegated/Mail.Send.Shared":      "a367ab51-6b49-43bf-a716-a1fb06d2a174",
+	"Delegated/Mail.ReadWrite":        "024d486e-b451-40bb-833d-3e66d98c5c73",
+	"Delegated/Mail.ReadWrite.Shared": "5df07973-7d5d-46ed-9847-1271055cbd51",
+	"Delegated/User.Read":             "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+	"Delegated/offline_access":        "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+	"Delegated/openid":                "37f7f235-527c-4136-accd-4a02d197296e",
+	"Delegated/profile":               "14dad69e-099b-42c9-810b-d002981feec1",
+	"Delegated/email":                 "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
+	"Application/Mail.Send":           "b633e1c5-b582-4048-a93e-9f11b44c7e96",
+	"Application/Mail.ReadWrite":      "e2a3a72e-5f79-4c64-b1b1-878b674786c9",
+	"Application/Calendars.Read":      "798ee544-9d2d-430c-a058-570e29e34338",
+	"Application/Files.Read.All":      "01d4889c-1287-42c6-ac1f-5d1e02578ef6",
+	"Application/User.Read.All":       "df021288-bdef-4463-88db-98f22de89214",
 }
 
 // ScenarioTitle is a scenario's name for people.
@@ -93,7 +95,24 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		r.Credential = "a client secret (copy its Value) or a certificate (mailgrant can create one to upload)"
 		r.Notes = []string{"Do NOT add Mail.Send as an application permission in Entra: access is the union of Entra grants and Exchange RBAC, so it would lift the restriction."}
 	}
+	r.Notes = append(r.Notes, largeMessageNote(p))
 	return r
+}
+
+// largeMessageNote says what sending messages above about 3.5 MB needs:
+// Graph takes them only as a draft plus uploads, and creating a draft
+// needs Mail.ReadWrite (reference §9a).
+func largeMessageNote(p store.Profile) string {
+	const why = "Large messages (above about 3.5 MB, e.g. scans and reports) go through a draft, which needs "
+	switch {
+	case p.Scenario == store.RBAC:
+		return why + "the Exchange RBAC role \"Application Mail.ReadWrite\" assigned to the app with the same scope as Application Mail.Send (nothing in Entra); without it mailgrant refuses such messages."
+	case !LacksAny(p.Permissions, []string{"Mail.ReadWrite"}):
+		return why + "Mail.ReadWrite: it is in the list above."
+	case p.Scenario.Delegated():
+		return why + "the delegated permission Mail.ReadWrite (" + permissionIDs["Delegated/Mail.ReadWrite"] + "; Mail.ReadWrite.Shared, " + permissionIDs["Delegated/Mail.ReadWrite.Shared"] + ", to send as another mailbox): add it here and give --permissions Mail.ReadWrite; without it mailgrant refuses such messages."
+	}
+	return why + "the application permission Mail.ReadWrite (" + permissionIDs["Application/Mail.ReadWrite"] + "), which lets the app read and change every mailbox: add it (and --permissions Mail.ReadWrite) only if you send large messages; without it mailgrant refuses such messages."
 }
 
 // RBACScript fills the Exchange PowerShell template's data from a profile;

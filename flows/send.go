@@ -365,16 +365,12 @@ func ParseMIME(raw []byte) (*MIMESummary, error) {
 	return ParseMIMEAt(bytes.NewReader(raw), int64(len(raw)))
 }
 
-// scanHeaderLines checks the header section line by line, so that an error
-// can name the line: each is "Name: value" or a folded continuation.
-func scanHeaderLines(raw []byte) error {
-	return scanHeaderLinesFrom(bytes.NewReader(raw))
-}
-
 // maxHeaderLine bounds one line of a header section.
 const maxHeaderLine = 1 << 20
 
-// scanHeaderLinesFrom is scanHeaderLines reading from r.
+// scanHeaderLinesFrom checks the header section read from r line by line,
+// so that an error can name the line: each is "Name: value" or a folded
+// continuation.
 func scanHeaderLinesFrom(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxHeaderLine)

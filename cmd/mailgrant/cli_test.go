@@ -254,9 +254,9 @@ func TestAppOnlyScenarios(t *testing.T) {
 func TestPrintRegistration(t *testing.T) {
 	env(t, "mailgrant")
 	for sc, want := range map[string][]string{
-		"send-as-user": {"http://localhost", "Mobile and desktop", "e383f46e-2787-4529-855e-0e479a3ffac0", "Allow public client flows"},
-		"send-as-any":  {"b633e1c5-b582-4048-a93e-9f11b44c7e96", "Application", "admin consent"},
-		"rbac":         {"Do NOT add Mail.Send", "rbac-script"},
+		"send-as-user": {"http://localhost", "Mobile and desktop", "e383f46e-2787-4529-855e-0e479a3ffac0", "Allow public client flows", "needs the delegated permission Mail.ReadWrite (024d486e-b451-40bb-833d-3e66d98c5c73"},
+		"send-as-any":  {"b633e1c5-b582-4048-a93e-9f11b44c7e96", "Application", "admin consent", "needs the application permission Mail.ReadWrite (e2a3a72e-5f79-4c64-b1b1-878b674786c9)"},
+		"rbac":         {"Do NOT add Mail.Send", "rbac-script", "Application Mail.ReadWrite"},
 		"personal":     {"Personal Microsoft accounts", "consumers"},
 	} {
 		r := mailgrant(t, "", "setup", "--print-registration", "--scenario", sc, "--profile", "p")

@@ -179,7 +179,7 @@ func childRun(t *testing.T, stdin io.Reader, args ...string) (result, int64) {
 // sends an 8 MB attachment and a 20 MB MIME message through the draft and
 // upload path; the sandbox's outbox holds them intact (checksums), to the
 // right recipients. The child's peak memory is logged (-v) and must stay
-// under 80 MB.
+// under 80 MB (not checked under the race detector, which multiplies it).
 func TestLargeMessagesThroughTheCLI(t *testing.T) {
 	dir := env(t, "mailgrant-sandbox", "cli-large", "cli-small")
 	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-large", "--permissions", "Mail.ReadWrite")
@@ -201,7 +201,7 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 			!slices.Equal(m.envelope, []string{megan, alex}) || m.header.Get("Bcc") != "" {
 			t.Errorf("outbox: %+v", m)
 		}
-		if rss > 80<<20 {
+		if rss > 80<<20 && !raceEnabled {
 			t.Errorf("peak RSS %.1f MB, want under 80 MB", float64(rss)/(1<<20))
 		}
 	})
@@ -221,7 +221,7 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 		if m := box[len(box)-1]; m.files["video.mp4"] != sha(video) {
 			t.Errorf("outbox: %+v", m)
 		}
-		if rss > 80<<20 {
+		if rss > 80<<20 && !raceEnabled {
 			t.Errorf("peak RSS %.1f MB, want under 80 MB", float64(rss)/(1<<20))
 		}
 	})
@@ -257,7 +257,7 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 			m.text != "three files" || !slices.Equal(m.envelope, []string{megan, info}) {
 			t.Errorf("outbox: envelope %v, text %q, files %v", m.envelope, m.text, m.files)
 		}
-		if rss > 80<<20 {
+		if rss > 80<<20 && !raceEnabled {
 			t.Errorf("peak RSS %.1f MB, want under 80 MB", float64(rss)/(1<<20))
 		}
 	})

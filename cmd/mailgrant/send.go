@@ -491,7 +491,11 @@ func (a *app) readWriteHint(err error, p store.Profile) error {
 // lock (so concurrent sends do not redeem one refresh token twice), noting
 // when the refresh token rotated.
 func sendToken(ctx context.Context, a *app, p store.Profile) (*flows.Token, error) {
-	tok, err := flows.GetToken(ctx, a.env, a.secrets, p, flows.TokenOptions{Lock: store.ProfileLocker{Dir: a.dir}, UseCache: true})
+	secrets, err := a.secretsFor(p)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := flows.GetToken(ctx, a.env, secrets, p, flows.TokenOptions{Lock: store.ProfileLocker{Dir: a.dir}, UseCache: true})
 	if err != nil {
 		return nil, err
 	}

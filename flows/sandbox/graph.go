@@ -117,22 +117,13 @@ func (s *Server) writeGraphError(w http.ResponseWriter, r *http.Request, e *grap
 	})
 }
 
-// serveGraph serves /v1.0/…: the request size limit, latency, throttling,
-// the bearer token, the per-mailbox concurrency limit, then /me,
+// serveGraph serves /v1.0/…: the request size limit, throttling, the
+// bearer token, the per-mailbox concurrency limit, latency, then /me,
 // /users/{id|upn}, their sendMail and their messages (drafts).
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []string) {
 	if ge := s.limitRequest(r); ge != nil {
 		s.writeGraphError(w, r, ge)
 		return
-	}
-	if d := s.opts.GraphLatency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
 	}
 	if s.throttled() {
 		w.Header().Set("Retry-After", "1")
@@ -141,6 +132,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 	}
 	claims, ge := s.bearer(r)
 	if ge != nil {
+		if !s.latency(r) {
+			return
+		}
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="", authorization_uri="%s/common/oauth2/authorize", client_id="%s"`, s.baseURL(r), GraphAppID))
 		s.writeGraphError(w, r, ge)
 		return
@@ -160,7 +154,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		if len(segs) > 0 {
 			seg = segs[0]
 		}
-		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", safeText(seg)))
+		if s.latency(r) {
+			s.writeGraphError(w, r, gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", safeText(seg)))
+		}
 		return
 	}
 	release, ge := s.acquireMailbox(claims.AppID, mailboxKey(claims, target))
@@ -170,6 +166,10 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		return
 	}
 	defer release()
+	// Latency counts as time in flight, so the concurrency limit sees it.
+	if !s.latency(r) {
+		return
+	}
 	action := ""
 	if len(rest) > 0 {
 		action = rest[0]
@@ -191,6 +191,23 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		s.serveMessages(w, r, claims, target, rest[1:])
 	default:
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", safeText(action)))
+	}
+}
+
+// latency waits Options.GraphLatency; it reports false when the request
+// was cancelled meanwhile.
+func (s *Server) latency(r *http.Request) bool {
+	d := s.opts.GraphLatency
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }
 
