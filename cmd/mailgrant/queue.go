@@ -132,6 +132,8 @@ type queueEntry struct {
 	LastCode    string    `json:"last_code,omitempty"`
 	FailedAt    time.Time `json:"failed_at,omitzero"`
 	Reason      string    `json:"reason,omitempty"`
+	// Bounce marks a delivery status notification the relay made.
+	Bounce bool `json:"bounce,omitempty"`
 }
 
 func queueListRun(_ context.Context, o *queueOptions) error {
@@ -210,7 +212,7 @@ func entryOf(m spool.Meta, state string) queueEntry {
 		rcpts[i] = printable(r)
 	}
 	return queueEntry{ID: m.ID, State: state, Profile: m.Profile, Sender: printable(m.From), Recipients: rcpts, Size: m.Size,
-		Attempts: m.Attempts, Received: m.Received, LastError: printable(m.LastError), LastCode: printable(m.LastCode), FailedAt: m.FailedAt, Reason: printable(m.Reason)}
+		Attempts: m.Attempts, Received: m.Received, LastError: printable(m.LastError), LastCode: printable(m.LastCode), FailedAt: m.FailedAt, Reason: printable(m.Reason), Bounce: m.Bounce}
 }
 
 // printable drops control characters (a terminal escape in an address or an

@@ -60,7 +60,26 @@ func TestQueueCommands(t *testing.T) {
 		t.Fatalf("table: %s", r.stdout)
 	}
 
+	// A credential Entra refuses is a temporary failure: deferred, exit 75.
+	t.Setenv("MAILGRANT_SANDBOX_FAULTS", "expired-secret")
 	r := mailgrant(t, "", "--sandbox", "queue", "run")
+	if r.code != 75 || !strings.Contains(r.stderr, "deferred 2") || !strings.Contains(r.stderr, "AADSTS7000222") {
+		t.Fatalf("queue run with the secret refused: %d, want 75 with both deferred\n%s", r.code, r.stderr)
+	}
+	for _, m := range queueList(t).Messages {
+		if m.State != "deferred" || m.Attempts != 1 || m.LastCode != "AADSTS7000222" || !m.NextAttempt.After(time.Now()) {
+			t.Fatalf("after a deferral: %+v", m)
+		}
+	}
+	t.Setenv("MAILGRANT_SANDBOX_FAULTS", "")
+	if r := mailgrant(t, "", "--sandbox", "queue", "run"); r.code != 0 || !strings.Contains(r.stderr, "sent 0, deferred 0, failed 0") {
+		t.Fatalf("queue run with nothing due: %d\n%s", r.code, r.stderr)
+	}
+	if r := mailgrant(t, "", "--sandbox", "queue", "retry", "--all"); r.code != 0 {
+		t.Fatalf("retry --all: %d %s", r.code, r.stderr)
+	}
+
+	r = mailgrant(t, "", "--sandbox", "queue", "run")
 	if r.code != 1 || !strings.Contains(r.stderr, "sent 1,") || !strings.Contains(r.stderr, "mailgrant --sandbox queue list") {
 		t.Fatalf("queue run: %d, want 1 (one failed for good) and a hint\n%s", r.code, r.stderr)
 	}

@@ -133,6 +133,10 @@ type Delivery struct {
 	stats Stats
 	// attempted, when set (tests), gets each finished attempt's id.
 	attempted chan string
+	// crashAt, when set (crash tests), is called at "draft-recorded" (the
+	// draft id is in the spool, the draft not yet sent) and "sent" (Graph
+	// took the message, the spool still holds it).
+	crashAt func(step string)
 }
 
 // item is a queued message this process knows of.
@@ -692,6 +696,9 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 	}
 	switch {
 	case outcome == flows.OutcomeSent:
+		if d.crashAt != nil {
+			d.crashAt("sent")
+		}
 		if rerr := d.sp.Remove(id); rerr != nil {
 			d.log.Error("sent, but the spool entry could not be removed: it may be sent again", "id", id, "error", rerr.Error())
 		}
@@ -772,7 +779,13 @@ func (d *Delivery) send(ctx context.Context, meta *spool.Meta) (*flows.DeliverRe
 		o.ExactlyOnce = true
 		o.OnDraftRef = func(ref flows.DraftRef) error {
 			meta.DraftID, meta.DraftMailbox = ref.ID, ref.Mailbox
-			return d.sp.Update(*meta)
+			if err := d.sp.Update(*meta); err != nil {
+				return err
+			}
+			if d.crashAt != nil {
+				d.crashAt("draft-recorded")
+			}
+			return nil
 		}
 	}
 	return d.o.Sender.Deliver(ctx, meta.Profile, f, meta.Size, flows.Envelope{From: meta.From, Recipients: meta.Recipients}, o)

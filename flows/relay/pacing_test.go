@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/sandbox"
 )
 
 func TestPacerSpacesSendsPerMailbox(t *testing.T) {
@@ -129,4 +130,55 @@ func TestDeliveryConcurrencyPerMailbox(t *testing.T) {
 	}
 	close(release)
 	_ = d.Close()
+}
+
+// TestPacingKeepsUnderExchangeLimit: 45 messages from one mailbox at the
+// default pace (30 a minute) against the sandbox, which enforces Exchange
+// Online's 30 messages a minute per mailbox with 429s, on one fake clock
+// moved in steps of 250 ms: not one request is throttled, every message goes
+// once, and the 45 take 88 s (one every 2 s). With a faster pace (say 40 a
+// minute) the sandbox throttles the 31st message.
+func TestPacingKeepsUnderExchangeLimit(t *testing.T) {
+	clock := newFakeClock()
+	r := newRig(t, sandbox.Options{Now: clock.Now})
+	d := r.delivery(t, Options{Clock: clock})
+	const n = 45
+	for i := 0; i < n; i++ {
+		if _, err := d.Submit(context.Background(), submission("app", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, fmt.Sprint("p", i)), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := clock.Now()
+	var last time.Time
+	for sent := 0; sent < n; {
+		// Drive the dispatcher by hand: start what is allowed now, wait
+		// for those attempts, move the clock on.
+		d.dispatch(clock.Now())
+		d.mu.Lock()
+		started := d.pace.inflight
+		d.mu.Unlock()
+		for i := 0; i < started; i++ {
+			waitAttempt(t, d)
+		}
+		if started > 0 {
+			last = clock.Now()
+		}
+		sent += started
+		if clock.Now().Sub(start) > 5*time.Minute {
+			t.Fatalf("only %d sent after 5 minutes", sent)
+		}
+		clock.Advance(250 * time.Millisecond)
+	}
+	if th := r.throttled.Load(); th != 0 {
+		t.Fatalf("the sandbox throttled %d requests: the pacing lets more than 30 a minute through", th)
+	}
+	got := r.sentBySubject()
+	for i := 0; i < n; i++ {
+		if got[fmt.Sprint("p", i)] != 1 {
+			t.Fatalf("sent %v", got)
+		}
+	}
+	if took := last.Sub(start); took != 88*time.Second {
+		t.Fatalf("the 45th message went at +%s, want +88s (one every 2 s)", took)
+	}
 }

@@ -25,8 +25,21 @@ type rig struct {
 	url    string
 	mode   atomic.Value // "", "down" or "throttle"
 	sender *GraphSender
-	// sends gets a value after each sendMail the sandbox answered.
-	sends chan struct{}
+	// sends gets a value after each send (sendMail or a draft's send) the
+	// sandbox answered; throttled counts the 429s it answered.
+	sends     chan struct{}
+	throttled atomic.Int64
+}
+
+// statusRecorder notes the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 func newRig(t testing.TB, opts sandbox.Options) *rig {
@@ -50,23 +63,30 @@ func newRig(t testing.TB, opts sandbox.Options) *rig {
 				return
 			}
 		}
-		r.srv.ServeHTTP(w, req)
-		if strings.HasSuffix(req.URL.Path, "/sendMail") {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		r.srv.ServeHTTP(rec, req)
+		if rec.status == http.StatusTooManyRequests {
+			r.throttled.Add(1)
+		}
+		if (strings.HasSuffix(req.URL.Path, "/sendMail") || strings.HasSuffix(req.URL.Path, "/send")) && rec.status == http.StatusAccepted {
 			r.sends <- struct{}{}
 		}
 	}))
 	t.Cleanup(hs.Close)
 	r.url = hs.URL
 	r.srv.SetURL(hs.URL)
-	if err := r.srv.GrantAdminConsent(sandbox.DaemonApp.ClientID); err != nil {
-		t.Fatal(err)
+	for _, app := range []sandbox.App{sandbox.DaemonApp, sandbox.LargeMailApp} {
+		if err := r.srv.GrantAdminConsent(app.ClientID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r.sender = senderFor(t, hs.URL)
 	return r
 }
 
 // senderFor returns a GraphSender for the sandbox at url with the stored
-// profiles "app" and "rbac".
+// profiles "app", "rbac" and "eo" (LargeMailApp, with Mail.ReadWrite, for
+// exactly-once).
 func senderFor(t testing.TB, url string) *GraphSender {
 	env, err := flows.NewEnv(flows.EnvOptions{LoginHost: url, GraphHost: url, Sandbox: true})
 	if err != nil {
@@ -76,7 +96,9 @@ func senderFor(t testing.TB, url string) *GraphSender {
 	profiles := map[string]store.Profile{
 		"app":  {Name: "app", Scenario: store.SendAsAny, Tenant: sandbox.TenantID, ClientID: sandbox.DaemonApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: []string{"Mail.Send"}, Credential: store.CredentialSecret},
 		"rbac": {Name: "rbac", Scenario: store.RBAC, Tenant: sandbox.TenantID, ClientID: sandbox.RBACApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: []string{"Mail.Send"}, Credential: store.CredentialSecret},
+		"eo":   {Name: "eo", Scenario: store.SendAsAny, Tenant: sandbox.TenantID, ClientID: sandbox.LargeMailApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: []string{"Mail.Send", "Mail.ReadWrite"}, Credential: store.CredentialSecret},
 	}
+	_ = mem.Set("eo", store.KindClientSecret, sandbox.LargeMailApp.Secret)
 	_ = mem.Set("app", store.KindClientSecret, sandbox.DaemonApp.Secret)
 	_ = mem.Set("rbac", store.KindClientSecret, sandbox.RBACApp.Secret)
 	return &GraphSender{Env: env, Profile: func(name string) (store.Profile, flows.Secrets, error) {

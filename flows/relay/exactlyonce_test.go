@@ -1,0 +1,122 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/sandbox"
+)
+
+// TestSandboxExactlyOnceDelivery: with ExactlyOnce every message goes
+// through a draft, reaches the sandbox once, and leaves no draft behind.
+func TestSandboxExactlyOnceDelivery(t *testing.T) {
+	r := newRig(t, sandbox.Options{})
+	d := r.delivery(t, Options{ExactlyOnce: true, PerMailboxRate: 600})
+	runDelivery(t, d)
+	for i := 0; i < 3; i++ {
+		rc, err := d.Submit(context.Background(), submission("eo", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, fmt.Sprint("eo", i)), 10*time.Second)
+		if err != nil || rc.Outcome != flows.OutcomeSent {
+			t.Fatalf("receipt %+v, %v", rc, err)
+		}
+	}
+	for _, m := range r.srv.Sent() {
+		if !m.Draft {
+			t.Fatalf("%q was not sent through a draft", m.Subject)
+		}
+	}
+	if got := r.sentBySubject(); len(got) != 3 || got["eo0"] != 1 || got["eo1"] != 1 || got["eo2"] != 1 {
+		t.Fatalf("sent %v", got)
+	}
+	if drafts := r.srv.Drafts(); len(drafts) != 0 {
+		t.Fatalf("drafts left behind: %v", drafts)
+	}
+}
+
+// TestCrashDeliveryHelper is the relay process TestCrashInDelivery kills at
+// a step of a delivery; it does nothing unless run by it.
+func TestCrashDeliveryHelper(t *testing.T) {
+	step := os.Getenv("RELAY_CRASH_AT")
+	if step == "" {
+		t.Skip("run by TestCrashInDelivery")
+	}
+	d, err := NewDelivery(Options{Spool: os.Getenv("RELAY_CRASH_SPOOL"), Sender: senderFor(t, os.Getenv("RELAY_CRASH_SANDBOX")), ExactlyOnce: os.Getenv("RELAY_CRASH_EXACTLY_ONCE") != ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.crashAt = func(at string) {
+		if at == step {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+	}
+	go func() { _ = d.Run(context.Background()) }()
+	if _, err := d.Submit(context.Background(), submission("eo", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, "crash"), 0); err != nil {
+		t.Fatal(err)
+	}
+	select {}
+}
+
+// TestCrashInDelivery kills the relay process (SIGKILL) at the two moments
+// that matter for duplicates, then restarts delivery from its spool:
+// after the draft id was recorded (the draft is then sent once) and after
+// Graph took the message but before the spool forgot it (with exactly-once
+// the gone draft counts as sent; without it the message goes twice, the
+// duplicate the README warns of).
+func TestCrashInDelivery(t *testing.T) {
+	cases := []struct {
+		name        string
+		step        string
+		exactlyOnce bool
+		wantSent    int
+	}{
+		{"exactly-once, killed after the draft was recorded", "draft-recorded", true, 1},
+		{"exactly-once, killed after Graph took it", "sent", true, 1},
+		{"without exactly-once, killed after Graph took it", "sent", false, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, sandbox.Options{})
+			dir := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashDeliveryHelper$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "RELAY_CRASH_AT="+c.step, "RELAY_CRASH_SANDBOX="+r.url, "RELAY_CRASH_SPOOL="+dir)
+			if c.exactlyOnce {
+				cmd.Env = append(cmd.Env, "RELAY_CRASH_EXACTLY_ONCE=1")
+			}
+			done := make(chan error, 1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatal("the relay process was not killed at " + c.step)
+			}
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("the relay process ended otherwise: %v", err)
+			}
+			before := len(r.srv.Sent())
+			d := r.delivery(t, Options{Spool: dir, ExactlyOnce: c.exactlyOnce})
+			st, err := d.Drain(context.Background())
+			if err != nil || st.Sent != 1 {
+				t.Fatalf("after the restart: %+v %v", st, err)
+			}
+			if got := r.sentBySubject()["crash"]; got != c.wantSent {
+				t.Fatalf("the message reached Graph %d times (%d before the kill), want %d", got, before, c.wantSent)
+			}
+			if drafts := r.srv.Drafts(); len(drafts) != 0 {
+				t.Fatalf("drafts left behind: %v", drafts)
+			}
+		})
+	}
+}
