@@ -346,6 +346,54 @@ func TestRelayNonLoopbackRefused(t *testing.T) {
 	if p2, _ := fingerprint(); p2 != p1 {
 		t.Fatalf("a restart made a new certificate: %s, then %s", p1, p2)
 	}
+
+	// A client from a network address (this machine's own, not loopback)
+	// must AUTH, which is offered only after STARTTLS.
+	ip := nonLoopbackIP()
+	if ip == "" {
+		t.Log("no non-loopback address on this machine; the network client check did not run")
+		return
+	}
+	rp := startRelay(t, "--profile", "relay-megan", "--listen", "0.0.0.0:0", "--tls-self-signed", "--users", users)
+	_, port, _ := net.SplitHostPort(rp.addr)
+	c, err := smtp.Dial(net.JoinHostPort(ip, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.Hello("printer.lan")
+	if ok, _ := c.Extension("AUTH"); ok {
+		t.Error("AUTH offered to a network client before STARTTLS")
+	}
+	if err := c.Mail(sandbox.MeganBowen.UPN); !hasReply(err, "530") {
+		t.Fatalf("MAIL from a network client without AUTH: %v", err)
+	}
+	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, mechs := c.Extension("AUTH"); !ok || !strings.Contains(mechs, "PLAIN") || !strings.Contains(mechs, "LOGIN") {
+		t.Fatalf("AUTH after STARTTLS: %v %q", ok, mechs)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "printer", "a-long-password", ip)); err != nil {
+		t.Fatalf("AUTH: %v", err)
+	}
+	if err := c.Mail(sandbox.MeganBowen.UPN); err != nil {
+		t.Fatalf("MAIL after AUTH: %v", err)
+	}
+	_ = c.Quit()
+	rp.stop()
+}
+
+// nonLoopbackIP is an IPv4 address of this machine that is not loopback,
+// or "".
+func nonLoopbackIP() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			return n.IP.String()
+		}
+	}
+	return ""
 }
 
 // TestRelayStartTLSAuth: with --require-auth, a client must STARTTLS and
