@@ -300,6 +300,7 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 	cfg := relay.Config{
 		Router:         router,
 		Users:          c.users,
+		UsersFile:      o.users,
 		InsecureAuth:   c.loopback && !c.needsTLS,
 		RequireAuth:    o.requireAuth,
 		AllowIPs:       c.allowIPs,
@@ -489,7 +490,7 @@ input when it is not a terminal (the first line), else asked for twice without
 echo; it is stored as an argon2id hash, never in clear. --allow-from limits
 the senders the account may use (repeatable; an address, *@domain or
 *@*.domain); without it an existing account keeps its limits. --delete
-removes the account. A running relay reads the file when it starts.`,
+removes the account. A running relay reads the file again when it changes.`,
 		Example: `  mailgrant relay passwd --users /etc/mailgrant/relay-users printer --allow-from scanner@contoso.com
   printf '%s\n' "$PASSWORD" | mailgrant relay passwd --users relay-users wordpress --allow-from '*@contoso.com'`,
 		Args: exactArgs(1, "one USER"),
@@ -571,7 +572,7 @@ func relayPasswdRun(o *relayPasswdOptions) error {
 	if len(u.AllowFrom) > 0 {
 		limits = strings.Join(u.AllowFrom, ", ")
 	}
-	fmt.Fprintf(o.io.err, "saved %s in %s (may send as: %s); restart the relay to use it\n", o.user, o.users, limits)
+	fmt.Fprintf(o.io.err, "saved %s in %s (may send as: %s); a running relay reads it at the next login\n", o.user, o.users, limits)
 	return nil
 }
 

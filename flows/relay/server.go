@@ -49,6 +49,10 @@ type Config struct {
 	Queue Queue
 	// Users are the accounts for AUTH; nil offers no AUTH.
 	Users *Users
+	// UsersFile, when set, is the file Users came from: it is read again
+	// when it changes (checked at each AUTH), so `mailgrant relay passwd`
+	// needs no restart. A file that no longer parses keeps the last users.
+	UsersFile string
 	// TLS enables STARTTLS; nil offers none.
 	TLS *tls.Config
 	// InsecureAuth offers AUTH without TLS. Only for a loopback-only
@@ -103,8 +107,10 @@ type Server struct {
 	stopWaiting context.CancelFunc
 	closing     atomic.Bool
 
-	mu    sync.Mutex
-	conns map[*conn]struct{}
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	users     *Users
+	usersStat os.FileInfo
 	// backlog holds, per sender, until when DATA does not wait for the
 	// first attempt: the last wait ended before any attempt (pacing or a
 	// backlog held it), so waiting again would only slow the client.
@@ -146,7 +152,10 @@ func NewServer(cfg Config) (*Server, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: lg, conns: map[*conn]struct{}{}, backlog: map[string]time.Time{}}
+	s := &Server{cfg: cfg, log: lg, conns: map[*conn]struct{}{}, backlog: map[string]time.Time{}, users: cfg.Users}
+	if cfg.UsersFile != "" {
+		s.usersStat, _ = os.Stat(cfg.UsersFile)
+	}
 	s.drain, s.stopWaiting = context.WithCancel(context.Background())
 	ss := smtp.NewServer(s)
 	ss.Domain = cfg.Domain
@@ -355,7 +364,7 @@ func (ss *session) Logout() error { return nil }
 // AuthMechanisms implements smtp.AuthSession: PLAIN and LOGIN (what old
 // devices speak) when there are users.
 func (ss *session) AuthMechanisms() []string {
-	if ss.s.cfg.Users.Len() == 0 {
+	if ss.s.currentUsers().Len() == 0 {
 		return nil
 	}
 	return []string{sasl.Plain, sasl.Login}
@@ -363,7 +372,7 @@ func (ss *session) AuthMechanisms() []string {
 
 // Auth implements smtp.AuthSession.
 func (ss *session) Auth(mech string) (sasl.Server, error) {
-	if ss.s.cfg.Users.Len() == 0 {
+	if ss.s.currentUsers().Len() == 0 {
 		return nil, smtp.ErrAuthUnsupported
 	}
 	if until, locked := ss.s.cfg.Lockout.Locked(ss.ip.String()); locked {
@@ -384,9 +393,31 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	return nil, smtp.ErrAuthUnknownMechanism
 }
 
+// currentUsers returns the users, reading UsersFile again when it changed.
+func (s *Server) currentUsers() *Users {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.UsersFile == "" {
+		return s.users
+	}
+	fi, err := os.Stat(s.cfg.UsersFile)
+	if err != nil || (s.usersStat != nil && fi.ModTime().Equal(s.usersStat.ModTime()) && fi.Size() == s.usersStat.Size()) {
+		return s.users
+	}
+	u, err := LoadUsers(s.cfg.UsersFile)
+	if err != nil {
+		s.log.Warn("users file not reloaded; the previous accounts stay in use", "error", clean(err.Error()))
+		s.usersStat = fi
+		return s.users
+	}
+	s.users, s.usersStat = u, fi
+	s.log.Info("users file reloaded", "path", s.cfg.UsersFile, "users", u.Len())
+	return s.users
+}
+
 // authenticate checks a user's password; failures are slowed down.
 func (ss *session) authenticate(name, pass string) error {
-	u, ok := ss.s.cfg.Users.Lookup(name)
+	u, ok := ss.s.currentUsers().Lookup(name)
 	hash := dummyHash()
 	if ok {
 		hash = u.Hash

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"net/smtp"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -385,5 +387,47 @@ func TestReplyWaitBacklog(t *testing.T) {
 	want := []time.Duration{3 * time.Second, 0, 3 * time.Second, 0, 3 * time.Second}
 	if fmt.Sprint(q.waits) != fmt.Sprint(want) {
 		t.Fatalf("waits %v, want %v", q.waits, want)
+	}
+}
+
+// TestUsersFileReload: an account added to the users file while the
+// server runs can log in without a restart; a broken file keeps the last
+// good accounts.
+func TestUsersFileReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users")
+	h1, _ := HashPassword("first-password")
+	u := &Users{}
+	u.Set(User{Name: "printer", Hash: h1})
+	if err := WriteUsers(path, u); err != nil {
+		t.Fatal(err)
+	}
+	router, _ := NewRouter(nil, "p", []string{"*@contoso.com"})
+	addr := serve(t, Config{Router: router, Queue: &fakeQueue{}, Users: u, UsersFile: path, InsecureAuth: true,
+		Lockout: &Lockout{Delay: time.Millisecond, Failures: 100}})
+	login := func(user, pass string) error {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.Hello("x")
+		return c.Auth(loginAuth{user: user, pass: pass})
+	}
+	if err := login("scanner", "second-password"); err == nil {
+		t.Fatal("an unknown user logged in")
+	}
+	h2, _ := HashPassword("second-password")
+	u.Set(User{Name: "scanner", Hash: h2})
+	if err := WriteUsers(path, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := login("scanner", "second-password"); err != nil {
+		t.Fatalf("the added user: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("broken line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := login("printer", "first-password"); err != nil {
+		t.Fatalf("after a broken file: %v", err)
 	}
 }
