@@ -274,26 +274,60 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 			t.Fatalf("send: %d %s", r.code, r.stderr)
 		}
 		// The commands the hint prints work: after them the send goes.
-		_, cmds, ok := strings.Cut(r.stderr, "To set the profile up again with it: ")
-		if !ok {
-			t.Fatalf("no commands in the hint: %s", r.stderr)
-		}
-		for _, c := range strings.Split(strings.TrimSpace(cmds), ", then ") {
-			args := strings.Fields(c)
-			if args[0] != "mailgrant" || args[1] != "--sandbox" {
-				t.Fatalf("printed command %q", c)
-			}
-			if args[2] == "delete" {
-				args = append(args, "--yes") // no terminal to confirm on
-			}
-			if r := mailgrant(t, "", args[1:]...); r.code != 0 {
-				t.Fatalf("%s: %d %s", c, r.code, r.stderr)
-			}
-		}
+		runPrintedCommands(t, r.stderr)
 		if r, _ := childRun(t, strings.NewReader("x"), "--sandbox", "send", "cli-small", "--to", megan, "--attach", path); r.code != 0 || len(readOutbox(t, dir)) != before+1 {
 			t.Fatalf("send after adding Mail.ReadWrite: %d %s", r.code, r.stderr)
 		}
 	})
+}
+
+// runPrintedCommands runs the commands a needs-mail-readwrite hint prints.
+func runPrintedCommands(t *testing.T, stderr string) {
+	t.Helper()
+	_, cmds, ok := strings.Cut(stderr, "To set the profile up again with it: ")
+	if !ok {
+		t.Fatalf("no commands in the hint: %s", stderr)
+	}
+	for _, c := range strings.Split(strings.TrimSpace(cmds), ", then ") {
+		args := strings.Fields(c)
+		if args[0] != "mailgrant" || args[1] != "--sandbox" {
+			t.Fatalf("printed command %q", c)
+		}
+		if args[2] == "delete" {
+			args = append(args, "--yes") // no terminal to confirm on
+		}
+		if r := mailgrant(t, "", args[1:]...); r.code != 0 {
+			t.Fatalf("%s: %d %s", c, r.code, r.stderr)
+		}
+	}
+}
+
+// TestSandboxAppOnlyLargeMessage: an app-only profile without
+// Mail.ReadWrite is refused a large message; the printed commands set it
+// up again with --permissions Mail.ReadWrite, which in the sandbox picks
+// the app that holds it, and the message goes as the profile's mailbox.
+func TestSandboxAppOnlyLargeMessage(t *testing.T) {
+	dir := env(t, "mailgrant-sandbox", "cli-any-large")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN) // the admin who consents
+	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "cli-any-large")
+	if r.code != 0 {
+		t.Fatalf("setup: %d %s", r.code, r.stderr)
+	}
+	report := randomBytes(6<<20, 7)
+	path := writeFile(t, "report.xlsx", report)
+	r, _ = childRun(t, strings.NewReader("monthly"), "--sandbox", "send", "cli-any-large", "--to", sandbox.MeganBowen.UPN, "--attach", path)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "the application permission Mail.ReadWrite") {
+		t.Fatalf("send without Mail.ReadWrite: %d %s", r.code, r.stderr)
+	}
+	runPrintedCommands(t, r.stderr)
+	r, _ = childRun(t, strings.NewReader("monthly"), "--sandbox", "send", "cli-any-large", "--to", sandbox.MeganBowen.UPN, "--attach", path)
+	if r.code != 0 || !strings.Contains(r.stderr, "from "+sandbox.AdeleVance.UPN) {
+		t.Fatalf("send: %d %s", r.code, r.stderr)
+	}
+	box := readOutbox(t, dir)
+	if m := box[len(box)-1]; m.files["report.xlsx"] != sha(report) || m.header.Get("X-Sandbox-Mailbox") != sandbox.AdeleVance.UPN {
+		t.Errorf("outbox: %+v", m)
+	}
 }
 
 // TestPermissionsAddToTheScenario: --permissions Mail.Send,Files.Read.All

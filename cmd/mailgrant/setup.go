@@ -140,7 +140,7 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 		return p, &flows.InputError{Field: "credential", Problem: fmt.Sprintf("unknown credential %q", o.credential), Hint: "use none, secret or certificate"}
 	}
 	if a.opts.sandbox {
-		pre := sandboxPrefill(sc)
+		pre := sandboxPrefill(sc, p.Permissions...)
 		p.Tenant = firstNonEmpty(p.Tenant, pre.Tenant)
 		p.ClientID = firstNonEmpty(p.ClientID, pre.ClientID)
 		p.Account = firstNonEmpty(p.Account, pre.Account)
@@ -186,8 +186,9 @@ func (o *setupOptions) checkCredentialFlags(p store.Profile) error {
 }
 
 // sandboxPrefill is what the sandbox offers for a scenario: its tenant, the
-// app registered for it, and its users.
-func sandboxPrefill(sc store.Scenario) tui.Prefill {
+// app registered for it (for send-as-any with Mail.ReadWrite among perms,
+// the app that holds it, so that large messages work), and its users.
+func sandboxPrefill(sc store.Scenario, perms ...string) tui.Prefill {
 	pre := tui.Prefill{
 		Profile:  "sandbox-" + string(sc),
 		Scenario: sc,
@@ -202,7 +203,11 @@ func sandboxPrefill(sc store.Scenario) tui.Prefill {
 	case store.Personal:
 		pre.Tenant, tenant = "consumers", "consumers"
 	case store.SendAsAny:
-		pre.ClientID, pre.ClientSecret = sandbox.DaemonApp.ClientID, sandbox.DaemonApp.Secret
+		app := sandbox.DaemonApp
+		if !flows.LacksAny(perms, []string{"Mail.ReadWrite"}) {
+			app = sandbox.LargeMailApp
+		}
+		pre.ClientID, pre.ClientSecret = app.ClientID, app.Secret
 	case store.RBAC:
 		pre.ClientID, pre.ClientSecret = sandbox.RBACApp.ClientID, sandbox.RBACApp.Secret
 		pre.OutOfScope = sandbox.OutOfScopeMailboxes[0]
@@ -219,6 +224,16 @@ func sandboxPrefill(sc store.Scenario) tui.Prefill {
 		pre.Account = pre.Accounts[0]
 	}
 	return pre
+}
+
+// sandboxSecret is the client secret of the sandbox app clientID, or "".
+func sandboxSecret(clientID string) string {
+	for _, a := range sandbox.Apps {
+		if strings.EqualFold(a.ClientID, clientID) {
+			return a.Secret
+		}
+	}
+	return ""
 }
 
 func firstNonEmpty(vals ...string) string {
@@ -272,7 +287,7 @@ func setupRun(ctx context.Context, o *setupOptions) error {
 		p.Credential = store.CredentialSecret // a confidential web app
 	}
 	if secret == "" && a.opts.sandbox && p.Credential == store.CredentialSecret {
-		secret = sandboxPrefill(p.Scenario).ClientSecret
+		secret = sandboxSecret(p.ClientID)
 	}
 	if o.interactive {
 		pre := tui.Prefill{Profile: o.profile, Scenario: store.Scenario(o.scenario), Tenant: o.tenant, ClientID: o.clientID, Account: o.account, Permissions: p.Permissions, ClientSecret: secret, OutOfScope: o.outOfScope, DeviceCode: o.deviceCode}

@@ -100,6 +100,22 @@ func TestDraftsAndUploadSessions(t *testing.T) {
 		t.Errorf("outbox .eml:\n%.600s", eml)
 	}
 
+	// A draft from JSON, with a file added by POST, is sent with both.
+	created = graphReq(t, "POST", s.URL()+"/v1.0/me/messages", rw, "application/json", `{"subject":"json","body":{"contentType":"HTML","content":"<p>hi</p>"},"toRecipients":[{"emailAddress":{"address":"`+MeganBowen.UPN+`"}}]}`)
+	if created.Status != http.StatusCreated {
+		t.Fatalf("create from JSON: %d %s", created.Status, created.Body)
+	}
+	id = created.JSON(t)["id"].(string)
+	if r := graphReq(t, "POST", s.URL()+"/v1.0/me/messages/"+id+"/attachments", rw, "application/json", `{"@odata.type":"#microsoft.graph.fileAttachment","name":"a.txt","contentType":"text/plain","contentBytes":"aGVsbG8="}`); r.Status != http.StatusCreated {
+		t.Fatalf("add attachment: %d %s", r.Status, r.Body)
+	}
+	if r := graphReq(t, "POST", s.URL()+"/v1.0/me/messages/"+id+"/send", rw, "", ""); r.Status != http.StatusAccepted {
+		t.Fatalf("send: %d %s", r.Status, r.Body)
+	}
+	if m := s.Sent()[1]; m.Subject != "json" || m.ContentType != "HTML" || len(m.Files) != 1 || m.Files[0].Size != 5 || m.MIME {
+		t.Errorf("JSON draft sent as %+v", m)
+	}
+
 	// An upload session expires.
 	created = graphReq(t, "POST", s.URL()+"/v1.0/me/messages", rw, "text/plain", mime)
 	id = created.JSON(t)["id"].(string)

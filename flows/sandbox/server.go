@@ -1,7 +1,10 @@
 // Package sandbox is an in-process simulated tenant: Entra ID's v2 endpoints
 // (discovery, authorize with a small sign-in page, token, devicecode, admin
-// consent) and Microsoft Graph's /me, /users and sendMail, with users and app
-// registrations ready for every mailgrant scenario. mailgrant --sandbox runs
+// consent) and Microsoft Graph's /me, /users, sendMail, drafts and
+// attachment upload sessions (with Graph's 4 MB request limit and Exchange's
+// per-mailbox limits), with users and app registrations ready for every
+// mailgrant scenario. With a StateDir, each sent message is also written to
+// StateDir/outbox as an .eml file. mailgrant --sandbox runs
 // it on a loopback port, and the tests of every package use it. It follows
 // the success and error shapes of reference/entra-graph.md; where Microsoft's
 // documentation is silent, the sandbox says so in a comment.
