@@ -134,15 +134,14 @@ SIGTERM or Ctrl-C it stops accepting, finishes the messages being received
 // relayConfig is what relayRun needs, checked from the flags before any
 // socket is opened.
 type relayConfig struct {
-	loopback  bool
-	maxSize   int64
-	allowIPs  []netip.Prefix
-	routes    []relay.Route
-	users     *relay.Users
-	tlsHosts  []string
-	needsTLS  bool
-	spoolDir  string
-	listenArg string
+	loopback bool
+	maxSize  int64
+	allowIPs []netip.Prefix
+	routes   []relay.Route
+	users    *relay.Users
+	tlsHosts []string
+	hasTLS   bool
+	spoolDir string
 }
 
 // isLoopbackHost reports whether a listen host is a loopback address:
@@ -158,7 +157,7 @@ func isLoopbackHost(h string) bool {
 
 // check validates the flags; every problem is an InputError (exit 2).
 func (o *relayOptions) check(configDir string) (*relayConfig, error) {
-	c := &relayConfig{listenArg: o.listen}
+	c := &relayConfig{}
 	host, port, err := net.SplitHostPort(o.listen)
 	if err != nil {
 		return nil, &flows.InputError{Field: "listen", Problem: fmt.Sprintf("%q is not HOST:PORT", o.listen), Hint: "for example --listen 127.0.0.1:2525, or 0.0.0.0:587 with TLS and --users"}
@@ -250,7 +249,7 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 	if c.spoolDir == "" {
 		c.spoolDir = relay.DefaultSpoolDir(configDir)
 	}
-	c.needsTLS = hasTLS
+	c.hasTLS = hasTLS
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		if h, err := os.Hostname(); err == nil {
 			c.tlsHosts = append(c.tlsHosts, h)
@@ -301,7 +300,7 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 		Router:         router,
 		Users:          c.users,
 		UsersFile:      o.users,
-		InsecureAuth:   c.loopback && !c.needsTLS,
+		InsecureAuth:   c.loopback && !c.hasTLS,
 		RequireAuth:    o.requireAuth,
 		AllowIPs:       c.allowIPs,
 		MaxSize:        c.maxSize,
