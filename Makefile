@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: build test test-short lint fuzz bench sandbox clean
+.PHONY: build test test-short lint fuzz bench bench-relay sandbox clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mailgrant
@@ -42,6 +42,14 @@ fuzz:
 # (store/internal/keyringget); it reports the medians and their ratio.
 bench:
 	.ci/with-keyring $(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The relay's load run against the sandbox with 50 ms Graph latency: the
+# Go benchmark (1,000 messages from 20 SMTP clients through the server and
+# the spool), then the same against a relay process, and ten 30 MB messages
+# at once for its peak RSS. Numbers are printed, not asserted.
+bench-relay:
+	$(GO) test -run '^$$' -bench '^BenchmarkSMTPLoad$$' -benchtime 1x ./flows/relay/
+	MAILGRANT_BENCH_RELAY=1 .ci/with-keyring $(GO) test -count=1 -v -timeout 15m -run '^TestRelayLoad$$' ./cmd/mailgrant/
 
 # Try mailgrant against the embedded simulated tenant (starts a private
 # keyring when the machine has none; see .ci/try-sandbox).

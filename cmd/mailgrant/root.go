@@ -235,6 +235,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newRotateCmd(s, &o, nil),
 		newLogCmd(s, &o, nil),
 		newEditCmd(s, &o, nil),
+		newRelayCmd(s, &o, nil),
 		newQueueCmd(s, &o),
 		newVersionCmd(s),
 	)
