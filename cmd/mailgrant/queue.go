@@ -391,8 +391,9 @@ func queueRunRun(ctx context.Context, o *queueOptions) error {
 // reauth takes effect), its secrets through secretsFor.
 func (a *app) relaySender() *relay.GraphSender {
 	return &relay.GraphSender{
-		Env:  a.env,
-		Lock: store.ProfileLocker{Dir: a.dir},
+		LogDir: a.dir,
+		Env:    a.env,
+		Lock:   store.ProfileLocker{Dir: a.dir},
 		Profile: func(name string) (store.Profile, flows.Secrets, error) {
 			p, err := a.loadProfile(name)
 			if err != nil {

@@ -339,7 +339,8 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 	dopts := relay.Options{
 		Spool: c.spoolDir,
 		Sender: &relay.GraphSender{
-			Env: a.env,
+			LogDir: a.dir,
+			Env:    a.env,
 			Profile: func(name string) (store.Profile, flows.Secrets, error) {
 				p, err := a.loadProfile(name)
 				if err != nil {

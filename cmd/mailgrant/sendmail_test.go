@@ -477,11 +477,25 @@ func TestSendmailHandsOverToTheRelaySpool(t *testing.T) {
 	if st := mailgrant(t, "", "status", "web"); !strings.Contains(st.stdout, "web: 1 message(s) queued for the relay, 0 failed; see: mailgrant queue list") {
 		t.Errorf("status table does not show the queue: %s", st.stdout)
 	}
+	// The profile's default Reply-To applies to what the queue sends too.
+	if r := mailgrant(t, "", "edit", "web", "--reply-to", "helpdesk@contoso.com"); r.code != 0 {
+		t.Fatalf("edit: %d %s", r.code, r.stderr)
+	}
 	if r := mailgrant(t, "", "queue", "run"); r.code != 0 {
 		t.Fatalf("queue run: %d %s", r.code, r.stderr)
 	}
 	sent := srv.Sent()
 	if len(sent) != 1 || sent[0].Subject != "nightly report" || !slices.Equal(sent[0].To, []string{adele}) {
 		t.Fatalf("after queue run Graph has %+v; want the queued message once", sent)
+	}
+	if !slices.Equal(sent[0].ReplyTo, []string{"helpdesk@contoso.com"}) {
+		t.Errorf("Reply-To %v; want the profile's", sent[0].ReplyTo)
+	}
+	recs, _, err := flows.ReadSentLog(dir, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(recs); n == 0 || recs[n-1].Via != "relay" || recs[n-1].Result != "sent" {
+		t.Errorf("sent-mail log %+v; want the queue's delivery as a relay line", recs)
 	}
 }

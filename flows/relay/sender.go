@@ -25,6 +25,10 @@ type GraphSender struct {
 	// from memory or the keyring's cache); NewDelivery points it at the
 	// token refreshes metric.
 	OnToken func()
+	// LogDir, when set, is the config directory whose sent-mail log gets
+	// one line per message Graph accepted or refused for good (mailgrant
+	// log); attempts that will be retried are not logged.
+	LogDir string
 
 	mu     sync.Mutex
 	tokens map[string]*flows.Token
@@ -76,9 +80,37 @@ func (g *GraphSender) Deliver(ctx context.Context, profile string, msg io.Reader
 	if err != nil {
 		return nil, err
 	}
+	// The profile's default Reply-To (mailgrant edit --reply-to), for a
+	// message that names none; the From default is the route's business.
+	if p.ReplyTo != "" && !flows.HeaderPresentAt(msg, size, "Reply-To") {
+		line := []byte("Reply-To: " + p.ReplyTo + "\r\n")
+		msg, size = prefixed{head: line, rest: msg}, size+int64(len(line))
+	}
 	res, err := flows.Deliver(ctx, g.Env, p, tok, msg, size, e, o)
 	g.drop(profile, err)
+	if g.LogDir != "" && flows.Classify(err) != flows.OutcomeTemporary {
+		_ = flows.LogSent(g.LogDir, flows.SentRecordFor(p, e.From, len(e.Recipients), size, "relay", res, err))
+	}
 	return res, err
+}
+
+// prefixed reads head, then rest: a message with header lines put in front.
+type prefixed struct {
+	head []byte
+	rest io.ReaderAt
+}
+
+func (p prefixed) ReadAt(b []byte, off int64) (int, error) {
+	n := 0
+	if off < int64(len(p.head)) {
+		n = copy(b, p.head[off:])
+		if n == len(b) {
+			return n, nil
+		}
+		off = int64(len(p.head))
+	}
+	k, err := p.rest.ReadAt(b[n:], off-int64(len(p.head)))
+	return n + k, err
 }
 
 // DraftExists implements Sender.
