@@ -57,10 +57,7 @@ func rbacScriptRun(_ context.Context, o *rbacScriptOptions) error {
 	if err != nil {
 		return err
 	}
-	prefix := "mailgrant"
-	if o.global.sandbox || sandboxFromEnv() {
-		prefix = "mailgrant --sandbox"
-	}
+	prefix := commandLine(*o.global)
 	p, ok := ps.Get(o.profile)
 	if !ok {
 		return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("no profile named %q", o.profile), Hint: profileNames(ps, prefix)}

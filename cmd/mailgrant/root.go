@@ -90,12 +90,7 @@ func (a *app) secretsLocation() string {
 
 // commandPrefix is how the admin runs mailgrant for this profile set, for
 // commands mailgrant prints.
-func (a *app) commandPrefix() string {
-	if a.opts.sandbox {
-		return "mailgrant --sandbox"
-	}
-	return "mailgrant"
-}
+func (a *app) commandPrefix() string { return commandLine(a.opts) }
 
 // newApp resolves the global options: config dir, keyring service, hosts,
 // and (with --sandbox) an in-process simulated tenant on loopback.
@@ -269,6 +264,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		c.SilenceErrors = true
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
 	}
+	addCompletions(root, &o)
 	return root
 }
 

@@ -259,14 +259,14 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 	}
 	tok, err := sendToken(ctx, a, p)
 	if err != nil {
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	if err := flows.Send(ctx, a.env, p, tok, m); err != nil {
 		var ie *flows.InputError
 		if errors.As(err, &ie) {
 			return err
 		}
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	fmt.Fprintln(a.io.err, sentLine(p, m))
 	return nil

@@ -75,7 +75,7 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 		}
 		selected = append(selected, p)
 	}
-	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo, Lock: store.ProfileLocker{Dir: a.dir}})
+	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo, Lock: store.ProfileLocker{Dir: a.dir}, Command: a.commandPrefix()})
 	if ctx.Err() != nil {
 		return &exitError{code: exitCancelled, err: errors.New("status cancelled; nothing recorded")}
 	}
