@@ -185,7 +185,7 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 	s := newStatus(env, p)
 	exp := tok.ExpiresAt.UTC()
 	s.TokenExpiresAt = &exp
-	s.add(o, Step{Name: StepToken, Result: StepOK, Detail: "access token valid until " + exp.Local().Format("15:04")})
+	s.add(o, Step{Name: StepToken, Result: StepOK, Detail: "access token valid until " + exp.Local().Format("15:04 MST")})
 	if p.Scenario.Delegated() {
 		if !s.checkAccount(ctx, env, p, tok, o) {
 			return s.named(p.Name, o.Command)
