@@ -128,9 +128,12 @@ func (s *authorizeScreen) setKeys() {
 	s.keys.Retry.SetEnabled(failed && s.deps.Env != nil)
 	s.keys.Open.SetEnabled(!failed && s.url != "" && !s.device)
 	s.keys.Switch.SetEnabled(s.deps.Env != nil && s.loadingName == "")
-	if s.device {
+	switch {
+	case s.device:
 		s.keys.Switch.SetHelp("d", "use the browser")
-	} else {
+	case s.browserErr != nil:
+		s.keys.Switch.SetHelp("d", "sign in with a device code instead")
+	default:
 		s.keys.Switch.SetHelp("d", "device code")
 	}
 	if failed {
@@ -150,7 +153,10 @@ func (s authorizeScreen) Update(msg tea.Msg) (authorizeScreen, tea.Cmd) {
 		s.flow, s.url = msg.Flow, msg.Flow.URL()
 		s.startedAt, s.now = msg.At, msg.At
 		s.setKeys()
-		return s, tea.Batch(openBrowser(s.deps.Browser, s.attempt, s.url), waitForToken(s.ctx, s.attempt, s.flow))
+		// The URL is printed once above the screen, unbroken, so it can be
+		// copied whole (the terminal wraps it); on screen it is a link.
+		printURL := tea.Println("Sign-in URL for " + s.profile.Name + ":\n" + ansi.SetHyperlink(s.url) + s.url + ansi.ResetHyperlink())
+		return s, tea.Batch(printURL, openBrowser(s.deps.Browser, s.attempt, s.url), waitForToken(s.ctx, s.attempt, s.flow))
 	case deviceCodeReadyMsg:
 		if s.owns(msg.Attempt) {
 			s.deviceFlow = msg.Flow
@@ -161,6 +167,7 @@ func (s authorizeScreen) Update(msg tea.Msg) (authorizeScreen, tea.Cmd) {
 	case browserOpenedMsg:
 		if s.owns(msg.Attempt) {
 			s.browserErr = msg.Err
+			s.setKeys()
 		}
 	case errMsg:
 		if s.owns(msg.Attempt) {
@@ -201,6 +208,15 @@ func (s authorizeScreen) updateKeys(msg tea.KeyPressMsg) (authorizeScreen, tea.C
 	return s, nil
 }
 
+// browserProblem says in plain words why no browser opened.
+func browserProblem(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "could not open a browser: ")
+	if strings.Contains(msg, "executable file not found") {
+		return "no browser launcher (xdg-open) is installed here"
+	}
+	return msg
+}
+
 // View says what to do, shows the URL and the time waited, or the failure.
 func (s authorizeScreen) View() string {
 	var b strings.Builder
@@ -230,10 +246,10 @@ func (s authorizeScreen) View() string {
 	}
 	b.WriteString(wrap(who, s.width) + "\n")
 	if s.browserErr != nil {
-		reason := strings.TrimPrefix(s.browserErr.Error(), "could not open a browser: ")
-		b.WriteString(paint(s.st.warn, wrap("! could not open a browser: "+reason+" — open the URL below yourself", s.width)) + "\n")
+		b.WriteString(paint(s.st.warn, wrap("! No browser could be opened ("+browserProblem(s.browserErr)+").", s.width)) + "\n")
+		b.WriteString(paint(s.st.label, wrap("Press d to sign in with a device code instead (from a phone or any computer), or open the URL below in a browser on this machine.", s.width)) + "\n")
 	} else {
-		b.WriteString(paint(s.st.subtle, wrap("If no browser opened, open this URL yourself:", s.width)) + "\n")
+		b.WriteString(paint(s.st.subtle, wrap("If no browser opened, open this URL yourself (it is also printed above, unbroken):", s.width)) + "\n")
 	}
 	b.WriteString("\n" + s.linkedURL() + "\n\n")
 	b.WriteString(s.spinner.View() + " Waiting for the browser… " + elapsed(s.now.Sub(s.startedAt)))
@@ -265,7 +281,14 @@ func (s authorizeScreen) deviceView() string {
 		return s.spinner.View() + " Asking Entra for a device code…"
 	}
 	var b strings.Builder
-	b.WriteString(wrap("On any device (a phone, another computer), open", s.width) + "\n\n")
+	if s.deps.OverSSH && !d.OnThisMachine() {
+		b.WriteString(paint(s.st.subtle, wrap("Over SSH a browser elsewhere cannot reach this machine's localhost, so the sign-in uses a code (d: use a browser on this machine instead).", s.width)) + "\n\n")
+	}
+	where := "On any device (a phone, another computer), open"
+	if d.OnThisMachine() {
+		where = "On this machine (the sandbox's page is on localhost), open"
+	}
+	b.WriteString(wrap(where, s.width) + "\n\n")
 	b.WriteString("    " + ansi.SetHyperlink(d.VerificationURI) + s.st.url.Render(d.VerificationURI) + ansi.ResetHyperlink() + "\n\n")
 	b.WriteString("and enter the code\n\n")
 	b.WriteString("    " + s.st.code.Render(d.UserCode) + "\n\n")

@@ -70,7 +70,11 @@ func deviceSignIn(ctx context.Context, a *app, r authRequest) (*flows.Token, err
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "On any device, open\n\n%s\n\nand enter the code %s, then sign in as %s.\n", d.VerificationURI, d.UserCode, p.Account)
+	where := "On any device (a phone, another computer), open"
+	if d.OnThisMachine() {
+		where = "On this machine (the sandbox's page is on localhost), open"
+	}
+	fmt.Fprintf(w, "%s\n\n%s\n\nand enter the code %s, then sign in as %s.\n", where, d.VerificationURI, d.UserCode, p.Account)
 	fmt.Fprintf(w, "Waiting for the sign-in (the code expires at %s; Ctrl+C cancels)…\n", d.ExpiresAt.Local().Format("15:04 MST"))
 	return d.Wait(ctx)
 }
