@@ -158,37 +158,43 @@ func (m Model) helpBar() help.KeyMap {
 	return barKeys{help: h, screen: m.activeKeys()}
 }
 
-// helpOverlay lists every key of the active screen, one per line, and the
-// keys that work everywhere.
+// helpOverlay lists the keys that work everywhere, then every key of the
+// active screen (in two columns when one would not fit).
 func (m Model) helpOverlay() string {
 	var b strings.Builder
-	b.WriteString(m.styles.title.Render("Keys on this screen") + "\n\n")
-	seen := map[string]bool{}
-	line := func(k key.Binding) {
-		h := k.Help()
-		if h.Key == "" || seen[h.Key+h.Desc] {
-			return
-		}
-		seen[h.Key+h.Desc] = true
-		b.WriteString("  " + m.styles.label.Render(pad(h.Key, 12)) + " " + h.Desc + "\n")
+	b.WriteString(m.styles.title.Render("Keys on this screen") + "\n")
+	help := "? or f1"
+	if m.typing() {
+		help = "f1 (? types into the field)"
 	}
+	b.WriteString(paint(m.styles.subtle, wrap("Everywhere: "+help+" this help · ctrl+c quit (asks first when something would be lost; exit status 130)", m.width)) + "\n\n")
+	var items []string
+	seen := map[string]bool{}
 	for _, group := range m.activeKeys().FullHelp() {
 		for _, k := range group {
-			if k.Enabled() {
-				line(k)
+			h := k.Help()
+			if !k.Enabled() || h.Key == "" || seen[h.Key+h.Desc] {
+				continue
 			}
+			seen[h.Key+h.Desc] = true
+			items = append(items, m.styles.label.Render(pad(h.Key, 11))+" "+h.Desc)
 		}
 	}
-	b.WriteString("\n" + m.styles.title.Render("Everywhere") + "\n\n")
-	help := m.keys.Help
-	if m.typing() {
-		help.SetHelp("f1", "this help (? types into the field)")
+	room := m.height - m.chromeHeight() - strings.Count(b.String(), "\n") - 1
+	if room > 0 && len(items) > room && m.width >= 56 {
+		half := (len(items) + 1) / 2
+		col := m.width / 2
+		for i := 0; i < half; i++ {
+			line := pad(items[i], col)
+			if i+half < len(items) {
+				line += items[i+half]
+			}
+			b.WriteString(line + "\n")
+		}
 	} else {
-		help.SetHelp("? / f1", "this help")
+		b.WriteString(strings.Join(items, "\n") + "\n")
 	}
-	line(help)
-	line(key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit (asks first when something would be lost; exit status 130)")))
-	if m.deps.Sandbox {
+	if m.deps.Sandbox && (room <= 0 || len(items)+2 <= room) {
 		b.WriteString("\n" + wrap("This is the sandbox: a simulated tenant on this machine. Nothing reaches Microsoft.", m.width) + "\n")
 	}
 	return b.String()

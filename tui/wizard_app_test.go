@@ -79,6 +79,8 @@ func TestWizardSendAsAnyWithSecret(t *testing.T) {
 	requireContains(t, screen,
 		"Authorized mailer (send-as-any", "can send as EVERY mailbox in the organization",
 		"✓ Required permissions", "Where the client secret is kept",
+		// The test mailbox the form asked for is used: a message from it.
+		"Graph accepted a message as "+sandbox.AdeleVance.UPN+" to "+sandbox.AdeleVance.UPN,
 		"OS keyring, service mailgrant-sandbox, item mailer/client-secret",
 		"mailgrant --sandbox token mailer", "mailgrant --sandbox status mailer")
 	if got := w.requireSecret(t, "mailer", store.KindClientSecret); got != sandbox.DaemonApp.Secret {
@@ -207,7 +209,8 @@ func TestWizardDeviceCode(t *testing.T) {
 	w := startWizard(t, func(d *tui.Deps) { d.Prefill.DeviceCode = true })
 	w.signIn(t)
 
-	// When the user code is shown and approved on "another device".
+	// When the user code is shown (the sandbox's page is on this machine,
+	// and the screen says so) and approved.
 	code := ""
 	re := regexp.MustCompile(`enter the code\s+([A-Z0-9]{6,})`)
 	teatest.WaitFor(t, w.tm.Output(), func(b []byte) bool {
@@ -215,7 +218,7 @@ func TestWizardDeviceCode(t *testing.T) {
 		if m != nil {
 			code = m[1]
 		}
-		return m != nil
+		return m != nil && strings.Contains(ansi.Strip(string(b)), "On this machine")
 	}, teatest.WithDuration(8*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 	if err := w.srv.ApproveDevice(code, sandbox.AdeleVance.UPN, true); err != nil {
 		t.Fatal(err)

@@ -115,6 +115,16 @@ func (w *wizard) finish(t *testing.T, code rune) (tui.Outcome, string) {
 	return fm.Outcome(), joinLines(ansi.Strip(fm.View().Content))
 }
 
+// finishNow waits for the program to end (after a key already sent).
+func (w *wizard) finishNow(t *testing.T) (tui.Outcome, string) {
+	t.Helper()
+	fm, ok := w.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(tui.Model)
+	if !ok {
+		t.Fatal("final model is not a tui.Model")
+	}
+	return fm.Outcome(), joinLines(ansi.Strip(fm.View().Content))
+}
+
 // joinLines turns a screen into one line: every run of spaces and line
 // breaks becomes one space, so wrapped messages can be matched whole.
 func joinLines(s string) string { return strings.Join(strings.Fields(s), " ") }
