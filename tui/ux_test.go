@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -247,8 +246,8 @@ func TestLongNameNeverTruncated(t *testing.T) {
 // Hints inside the wizard name the key, not a command to paste.
 func TestKeyHint(t *testing.T) {
 	for in, want := range map[string]string{
-		"sign in again: mailgrant --sandbox --config-dir '/tmp/a b' reauth wordpress": "sign in again: press r to sign in again",
-		"check again later: mailgrant status scoped":                                 "check again later: press c to check again",
+		"sign in again: mailgrant --sandbox --config-dir '/tmp/a b' reauth wordpress":           "sign in again: press r to sign in again",
+		"check again later: mailgrant status scoped":                                            "check again later: press c to check again",
 		"run it again; if no browser opened, copy the URL shown into one, or use --device-code": "run it again; if no browser opened, copy the URL shown into one, or press d for a device code",
 	} {
 		if got := keyHint(in); got != want {
@@ -293,4 +292,3 @@ func TestStorePassphraseStrength(t *testing.T) {
 	}
 }
 
-var _ = time.Second
