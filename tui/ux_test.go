@@ -291,4 +291,3 @@ func TestStorePassphraseStrength(t *testing.T) {
 		t.Fatalf("generated passphrase %q is short", p)
 	}
 }
-
