@@ -371,12 +371,14 @@ func (m *Model) setSize(w, h int) {
 }
 
 // chromeHeight is the number of lines around a screen: the banner, and the
-// blank line and help bar below.
+// blank line and help bar below, and one row kept free: a frame as tall as
+// the terminal scrolls it by a line when drawn inline, which leaves a copy
+// of the top line (the banner) behind.
 func (m Model) chromeHeight() int {
 	if m.deps.Sandbox {
-		return 3
+		return 4
 	}
-	return 2
+	return 3
 }
 
 // View stacks the sandbox banner, the active screen and its help bar. It is

@@ -102,7 +102,7 @@ func TestHelpOverlayOnEveryScreen(t *testing.T) {
 			for _, sz := range sizes {
 				v := viewAt(m.(Model), sz[0], sz[1])
 				lines := strings.Split(v, "\n")
-				if len(lines) > sz[1] {
+				if len(lines) > sz[1]-1 {
 					t.Errorf("%dx%d: %d lines", sz[0], sz[1], len(lines))
 				}
 				for _, l := range lines {

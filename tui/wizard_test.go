@@ -161,7 +161,7 @@ func (w *wizard) signIn(t *testing.T) {
 	w.press(tea.KeyEnter) // send-as-user, the first scenario
 	w.waitFor(t, "Register the app in Entra")
 	w.press(tea.KeyEnter) // past the registration checklist
-	w.waitFor(t, "New authorization: Send as one user")
+	w.waitFor(t, "> Profile name") // the form (its title shares words with the checklist's)
 	w.tm.Send(tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
 }
 
