@@ -160,7 +160,7 @@ func (w *wizard) signIn(t *testing.T) {
 	w.waitFor(t, "What should the program be allowed to do?")
 	w.press(tea.KeyEnter) // send-as-user, the first scenario
 	w.waitFor(t, "Register the app in Entra")
-	w.press(tea.KeyEnter) // past the registration checklist
+	w.press(tea.KeyEnter)          // past the registration checklist
 	w.waitFor(t, "> Profile name") // the form (its title shares words with the checklist's)
 	w.tm.Send(tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
 }
