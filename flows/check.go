@@ -243,7 +243,8 @@ func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *
 		return
 	}
 	if o.BeforeScoping {
-		s.add(o, Step{Name: StepSend, Result: StepFailed, Detail: "not tried: the Exchange role is not assigned yet", Err: pendingError(p)})
+		s.add(o, Step{Name: StepSend, Result: StepSkipped, Detail: "not tried yet: the Exchange role is not assigned"})
+		s.Error, s.State = pendingError(p), StatePending
 		return
 	}
 	to := o.TestSendTo

@@ -48,6 +48,8 @@ type authorizeScreen struct {
 	now        time.Time
 	browserErr error
 	err        error
+	// copied is true once c put the URL on the clipboard.
+	copied bool
 }
 
 // newAuthorizeScreen builds the screen; device starts sign-ins with a
@@ -74,7 +76,7 @@ func (s authorizeScreen) start(parent context.Context, d Deps, p store.Profile, 
 	s.deps, s.parent = d, parent
 	s.profile, s.clientSecret = p, secret
 	s.loadingName = ""
-	s.flow, s.url, s.deviceFlow, s.browserErr, s.err = nil, "", nil, nil, nil
+	s.flow, s.url, s.deviceFlow, s.browserErr, s.err, s.copied = nil, "", nil, nil, nil, false
 	s.startedAt, s.now = time.Time{}, time.Time{}
 	s.attempt = nextAttempt()
 	s.ctx, s.cancel = context.WithCancel(parent)
@@ -127,6 +129,7 @@ func (s *authorizeScreen) setKeys() {
 	failed := s.err != nil
 	s.keys.Retry.SetEnabled(failed && s.deps.Env != nil)
 	s.keys.Open.SetEnabled(!failed && s.url != "" && !s.device)
+	s.keys.Copy.SetEnabled(!failed && s.url != "" && !s.device)
 	s.keys.Switch.SetEnabled(s.deps.Env != nil && s.loadingName == "")
 	switch {
 	case s.device:
@@ -153,10 +156,7 @@ func (s authorizeScreen) Update(msg tea.Msg) (authorizeScreen, tea.Cmd) {
 		s.flow, s.url = msg.Flow, msg.Flow.URL()
 		s.startedAt, s.now = msg.At, msg.At
 		s.setKeys()
-		// The URL is printed once above the screen, unbroken, so it can be
-		// copied whole (the terminal wraps it); on screen it is a link.
-		printURL := tea.Println("Sign-in URL for " + s.profile.Name + ":\n" + ansi.SetHyperlink(s.url) + s.url + ansi.ResetHyperlink())
-		return s, tea.Batch(printURL, openBrowser(s.deps.Browser, s.attempt, s.url), waitForToken(s.ctx, s.attempt, s.flow))
+		return s, tea.Batch(openBrowser(s.deps.Browser, s.attempt, s.url), waitForToken(s.ctx, s.attempt, s.flow))
 	case deviceCodeReadyMsg:
 		if s.owns(msg.Attempt) {
 			s.deviceFlow = msg.Flow
@@ -194,6 +194,11 @@ func (s authorizeScreen) updateKeys(msg tea.KeyPressMsg) (authorizeScreen, tea.C
 		if s.url != "" {
 			return s, openBrowser(s.deps.Browser, s.attempt, s.url)
 		}
+	case key.Matches(msg, s.keys.Copy):
+		if s.url != "" {
+			s.copied = true
+			return s, tea.SetClipboard(s.url)
+		}
 	case key.Matches(msg, s.keys.Retry):
 		return s.start(s.parent, s.deps, s.profile, s.clientSecret)
 	case key.Matches(msg, s.keys.Switch):
@@ -211,8 +216,11 @@ func (s authorizeScreen) updateKeys(msg tea.KeyPressMsg) (authorizeScreen, tea.C
 // browserProblem says in plain words why no browser opened.
 func browserProblem(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "could not open a browser: ")
-	if strings.Contains(msg, "executable file not found") {
+	switch {
+	case strings.Contains(msg, "executable file not found"):
 		return "no browser launcher (xdg-open) is installed here"
+	case strings.HasPrefix(msg, "exit status"):
+		return "the browser launcher failed, " + msg
 	}
 	return msg
 }
@@ -249,16 +257,22 @@ func (s authorizeScreen) View() string {
 		b.WriteString(paint(s.st.warn, wrap("! No browser could be opened ("+browserProblem(s.browserErr)+").", s.width)) + "\n")
 		b.WriteString(paint(s.st.label, wrap("Press d to sign in with a device code instead (from a phone or any computer), or open the URL below in a browser on this machine.", s.width)) + "\n")
 	} else {
-		b.WriteString(paint(s.st.subtle, wrap("If no browser opened, open this URL yourself (it is also printed above, unbroken):", s.width)) + "\n")
+		b.WriteString(paint(s.st.subtle, wrap("If no browser opened, open this URL yourself (c copies it whole):", s.width)) + "\n")
 	}
 	b.WriteString("\n" + s.linkedURL() + "\n\n")
+	if s.copied {
+		b.WriteString(paint(s.st.subtle, wrap("Copied to the clipboard through the terminal (OSC 52; tmux needs set-clipboard on).", s.width)) + "\n")
+	}
 	b.WriteString(s.spinner.View() + " Waiting for the browser… " + elapsed(s.now.Sub(s.startedAt)))
 	return b.String()
 }
 
 // linkedURL is the authorize URL broken at the screen width so every
-// character can be copied, each line also a terminal hyperlink to the whole
-// URL. The URL holds no secret (PKCE sends only the challenge).
+// character shows, each line also a terminal hyperlink (OSC 8) to the whole
+// URL; c copies it whole (OSC 52). It is not printed above the screen
+// unbroken: Bubble Tea's inline renderer counts printed lines by their line
+// breaks, so a line the terminal wraps corrupts the frames that follow. The
+// URL holds no secret (PKCE sends only the challenge).
 func (s authorizeScreen) linkedURL() string {
 	lines := strings.Split(hardWrap(s.url, s.width), "\n")
 	for i, l := range lines {

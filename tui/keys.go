@@ -122,12 +122,13 @@ func (k detailsKeys) FullHelp() [][]key.Binding {
 // after a failure, Open only while waiting in the browser; Switch changes
 // between the browser and a device code.
 type authorizeKeys struct {
-	Open, Switch, Retry, Back, Quit key.Binding
+	Open, Copy, Switch, Retry, Back, Quit key.Binding
 }
 
 func newAuthorizeKeys() authorizeKeys {
 	return authorizeKeys{
 		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open browser again")),
+		Copy:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy URL"), key.WithDisabled()),
 		Switch: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "device code")),
 		Retry:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled()),
 		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
@@ -137,7 +138,7 @@ func newAuthorizeKeys() authorizeKeys {
 
 // ShortHelp lists the keys for the help bar.
 func (k authorizeKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Switch, k.Retry, k.Back, k.Quit}
+	return []key.Binding{k.Switch, k.Open, k.Copy, k.Retry, k.Back, k.Quit}
 }
 
 // FullHelp lists the keys in one column.

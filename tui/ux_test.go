@@ -291,3 +291,18 @@ func TestStorePassphraseStrength(t *testing.T) {
 		t.Fatalf("generated passphrase %q is short", p)
 	}
 }
+
+// c copies the whole sign-in URL to the clipboard (OSC 52), since the
+// screen can only show it broken into lines.
+func TestAuthorizeCopiesURL(t *testing.T) {
+	m := authorizing(t)
+	m.authorize.url = "https://login.example/authorize?state=Xy"
+	m.authorize.setKeys()
+	m, cmd := press(t, m, "c")
+	if cmd == nil || fmt.Sprintf("%#v", cmd()) != fmt.Sprintf("%#v", tea.SetClipboard(m.authorize.url)()) {
+		t.Fatalf("c did not copy the URL")
+	}
+	if !strings.Contains(flat(m.View().Content), "Copied to the clipboard") {
+		t.Fatalf("no word that it was copied:\n%s", m.View().Content)
+	}
+}
