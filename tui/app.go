@@ -404,11 +404,11 @@ func (m Model) View() tea.View {
 	}
 	room := m.height - m.chromeHeight()
 	lines := strings.Split(body, "\n")
-	if room > 0 && len(lines) > room {
-		lines = lines[:room]
-	}
-	if room > 0 && len(lines) > room && m.confirmQuit {
+	switch {
+	case room > 0 && len(lines) > room && m.confirmQuit:
 		lines = lines[len(lines)-room:] // the question is at the end
+	case room > 0 && len(lines) > room:
+		lines = lines[:room]
 	}
 	parts := append(top, strings.Join(lines, "\n"), "", helpView)
 	// No line may be wider than the terminal: a wrapped line would make the

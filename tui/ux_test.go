@@ -306,3 +306,15 @@ func TestAuthorizeCopiesURL(t *testing.T) {
 		t.Fatalf("no word that it was copied:\n%s", m.View().Content)
 	}
 }
+
+// The quit question is shown whole even when the screen fills the terminal.
+func TestQuitQuestionFits(t *testing.T) {
+	m := authorizing(t)
+	m.authorize.url = strings.Repeat("https://login.example/authorize?x=1&", 12)
+	m.authorize.setKeys()
+	m, cmd := press(t, m, "q")
+	m = follow(t, m, cmd)
+	if v := flat(viewAt(m, 60, 20)); !strings.Contains(v, "y quit · n stay") {
+		t.Fatalf("the question is cut:\n%s", viewAt(m, 60, 20))
+	}
+}
