@@ -335,6 +335,9 @@ func (m Model) updateStore(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.step = m.storeCheck.back
 		m.storeCheck = newStoreScreen(m.styles, m.deps.Store)
 		m.storeCheck.setSize(m.width)
+		if m.step == stepHome && m.home.loaded && m.home.err == nil && !m.hasProfiles {
+			return m.toChooser() // the list is empty: start where it would have
+		}
 		return m, nil
 	case passphraseMadeMsg:
 		var cmd tea.Cmd

@@ -318,3 +318,17 @@ func TestQuitQuestionFits(t *testing.T) {
 		t.Fatalf("the question is cut:\n%s", viewAt(m, 60, 20))
 	}
 }
+
+// A keyring that fails before the profiles are read: once the file is
+// chosen, an empty list still starts on the chooser.
+func TestStoreOfferBeforeProfiles(t *testing.T) {
+	d := testDeps(t)
+	d.Store = &StoreOffer{Path: "/x/secrets.age", Probe: func() error { return nil }, FilePrefix: "mailgrant --sandbox --store file"}
+	next, _ := New(context.Background(), d).Update(storeProbedMsg{Err: fmt.Errorf("locked")})
+	next, _ = next.Update(profilesLoadedMsg{Profiles: &store.Profiles{Version: store.SchemaVersion}})
+	next, _ = next.Update(storeOpenedMsg{Secrets: store.NewMemory()})
+	m := next.(Model)
+	if m.step != stepChooser || m.deps.CommandPrefix != "mailgrant --sandbox --store file" {
+		t.Fatalf("step %d prefix %q, want the chooser and --store file in commands", m.step, m.deps.CommandPrefix)
+	}
+}

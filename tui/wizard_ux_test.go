@@ -41,6 +41,7 @@ func TestWizardKeyringOfferAfterFirstFrame(t *testing.T) {
 	release := make(chan struct{})
 	var opened atomic.Bool
 	w := startWizard(t, func(d *tui.Deps) {
+		d.Start = tui.StartHome // no profiles: the chooser, before and after
 		d.Store = &tui.StoreOffer{
 			Path: "/home/admin/.config/mailgrant/secrets.age",
 			Probe: func() error {
