@@ -225,3 +225,20 @@ func TestNonInteractiveOverSSH(t *testing.T) {
 		t.Errorf("a browser URL was offered over SSH:\n%s", out)
 	}
 }
+
+// list and status say a state in words, pending included, and dates with
+// their zone.
+func TestStatesInWords(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("MAILGRANT_CONFIG_DIR", dir)
+	t.Setenv("MAILGRANT_SANDBOX", "")
+	at := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	ps := &store.Profiles{Version: store.SchemaVersion, List: []store.Profile{{Name: "scoped", Scenario: store.RBAC, Account: "a@b.example", LastState: "pending", LastCheckedAt: &at}}}
+	if err := store.SaveProfiles(dir, ps); err != nil {
+		t.Fatal(err)
+	}
+	r := mailgrant(t, "", "list")
+	if !strings.Contains(r.stdout, "pending (waiting for the Exchange role)") || !strings.Contains(r.stdout, at.Local().Format("2006-01-02 15:04 MST")) {
+		t.Fatalf("list:\n%s", r.stdout)
+	}
+}
