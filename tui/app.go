@@ -386,7 +386,14 @@ func (m Model) chromeHeight() int {
 // stays in the terminal after the wizard ends.
 func (m Model) View() tea.View {
 	if m.final != "" {
-		return tea.NewView(clip(m.final, m.width) + "\n")
+		// As tall as the frames before it, so the inline renderer
+		// overwrites all of the last screen (a shorter last frame left its
+		// top lines behind).
+		out := clip(m.final, m.width)
+		if pad := m.height - 1 - strings.Count(out, "\n") - 1; m.height > 0 && pad > 0 {
+			out += strings.Repeat("\n", pad)
+		}
+		return tea.NewView(out)
 	}
 	var top []string
 	if m.deps.Sandbox {
