@@ -119,6 +119,14 @@ type CheckOptions struct {
 	Progress func(Step)
 	// Lock, when set, serializes the refresh with other processes.
 	Lock Locker
+	// BeforeScoping, for an rbac profile just set up, stops after the
+	// permission check and reports StatePending: the admin has not run the
+	// Exchange PowerShell yet, so no test send can prove the role.
+	BeforeScoping bool
+	// Command is how the admin runs mailgrant, with the flags in force
+	// ("mailgrant --sandbox --config-dir DIR"), for the commands hints
+	// name; empty means "mailgrant".
+	Command string
 }
 
 // newStatus starts a Status for a profile.
@@ -190,10 +198,10 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 	s := newStatus(env, p)
 	exp := tok.ExpiresAt.UTC()
 	s.TokenExpiresAt = &exp
-	s.add(o, Step{Name: StepToken, Result: StepOK, Detail: "access token valid until " + exp.Local().Format("15:04")})
+	s.add(o, Step{Name: StepToken, Result: StepOK, Detail: "access token valid until " + exp.Local().Format("15:04 MST")})
 	if p.Scenario.Delegated() {
 		if !s.checkAccount(ctx, env, p, tok, o) {
-			return s.named(p.Name)
+			return s.named(p.Name, o.Command)
 		}
 	}
 	switch {
@@ -216,7 +224,7 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 		s.State = StateAuthorized
 	}
 	s.credentialStep(env, p, o)
-	return s.named(p.Name)
+	return s.named(p.Name, o.Command)
 }
 
 // checkRBAC checks an rbac profile: the token must not carry tenant-wide
@@ -252,17 +260,42 @@ func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *
 	if s.State != "" {
 		return
 	}
+	if o.BeforeScoping {
+		s.add(o, Step{Name: StepSend, Result: StepSkipped, Detail: "not tried yet: the Exchange role is not assigned"})
+		s.Error, s.State = pendingError(p), StatePending
+		return
+	}
 	to := o.TestSendTo
 	if to == "" {
 		to = p.Account
 	}
 	if !s.testSend(ctx, env, p, tok, to, o) {
+		// Exchange refuses the in-scope mailbox until the role assignment
+		// has applied: that is waiting, not a failure of the credential.
+		if last := s.Steps[len(s.Steps)-1]; last.Err != nil && last.Err.HTTPStatus == 403 {
+			pe := pendingError(p)
+			pe.Message = fmt.Sprintf("Exchange refused a send as %s: the role is not assigned or not applied yet", p.Account)
+			pe.Code, pe.HTTPStatus = last.Err.Code, 403
+			s.Steps[len(s.Steps)-1].Err = pe
+			s.Error, s.State = pe, StatePending
+		}
 		return
 	}
 	if p.OutOfScopeMailbox == "" {
 		return
 	}
 	s.probeOutOfScope(ctx, env, p, tok, o)
+}
+
+// pendingError says an rbac profile waits for its Exchange role, and what
+// to do: run the PowerShell, wait, check again. PROFILE is replaced by the
+// front end (the command with the flags in force, or a key).
+func pendingError(p store.Profile) *Error {
+	return &Error{
+		Code: "pending", State: StatePending,
+		Message: "waiting for the Exchange role: an Exchange administrator runs the PowerShell (mailgrant rbac-script PROFILE), and Exchange takes 30 minutes to 2 hours to apply it",
+		Hint:    "check again later: mailgrant status PROFILE",
+	}
 }
 
 // checkAccount compares GET /me with the profile's account, and for personal
@@ -428,7 +461,7 @@ func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o Ch
 	env = env.ForProfile(p)
 	tok, err := GetToken(ctx, env, secrets, p, TokenOptions{Lock: o.Lock})
 	if err != nil {
-		return newStatus(env, p).fail(o, StepToken, withThumbprint(err, p)).named(p.Name)
+		return newStatus(env, p).fail(o, StepToken, withThumbprint(err, p)).named(p.Name, o.Command)
 	}
 	s := Verify(ctx, env, p, tok, o)
 	s.Rotated = tok.Rotated
@@ -448,15 +481,20 @@ func withThumbprint(err error, p store.Profile) error {
 	return &c
 }
 
-// named puts the profile's name where hints say PROFILE, so a hint is a
-// command the admin can run as it stands.
-func (s *Status) named(name string) *Status {
+// named puts the profile's name and the command with the flags in force
+// where hints say "mailgrant VERB PROFILE", so a hint is a command the
+// admin can run as it stands.
+func (s *Status) named(name, command string) *Status {
+	if command == "" {
+		command = "mailgrant"
+	}
 	fill := func(e *Error) *Error {
 		if e == nil {
 			return nil
 		}
 		c := *e
-		c.Hint = strings.ReplaceAll(c.Hint, "PROFILE", name)
+		c.Hint = FillCommands(c.Hint, command, name)
+		c.Message = FillCommands(c.Message, command, name)
 		return &c
 	}
 	s.Error = fill(s.Error)

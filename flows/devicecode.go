@@ -3,6 +3,8 @@ package flows
 import (
 	"context"
 	"errors"
+	"net"
+	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -70,4 +72,16 @@ func (d *DeviceFlow) Wait(ctx context.Context) (*Token, error) {
 		return nil, &Error{Code: "no-refresh-token", Message: "Entra returned no refresh token", Hint: "make sure offline_access is allowed for the app", State: StateError}
 	}
 	return tok, nil
+}
+
+// OnThisMachine reports whether the verification page is on a loopback
+// address (the sandbox): then only a browser on this machine can open it,
+// not "any device".
+func (d *DeviceFlow) OnThisMachine() bool {
+	u, err := url.Parse(d.VerificationURI)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
 }

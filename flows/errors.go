@@ -28,7 +28,30 @@ const (
 	StateCredentialExpired State = "credential-expired"
 	// StateError: anything else; the error says what.
 	StateError State = "error"
+	// StatePending: an rbac profile whose app has its credential but whose
+	// Exchange role is not confirmed yet (the PowerShell was not run, or
+	// Exchange has not applied it: that takes 30 minutes to 2 hours).
+	StatePending State = "pending"
 )
+
+// Words says what a state means, in plain words, for screens and tables.
+func (s State) Words() string {
+	switch s {
+	case StateAuthorized:
+		return "works"
+	case StateUnauthorized, "":
+		return "not authorized yet"
+	case StateReauthorize:
+		return "sign in again"
+	case StateConsentMissing:
+		return "needs admin consent"
+	case StateCredentialExpired:
+		return "secret or certificate expired"
+	case StatePending:
+		return "waiting for the Exchange role"
+	}
+	return "failed; see status"
+}
 
 // Symbol returns a one-character mark for the state, so a terminal never has
 // to rely on colour alone.
@@ -38,6 +61,8 @@ func (s State) Symbol() string {
 		return "✓"
 	case StateConsentMissing, StateReauthorize, StateCredentialExpired:
 		return "!"
+	case StatePending:
+		return "…"
 	case StateUnauthorized:
 		return "·"
 	default:
@@ -81,6 +106,20 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// FillCommands makes the commands a hint names runnable: each
+// "mailgrant VERB PROFILE" becomes prefix (mailgrant with the flags in
+// force, such as "mailgrant --sandbox") and the profile's name. Hints in
+// this package name commands that way so every front end fills them alike.
+func FillCommands(hint, prefix, profile string) string {
+	if profile == "" {
+		profile = "NAME"
+	}
+	for _, verb := range []string{"reauth", "status", "rbac-script", "token", "delete", "send"} {
+		hint = strings.ReplaceAll(hint, "mailgrant "+verb+" PROFILE", prefix+" "+verb+" "+profile)
+	}
+	return hint
+}
 
 // AsError returns err as an *Error, wrapping unknown errors with StateError.
 func AsError(err error) *Error {

@@ -95,7 +95,7 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		ScenarioTitle: ScenarioTitle(p.Scenario),
 		Sandbox:       env.Sandbox,
 		Portal:        "https://" + env.Cloud.Portal,
-		AppName:       "mailgrant " + p.Name,
+		AppName:       strings.TrimSpace("mailgrant " + p.Name),
 		AccountTypes:  "Accounts in this organizational directory only (single tenant)",
 	}
 	perms := slices.Clone(p.Permissions)
@@ -141,11 +141,11 @@ func Registration(env *Env, p store.Profile) assets.Registration {
 		}
 		r.Credential = "a client secret (copy its Value) or a certificate (mailgrant can create one to upload)"
 		if p.UsesPolicy() {
-			r.Consent = "an administrator grants admin consent for " + strings.Join(perms, ", ") + " (mailgrant opens the consent page); then an Exchange administrator runs the access policy (mailgrant rbac-script " + p.Name + ")"
+			r.Consent = "an administrator grants admin consent for " + strings.Join(perms, ", ") + " (mailgrant opens the consent page); then an Exchange administrator runs the access policy (mailgrant rbac-script " + nameOr(p.Name) + ")"
 			r.Notes = []string{"Keep Mail.Send as an application permission: the ApplicationAccessPolicy narrows it in Exchange. Until the policy applies (more than an hour), the app can send as every mailbox."}
 			break
 		}
-		r.Consent = "none in Entra for Mail.Send: Exchange Online grants it to chosen mailboxes (mailgrant rbac-script " + p.Name + ")"
+		r.Consent = "none in Entra for Mail.Send: Exchange Online grants it to chosen mailboxes (mailgrant rbac-script " + nameOr(p.Name) + ")"
 		if len(perms) > 0 {
 			r.Consent = "an administrator grants admin consent for " + strings.Join(perms, ", ") + " (mailgrant opens the consent page); " + r.Consent
 		}
@@ -214,14 +214,26 @@ func WithServicePrincipal(r assets.RBACScript, tok *Token, at time.Time) assets.
 func RevokeAdvice(p store.Profile) string {
 	var b strings.Builder
 	b.WriteString("mailgrant cannot revoke anything on Microsoft's side:\n")
-	if p.Scenario.Delegated() {
+	switch {
+	case p.Scenario == store.Personal:
+		b.WriteString("  - a copy of the refresh token elsewhere stays valid until revoked, and so does the consent: the account owner removes the app at https://account.live.com/consent/Manage (Microsoft account > Privacy > Apps and services)\n")
+	case p.Scenario.Delegated():
 		fmt.Fprintf(&b, "  - a copy of the refresh token elsewhere stays valid until revoked: Entra admin center > Users > %s > Revoke sessions\n", p.Account)
 		b.WriteString("  - the consent stays: the user removes the app at https://myapps.microsoft.com, or an admin in Enterprise applications > Permissions\n")
-	} else {
+	default:
 		b.WriteString("  - the admin consent stays: remove it in Enterprise applications > the app > Permissions\n")
 	}
 	if p.Credential == store.CredentialSecret || p.Credential == store.CredentialCertificate {
 		fmt.Fprintf(&b, "  - the %s stays valid: delete it in App registrations > %s > Certificates & secrets\n", p.Credential, p.ClientID)
 	}
 	return b.String()
+}
+
+// nameOr is a profile's name, or NAME when none is given yet (a checklist
+// printed before the profile is named).
+func nameOr(name string) string {
+	if name == "" {
+		return "NAME"
+	}
+	return name
 }

@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/help"
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailgrant/mailgrant/flows"
@@ -55,6 +54,12 @@ type Deps struct {
 	// CommandPrefix starts the commands shown to the user, such as
 	// "mailgrant" or "mailgrant --sandbox".
 	CommandPrefix string
+	// OverSSH says the wizard runs in an SSH session: the sign-in starts
+	// with a device code, and the screen says why.
+	OverSSH bool
+	// Store, when set, is the keyring check run after the first frame and
+	// the encrypted file offered when the keyring does not work.
+	Store *StoreOffer
 	// UploadCertificate registers a new certificate with the app, as an
 	// admin would upload it in the portal. Only the sandbox can (cmd passes
 	// its server's); nil elsewhere, and the done screen says where to upload.
@@ -137,6 +142,9 @@ const (
 	stepRBAC
 	stepDone
 	stepStatus
+	// stepStore is the keyring offer: the OS keyring does not work, and
+	// the encrypted file may be chosen instead.
+	stepStore
 )
 
 // Model is the root model: it holds the screens and routes messages between
@@ -157,6 +165,22 @@ type Model struct {
 	hasProfiles bool
 	// reauth is true when the current authorization replaces a stored one.
 	reauth bool
+	// showHelp is true while the full help overlay (?) is on display.
+	showHelp bool
+	// confirmQuit is true while "quit? y/n" is asked, because quitting
+	// now would lose typed values or a sign-in in progress.
+	confirmQuit bool
+	// final, once set, is the last frame: the program is quitting and the
+	// running screen (with its spinner) is replaced by what happened.
+	final string
+	// sized is true after the first window size: a later one is a resize,
+	// which redraws the whole screen so no stale line stays on top.
+	sized bool
+	// completed is the outcome of an authorization finished before the
+	// wizard returned to the list, so quitting from there still reports it.
+	completed Outcome
+	// storeCheck is the keyring probe or the offer of the encrypted file.
+	storeCheck storeScreen
 
 	home         homeScreen
 	chooser      chooserScreen
@@ -203,7 +227,9 @@ func New(ctx context.Context, d Deps) Model {
 		check:        newCheckScreen(st),
 		rbac:         newRBACScreen(st),
 		status:       newStatusScreen(st),
+		storeCheck:   newStoreScreen(st, d.Store),
 	}
+	m.chooser.keys.Back.SetEnabled(false) // until profiles are known
 	switch d.Start {
 	case StartSetup:
 		m.step = stepChooser
@@ -251,11 +277,11 @@ func Run(ctx context.Context, d Deps, opts ...tea.ProgramOption) (Outcome, error
 func (m Model) Init() tea.Cmd {
 	switch {
 	case m.step == stepAuthorize && m.authorize.loadingName != "":
-		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.authorize.spinner.Tick)
+		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.authorize.spinner.Tick, m.storeCheck.probe())
 	case m.step == stepAppAuth && m.appAuth.loadingName != "":
-		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.appAuth.spinner.Tick)
+		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.appAuth.spinner.Tick, m.storeCheck.probe())
 	}
-	return loadProfiles(m.deps.ConfigDir)
+	return tea.Batch(loadProfiles(m.deps.ConfigDir), m.storeCheck.probe())
 }
 
 // Update reads top-down: size and quit keys, then events that change the
@@ -266,19 +292,25 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// One column is kept free: a line that fills the last column leaves
 		// the terminal waiting to wrap, and the inline renderer then loses
 		// track of where its previous frame began.
+		resized := m.sized && (max(msg.Width-1, 1) != m.width || msg.Height != m.height)
+		m.sized = true
 		m.setSize(max(msg.Width-1, 1), msg.Height)
+		if resized {
+			return m, tea.ClearScreen
+		}
 		return m, nil
 	case tea.KeyPressMsg:
-		if key.Matches(msg, m.keys.Interrupt) {
-			return m.interrupt()
-		}
-		return m.updateActive(msg)
+		return m.keyPressed(msg)
 	case tea.PasteMsg:
 		return m.updateActive(msg)
 	case profilesLoadedMsg:
 		return m.profilesLoaded(msg)
 	case quitRequestedMsg:
-		return m.quit()
+		return m.askQuit()
+	case storeProbedMsg, storeOpenedMsg, passphraseMadeMsg:
+		return m.updateStore(msg)
+	case storeDeclinedMsg:
+		return m.stopAll(Outcome{Err: ErrNoUsableStore})
 	case backRequestedMsg:
 		return m.back()
 	case newRequestedMsg:
@@ -317,8 +349,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case rbacScriptClosedMsg:
 		return m.rbacClosed()
 	case finishedMsg:
-		m.outcome = m.done.outcome()
-		return m, tea.Quit
+		return m.finished()
 	}
 	return m.updateScreens(msg)
 }
@@ -339,34 +370,61 @@ func (m *Model) setSize(w, h int) {
 	m.rbac.setSize(w, room)
 	m.done.setSize(w, room)
 	m.status.setSize(w)
+	m.storeCheck.setSize(w)
 }
 
 // chromeHeight is the number of lines around a screen: the banner, and the
-// blank line and help bar below.
+// blank line and help bar below, and one row kept free: a frame as tall as
+// the terminal scrolls it by a line when drawn inline, which leaves a copy
+// of the top line (the banner) behind.
 func (m Model) chromeHeight() int {
 	if m.deps.Sandbox {
-		return 3
+		return 4
 	}
-	return 2
+	return 3
 }
 
 // View stacks the sandbox banner, the active screen and its help bar. It is
 // inline (no alternate screen) so the last screen, with the commands to use,
 // stays in the terminal after the wizard ends.
 func (m Model) View() tea.View {
+	if m.final != "" {
+		// As tall as the frames before it, so the inline renderer
+		// overwrites all of the last screen (a shorter last frame left its
+		// top lines behind).
+		out := clip(m.final, m.width)
+		if pad := m.height - 1 - strings.Count(out, "\n") - 1; m.height > 0 && pad > 0 {
+			out += strings.Repeat("\n", pad)
+		}
+		return tea.NewView(out)
+	}
 	var top []string
 	if m.deps.Sandbox {
 		top = append(top, m.styles.banner.Render(truncate("SANDBOX — simulated tenant, nothing reaches Microsoft", m.width)))
 	}
-	helpView := m.help.View(m.activeKeys())
+	helpView := m.help.View(m.helpBar())
 	body := strings.TrimRight(m.activeView(), "\n")
+	switch {
+	case m.showHelp:
+		body = m.helpOverlay()
+		helpView = m.help.View(overlayKeys{close: m.keys.CloseHelp})
+	case m.confirmQuit:
+		body += "\n\n" + paint(m.styles.warn, wrap("Quit? "+m.lossWords()+" y quit · n stay", m.width))
+		helpView = m.help.View(overlayKeys{close: m.keys.Yes, stay: m.keys.No})
+	}
 	room := m.height - m.chromeHeight()
 	lines := strings.Split(body, "\n")
-	if room > 0 && len(lines) > room {
+	switch {
+	case room > 0 && len(lines) > room && m.confirmQuit:
+		lines = lines[len(lines)-room:] // the question is at the end
+	case room > 0 && len(lines) > room:
 		lines = lines[:room]
 	}
 	parts := append(top, strings.Join(lines, "\n"), "", helpView)
-	out := strings.Join(parts, "\n")
+	// No line may be wider than the terminal: a wrapped line would make the
+	// frame taller than the renderer thinks, and it would leave copies of
+	// the top lines (the banner) behind.
+	out := clip(strings.Join(parts, "\n"), m.width)
 	// Every frame is as tall as the terminal allows, so a taller screen never
 	// follows a shorter one: the inline renderer then redraws in place.
 	if pad := m.height - 1 - strings.Count(out, "\n") - 1; m.height > 0 && pad > 0 {
@@ -396,6 +454,8 @@ func (m Model) activeView() string {
 		return m.done.View()
 	case stepStatus:
 		return m.status.View()
+	case stepStore:
+		return m.storeCheck.View()
 	default:
 		return m.home.View()
 	}
@@ -422,6 +482,8 @@ func (m Model) activeKeys() help.KeyMap {
 		return m.done.keys
 	case stepStatus:
 		return m.status.keys
+	case stepStore:
+		return m.storeCheck.keys
 	default:
 		return m.home.keys
 	}
@@ -449,6 +511,8 @@ func (m Model) updateActive(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.done, cmd = m.done.Update(msg)
 	case stepStatus:
 		m.status, cmd = m.status.Update(msg)
+	case stepStore:
+		m.storeCheck, cmd = m.storeCheck.Update(msg)
 	default:
 		m.home, cmd = m.home.Update(msg)
 	}
@@ -460,7 +524,7 @@ func (m Model) updateActive(msg tea.Msg) (tea.Model, tea.Cmd) {
 // attempt or component id, so a late result of a cancelled attempt is
 // dropped even after the user moved on.
 func (m Model) updateScreens(msg tea.Msg) (tea.Model, tea.Cmd) {
-	cmds := make([]tea.Cmd, 10)
+	cmds := make([]tea.Cmd, 11)
 	m.home, cmds[0] = m.home.Update(msg)
 	m.chooser, cmds[1] = m.chooser.Update(msg)
 	m.registration, cmds[2] = m.registration.Update(msg)
@@ -471,5 +535,6 @@ func (m Model) updateScreens(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.rbac, cmds[7] = m.rbac.Update(msg)
 	m.done, cmds[8] = m.done.Update(msg)
 	m.status, cmds[9] = m.status.Update(msg)
+	m.storeCheck, cmds[10] = m.storeCheck.Update(msg)
 	return m, tea.Batch(cmds...)
 }

@@ -48,6 +48,8 @@ type authorizeScreen struct {
 	now        time.Time
 	browserErr error
 	err        error
+	// copied is true once c put the URL on the clipboard.
+	copied bool
 }
 
 // newAuthorizeScreen builds the screen; device starts sign-ins with a
@@ -74,7 +76,7 @@ func (s authorizeScreen) start(parent context.Context, d Deps, p store.Profile, 
 	s.deps, s.parent = d, parent
 	s.profile, s.clientSecret = p, secret
 	s.loadingName = ""
-	s.flow, s.url, s.deviceFlow, s.browserErr, s.err = nil, "", nil, nil, nil
+	s.flow, s.url, s.deviceFlow, s.browserErr, s.err, s.copied = nil, "", nil, nil, nil, false
 	s.startedAt, s.now = time.Time{}, time.Time{}
 	s.attempt = nextAttempt()
 	s.ctx, s.cancel = context.WithCancel(parent)
@@ -127,10 +129,14 @@ func (s *authorizeScreen) setKeys() {
 	failed := s.err != nil
 	s.keys.Retry.SetEnabled(failed && s.deps.Env != nil)
 	s.keys.Open.SetEnabled(!failed && s.url != "" && !s.device)
+	s.keys.Copy.SetEnabled(!failed && s.url != "" && !s.device)
 	s.keys.Switch.SetEnabled(s.deps.Env != nil && s.loadingName == "")
-	if s.device {
+	switch {
+	case s.device:
 		s.keys.Switch.SetHelp("d", "use the browser")
-	} else {
+	case s.browserErr != nil:
+		s.keys.Switch.SetHelp("d", "sign in with a device code instead")
+	default:
 		s.keys.Switch.SetHelp("d", "device code")
 	}
 	if failed {
@@ -161,6 +167,7 @@ func (s authorizeScreen) Update(msg tea.Msg) (authorizeScreen, tea.Cmd) {
 	case browserOpenedMsg:
 		if s.owns(msg.Attempt) {
 			s.browserErr = msg.Err
+			s.setKeys()
 		}
 	case errMsg:
 		if s.owns(msg.Attempt) {
@@ -187,6 +194,11 @@ func (s authorizeScreen) updateKeys(msg tea.KeyPressMsg) (authorizeScreen, tea.C
 		if s.url != "" {
 			return s, openBrowser(s.deps.Browser, s.attempt, s.url)
 		}
+	case key.Matches(msg, s.keys.Copy):
+		if s.url != "" {
+			s.copied = true
+			return s, tea.SetClipboard(s.url)
+		}
 	case key.Matches(msg, s.keys.Retry):
 		return s.start(s.parent, s.deps, s.profile, s.clientSecret)
 	case key.Matches(msg, s.keys.Switch):
@@ -199,6 +211,18 @@ func (s authorizeScreen) updateKeys(msg tea.KeyPressMsg) (authorizeScreen, tea.C
 		return s, emit(quitRequestedMsg{})
 	}
 	return s, nil
+}
+
+// browserProblem says in plain words why no browser opened.
+func browserProblem(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "could not open a browser: ")
+	switch {
+	case strings.Contains(msg, "executable file not found"):
+		return "no browser launcher (xdg-open) is installed here"
+	case strings.HasPrefix(msg, "exit status"):
+		return "the browser launcher failed, " + msg
+	}
+	return msg
 }
 
 // View says what to do, shows the URL and the time waited, or the failure.
@@ -230,19 +254,25 @@ func (s authorizeScreen) View() string {
 	}
 	b.WriteString(wrap(who, s.width) + "\n")
 	if s.browserErr != nil {
-		reason := strings.TrimPrefix(s.browserErr.Error(), "could not open a browser: ")
-		b.WriteString(paint(s.st.warn, wrap("! could not open a browser: "+reason+" — open the URL below yourself", s.width)) + "\n")
+		b.WriteString(paint(s.st.warn, wrap("! No browser could be opened ("+browserProblem(s.browserErr)+").", s.width)) + "\n")
+		b.WriteString(paint(s.st.label, wrap("Press d to sign in with a device code instead (from a phone or any computer), or open the URL below in a browser on this machine.", s.width)) + "\n")
 	} else {
-		b.WriteString(paint(s.st.subtle, wrap("If no browser opened, open this URL yourself:", s.width)) + "\n")
+		b.WriteString(paint(s.st.subtle, wrap("If no browser opened, open this URL yourself (c copies it whole):", s.width)) + "\n")
 	}
 	b.WriteString("\n" + s.linkedURL() + "\n\n")
+	if s.copied {
+		b.WriteString(paint(s.st.subtle, wrap("Copied to the clipboard through the terminal (OSC 52; tmux needs set-clipboard on).", s.width)) + "\n")
+	}
 	b.WriteString(s.spinner.View() + " Waiting for the browser… " + elapsed(s.now.Sub(s.startedAt)))
 	return b.String()
 }
 
 // linkedURL is the authorize URL broken at the screen width so every
-// character can be copied, each line also a terminal hyperlink to the whole
-// URL. The URL holds no secret (PKCE sends only the challenge).
+// character shows, each line also a terminal hyperlink (OSC 8) to the whole
+// URL; c copies it whole (OSC 52). It is not printed above the screen
+// unbroken: Bubble Tea's inline renderer counts printed lines by their line
+// breaks, so a line the terminal wraps corrupts the frames that follow. The
+// URL holds no secret (PKCE sends only the challenge).
 func (s authorizeScreen) linkedURL() string {
 	lines := strings.Split(hardWrap(s.url, s.width), "\n")
 	for i, l := range lines {
@@ -265,7 +295,14 @@ func (s authorizeScreen) deviceView() string {
 		return s.spinner.View() + " Asking Entra for a device code…"
 	}
 	var b strings.Builder
-	b.WriteString(wrap("On any device (a phone, another computer), open", s.width) + "\n\n")
+	if s.deps.OverSSH && !d.OnThisMachine() {
+		b.WriteString(paint(s.st.subtle, wrap("Over SSH a browser elsewhere cannot reach this machine's localhost, so the sign-in uses a code (d: use a browser on this machine instead).", s.width)) + "\n\n")
+	}
+	where := "On any device (a phone, another computer), open"
+	if d.OnThisMachine() {
+		where = "On this machine (the sandbox's page is on localhost), open"
+	}
+	b.WriteString(wrap(where, s.width) + "\n\n")
 	b.WriteString("    " + ansi.SetHyperlink(d.VerificationURI) + s.st.url.Render(d.VerificationURI) + ansi.ResetHyperlink() + "\n\n")
 	b.WriteString("and enter the code\n\n")
 	b.WriteString("    " + s.st.code.Render(d.UserCode) + "\n\n")

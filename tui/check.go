@@ -56,14 +56,25 @@ func (s *checkScreen) setSize(w int) { s.width = w }
 func (s checkScreen) startVerify(ctx context.Context, d Deps, p store.Profile, secret string, tok *flows.Token) (checkScreen, tea.Cmd) {
 	s, ctx = s.reset(ctx, d, p)
 	s.clientSecret, s.token = secret, tok
-	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, p, tok), s.spinner.Tick)
+	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, p, tok, flows.CheckOptions{Command: d.CommandPrefix}), s.spinner.Tick)
 }
 
 // startVerifyApp checks a token an app-only credential just obtained.
 func (s checkScreen) startVerifyApp(ctx context.Context, d Deps, r appRequest, tok *flows.Token) (checkScreen, tea.Cmd) {
 	s, ctx = s.reset(ctx, d, r.Profile)
 	s.app, s.token, s.certPath = &r, tok, r.CertPath
-	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, r.Profile, tok), s.spinner.Tick)
+	o := flows.CheckOptions{Command: d.CommandPrefix}
+	switch r.Profile.Scenario {
+	case store.SendAsAny:
+		// The test mailbox asked for on the form: a message from it to
+		// itself proves the app can send.
+		o.TestSendTo = r.Profile.Account
+	case store.RBAC:
+		// A new rbac app cannot send yet: the admin runs the PowerShell
+		// after this, so the profile is saved as waiting for the role.
+		o.BeforeScoping = !s.reauth
+	}
+	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, r.Profile, tok, o), s.spinner.Tick)
 }
 
 func (s checkScreen) reset(parent context.Context, d Deps, p store.Profile) (checkScreen, context.Context) {
@@ -224,14 +235,14 @@ func (s checkScreen) View() string {
 	b.WriteString("\n")
 	if s.status != nil {
 		state := s.status.State
-		b.WriteString(stateStyle(s.st, state).Render("Status: "+state.Symbol()+" "+string(state)) + "\n")
+		b.WriteString(stateStyle(s.st, state).Render("Status: "+state.Symbol()+" "+string(state)+" ("+state.Words()+")") + "\n")
 		if s.status.Error != nil {
 			b.WriteString(errorBlock(s.st, s.status.Error, s.width) + "\n")
 		}
 	}
 	switch {
 	case s.saving:
-		b.WriteString(s.spinner.View() + " Saving to the keyring…")
+		b.WriteString(s.spinner.View() + " Saving…")
 	case s.err != nil:
 		b.WriteString(errorBlock(s.st, s.err, s.width))
 	case s.status != nil && !s.keeps(s.status):
@@ -274,7 +285,7 @@ func stateStyle(st styles, state flows.State) lipgloss.Style {
 	switch state {
 	case flows.StateAuthorized:
 		return st.ok
-	case flows.StateConsentMissing, flows.StateReauthorize, flows.StateCredentialExpired:
+	case flows.StateConsentMissing, flows.StateReauthorize, flows.StateCredentialExpired, flows.StatePending:
 		return st.warn
 	}
 	return st.bad

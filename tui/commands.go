@@ -112,10 +112,12 @@ func waitForCheck(ch <-chan tea.Msg) tea.Cmd {
 	}
 }
 
-// verifyToken checks a token just obtained (account, permissions).
-func verifyToken(ctx context.Context, env *flows.Env, attempt int, p store.Profile, tok *flows.Token) tea.Cmd {
+// verifyToken checks a token just obtained (account, permissions; o adds
+// a test send, or stops an rbac check before the Exchange role).
+func verifyToken(ctx context.Context, env *flows.Env, attempt int, p store.Profile, tok *flows.Token, o flows.CheckOptions) tea.Cmd {
 	return runCheck(attempt, func(progress func(flows.Step)) *flows.Status {
-		return flows.Verify(ctx, env, p, tok, flows.CheckOptions{Progress: progress})
+		o.Progress = progress
+		return flows.Verify(ctx, env, p, tok, o)
 	})
 }
 

@@ -23,6 +23,7 @@ const newCertificateBits = 2048
 // loadCertificate reads the certificate file named on the details form.
 func loadCertificate(env *flows.Env, attempt int, path, password string) tea.Cmd {
 	return func() tea.Msg {
+		path = expandHome(path)
 		now := time.Now()
 		if env != nil {
 			now = env.Now()
@@ -36,6 +37,7 @@ func loadCertificate(env *flows.Env, attempt int, path, password string) tea.Cmd
 // certificate's public part can be written where the admin asked.
 func checkNewCertificatePath(attempt int, path string) tea.Cmd {
 	return func() tea.Msg {
+		path = expandHome(path)
 		bad := func(problem, hint string) tea.Msg {
 			return credentialCheckedMsg{Attempt: attempt, Field: fieldNewCert, Err: &flows.InputError{Field: "new-certificate", Problem: problem, Hint: hint}}
 		}
@@ -76,6 +78,7 @@ func loadAppCredential(secrets store.Secrets, p store.Profile) tea.Cmd {
 // (mode 0644) for upload and, in the sandbox, uploads it.
 func createCertificate(env *flows.Env, upload func(string, []byte) error, attempt int, p store.Profile, path string, days int) tea.Cmd {
 	return func() tea.Msg {
+		path = expandHome(path)
 		c, err := flows.GenerateCertificate("mailgrant "+p.Name, time.Duration(days)*24*time.Hour, newCertificateBits, env.Now())
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
@@ -186,9 +189,9 @@ func waitForDeviceToken(ctx context.Context, attempt int, d *flows.DeviceFlow) t
 
 // checkAndRecord checks one stored profile and records the outcome; "check
 // all" runs one per profile, concurrently.
-func checkAndRecord(ctx context.Context, env *flows.Env, secrets store.Secrets, dir string, batch int, p store.Profile) tea.Cmd {
+func checkAndRecord(ctx context.Context, env *flows.Env, secrets store.Secrets, dir, prefix string, batch int, p store.Profile) tea.Cmd {
 	return func() tea.Msg {
-		st := flows.Check(ctx, env, secrets, p, flows.CheckOptions{Lock: store.ProfileLocker{Dir: dir}})
+		st := flows.Check(ctx, env, secrets, p, flows.CheckOptions{Lock: store.ProfileLocker{Dir: dir}, Command: prefix})
 		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
 			cur, ok := ps.Get(p.Name)
 			if !ok {
@@ -225,15 +228,16 @@ func deleteProfile(secrets store.Secrets, dir string, attempt int, p store.Profi
 
 // checkStored checks a stored profile with its secret from the keyring
 // (storing a rotated refresh token), with a test message when to is set.
-func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir string, attempt int, p store.Profile, to string) tea.Cmd {
+func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir, prefix string, attempt int, p store.Profile, to string) tea.Cmd {
 	return runCheck(attempt, func(progress func(flows.Step)) *flows.Status {
-		return flows.Check(ctx, env, secrets, p, flows.CheckOptions{TestSendTo: to, Progress: progress, Lock: store.ProfileLocker{Dir: dir}})
+		return flows.Check(ctx, env, secrets, p, flows.CheckOptions{TestSendTo: to, Progress: progress, Lock: store.ProfileLocker{Dir: dir}, Command: prefix})
 	})
 }
 
 // writeScript saves the PowerShell where the admin asked.
 func writeScript(attempt int, path, script string) tea.Cmd {
 	return func() tea.Msg {
+		path = expandHome(path)
 		err := store.WriteNewFile(path, []byte(script), 0o644, false) // never replaces a file or follows a link
 		if err != nil {
 			err = &flows.InputError{Field: "path", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a new, writable path, such as scope.ps1"}

@@ -52,6 +52,10 @@ type detailsScreen struct {
 	env *flows.Env
 	// checking is the attempt of the file check running after submit.
 	checking int
+	// nameTouched is true once the profile name was typed into; until then
+	// a taken name is replaced by a free one (proposed).
+	nameTouched bool
+	proposed    string
 }
 
 // newDetailsScreen builds the form for a new profile of a scenario, filled
@@ -139,10 +143,28 @@ func (s detailsScreen) setExisting(names []string) detailsScreen {
 		s.existing[n] = true
 	}
 	s.setValidators()
-	if v := s.inputs[fieldProfile].Value(); v != "" {
+	v := s.inputs[fieldProfile].Value()
+	if v != "" && !s.nameTouched && s.allow == "" && s.existing[v] {
+		free := freeName(v, s.existing)
+		s.proposed = v
+		s.inputs[fieldProfile].SetValue(free)
+		s.inputs[fieldProfile].CursorEnd()
+		v = free
+	}
+	if v != "" {
 		s.inputs[fieldProfile].Err = s.inputs[fieldProfile].Validate(v)
 	}
 	return s
+}
+
+// freeName is name, or name-2, name-3 … whichever is not taken.
+func freeName(name string, taken map[string]bool) string {
+	for i := 2; ; i++ {
+		n := name + "-" + strconv.Itoa(i)
+		if !taken[n] {
+			return n
+		}
+	}
 }
 
 // withSecret fills the client secret field (a re-authorization whose
@@ -202,6 +224,9 @@ func (s detailsScreen) Update(msg tea.Msg) (detailsScreen, tea.Cmd) {
 	if s.focus == fieldCredential {
 		return s, nil
 	}
+	if _, paste := msg.(tea.PasteMsg); paste && s.focus == fieldProfile {
+		s.nameTouched, s.proposed = true, ""
+	}
 	var cmd tea.Cmd
 	s.inputs[s.focus], cmd = s.inputs[s.focus].Update(msg)
 	return s, cmd
@@ -236,6 +261,9 @@ func (s detailsScreen) updateKeys(km tea.KeyPressMsg) (detailsScreen, tea.Cmd) {
 	}
 	if s.focus == fieldCredential {
 		return s, nil
+	}
+	if s.focus == fieldProfile {
+		s.nameTouched, s.proposed = true, ""
 	}
 	var cmd tea.Cmd
 	s.inputs[s.focus], cmd = s.inputs[s.focus].Update(km)
@@ -420,6 +448,12 @@ func (s detailsScreen) fieldView(f field) string {
 	if err := s.inputs[f].Err; err != nil && f != fieldCredential {
 		b.WriteString("\n" + indent(fieldError(s.st, err, sub), under))
 	}
+	if f == fieldProfile && s.proposed != "" {
+		b.WriteString("\n" + indent(paint(s.st.subtle, wrap("a profile named "+s.proposed+" exists; this name is free", sub)), under))
+	}
+	if f == fieldAccount && !s.scenario.Delegated() {
+		b.WriteString("\n" + indent(paint(s.st.subtle, wrap("the check sends a test message from this mailbox to itself", sub)), under))
+	}
 	if f == fieldAccount && len(s.accounts) > 0 {
 		b.WriteString("\n" + indent(paint(s.st.subtle, wrap("sandbox users: "+groupAccounts(s.accounts), sub)), under))
 	}
@@ -429,7 +463,8 @@ func (s detailsScreen) fieldView(f field) string {
 	return b.String()
 }
 
-// choiceView shows the credential kinds, the picked one marked (•).
+// choiceView shows the credential kinds, the picked one marked (•): on one
+// line, or one under the other when they do not fit, never cut.
 func (s detailsScreen) choiceView() string {
 	parts := make([]string, len(s.choices))
 	for i, c := range s.choices {
@@ -439,7 +474,11 @@ func (s detailsScreen) choiceView() string {
 		}
 		parts[i] = mark + c.label()
 	}
-	return truncate(strings.Join(parts, "  "), max(10, s.width-labelWidth-2))
+	line := strings.Join(parts, "  ")
+	if len([]rune(line)) <= s.width-labelWidth-2 {
+		return line
+	}
+	return strings.Join(parts, "\n"+strings.Repeat(" ", labelWidth+2))
 }
 
 // fitAround keeps as many blocks as fit in height lines, always the one at

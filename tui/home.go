@@ -11,6 +11,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/store"
@@ -52,6 +53,9 @@ type homeScreen struct {
 	// attempt of a running deletion.
 	confirm  *store.Profile
 	deleting int
+	// reauthAsk is the profile whose re-authorization (which opens the
+	// browser) awaits y/n.
+	reauthAsk *store.Profile
 	// notice is what the last action left to read (what deleting cannot
 	// revoke, or that nothing was deleted).
 	notice    string
@@ -101,7 +105,7 @@ func (s homeScreen) stop() homeScreen {
 
 func (s *homeScreen) setKeys() {
 	has := len(s.profiles) > 0
-	asking := s.confirm != nil
+	asking := s.confirm != nil || s.reauthAsk != nil
 	for _, b := range []*key.Binding{&s.keys.Open, &s.keys.Reauth, &s.keys.Delete, &s.keys.CheckAll} {
 		b.SetEnabled(has && !asking)
 	}
@@ -138,6 +142,9 @@ func (s homeScreen) Update(msg tea.Msg) (homeScreen, tea.Cmd) {
 		if s.confirm != nil {
 			return s.updateConfirm(msg)
 		}
+		if s.reauthAsk != nil {
+			return s.updateReauthAsk(msg)
+		}
 		return s.updateKeys(msg)
 	}
 	return s, nil
@@ -157,7 +164,8 @@ func (s homeScreen) updateKeys(km tea.KeyPressMsg) (homeScreen, tea.Cmd) {
 		return s.checkAll()
 	case key.Matches(km, s.keys.Reauth):
 		if p, ok := s.selected(); ok {
-			return s, emit(reauthRequestedMsg{Profile: p})
+			s.reauthAsk, s.notice, s.actionErr = &p, "", nil
+			s.setKeys()
 		}
 	case key.Matches(km, s.keys.Delete):
 		if p, ok := s.selected(); ok && s.deleting == 0 {
@@ -189,6 +197,32 @@ func (s homeScreen) updateConfirm(km tea.KeyPressMsg) (homeScreen, tea.Cmd) {
 	return s, nil
 }
 
+// updateReauthAsk answers "re-authorize?".
+func (s homeScreen) updateReauthAsk(km tea.KeyPressMsg) (homeScreen, tea.Cmd) {
+	switch {
+	case key.Matches(km, s.keys.Yes):
+		p := *s.reauthAsk
+		s.reauthAsk = nil
+		s.setKeys()
+		return s, emit(reauthRequestedMsg{Profile: p})
+	case key.Matches(km, s.keys.No):
+		s.reauthAsk = nil
+		s.setKeys()
+	}
+	return s, nil
+}
+
+// reauthQuestion says what a re-authorization of p does before it starts.
+func reauthQuestion(p store.Profile) string {
+	switch {
+	case !p.Scenario.Delegated():
+		return fmt.Sprintf("Re-authorize %s? It asks Entra for a new token with the stored credential; what is stored changes only if that works. y/n", p.Name)
+	case p.Account != "":
+		return fmt.Sprintf("Re-authorize %s? This opens the browser to sign in as %s; what is stored changes only if that works. y/n", p.Name, p.Account)
+	}
+	return fmt.Sprintf("Re-authorize %s? This opens the browser to sign in; what is stored changes only if that works. y/n", p.Name)
+}
+
 // checkAll checks every profile, each in its own command, concurrently.
 func (s homeScreen) checkAll() (homeScreen, tea.Cmd) {
 	if s.batch != 0 || len(s.profiles) == 0 {
@@ -202,7 +236,7 @@ func (s homeScreen) checkAll() (homeScreen, tea.Cmd) {
 	s.setKeys()
 	cmds := []tea.Cmd{s.spinner.Tick}
 	for _, p := range s.profiles {
-		cmds = append(cmds, checkAndRecord(ctx, s.deps.Env, s.deps.Secrets, s.deps.ConfigDir, s.batch, p))
+		cmds = append(cmds, checkAndRecord(ctx, s.deps.Env, s.deps.Secrets, s.deps.ConfigDir, s.deps.CommandPrefix, s.batch, p))
 	}
 	return s, tea.Batch(cmds...)
 }
@@ -239,7 +273,7 @@ func (s homeScreen) profileDeleted(msg profileDeletedMsg) (homeScreen, tea.Cmd) 
 		s.actionErr = msg.Err
 		return s, nil
 	}
-	s.notice = "Deleted " + msg.Profile.Name + " and its keyring items. " + flows.RevokeAdvice(msg.Profile)
+	s.notice = "Deleted " + msg.Profile.Name + " and its secrets. " + flows.RevokeAdvice(msg.Profile)
 	return s, loadProfiles(s.deps.ConfigDir)
 }
 
@@ -250,19 +284,29 @@ func (s homeScreen) selected() (store.Profile, bool) {
 	return s.profiles[s.cursor], true
 }
 
-// homeColumns are the widths of the fixed columns; the name column takes
-// what is left.
+// homeColumns are the widths of the fixed columns of the wide layout; the
+// name column is as wide as the longest name. Below that width the list is
+// stacked: each profile's name on its own line, whole, its facts under it.
 const (
-	colState   = 20
-	colChecked = 12
-	colToken   = 5
+	colState   = 31
+	colChecked = 16
+	colToken   = 11
 	colRefresh = 14
-	colCred    = 10
-	colFixed   = 2 + colState + 1 + colChecked + 1 + colToken + 1 + colRefresh + 1 + colCred + 1
+	colCred    = 19
+	colFixed   = 2 + colState + 1 + colChecked + 1 + colToken + 1 + colRefresh + 1 + colCred
 )
 
-// View renders the table, the selected profile in full, and what the last
-// action left to read.
+// stacked reports whether the list is too wide for the terminal as a table.
+func (s homeScreen) stacked() bool {
+	name := len("NAME")
+	for _, p := range s.profiles {
+		name = max(name, ansi.StringWidth(p.Name))
+	}
+	return s.width < colFixed+name+1
+}
+
+// View renders the list (a table, or stacked on a narrow terminal), the
+// selected profile in full, and what the last action left to read.
 func (s homeScreen) View() string {
 	var b strings.Builder
 	b.WriteString(s.st.title.Render("mailgrant profiles") + "\n\n")
@@ -282,32 +326,104 @@ func (s homeScreen) View() string {
 		}
 		return b.String()
 	}
-	name := max(8, s.width-colFixed)
-	row := func(cur, n, state, checked, token, refresh, cred string) string {
-		return cur + pad(n, name) + " " + pad(state, colState) + " " + pad(checked, colChecked) + " " +
-			pad(token, colToken) + " " + pad(refresh, colRefresh) + " " + truncate(cred, colCred)
-	}
-	b.WriteString(s.st.label.Render(row("  ", "NAME", "STATE", "LAST CHECKED", "TOKEN", "REFRESH→LAPSES", "CREDENTIAL")) + "\n")
-	from, to := s.window(strings.Count(footer, "\n") + 1)
-	for i := from; i < to; i++ {
-		p := s.profiles[i]
-		cells := []string{p.Name, stateLabel(p.LastState), checkedLabel(p), s.tokenLabel(p), refreshLabel(p), credentialLabel(p)}
-		if i == s.cursor {
-			b.WriteString(s.st.selected.Render(row("> ", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5])) + "\n")
-		} else {
-			b.WriteString(row("  ", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]) + "\n")
-		}
+	if s.stacked() {
+		b.WriteString(s.stackedRows(footer))
+	} else {
+		b.WriteString(s.tableRows(footer))
 	}
 	b.WriteString("\n" + footer)
 	return b.String()
 }
 
-// window is the range of profiles that fits on screen around the cursor:
-// the title, header and footer take the rest.
-func (s homeScreen) window(footerLines int) (from, to int) {
+// tableRows is the wide layout: a header of plain words, a row each.
+func (s homeScreen) tableRows(footer string) string {
+	var b strings.Builder
+	name := len("NAME")
+	for _, p := range s.profiles {
+		name = max(name, ansi.StringWidth(p.Name))
+	}
+	name = max(name, s.width-colFixed-1)
+	row := func(cur, n, state, checked, token, refresh, cred string) string {
+		return cur + pad(n, name) + " " + pad(state, colState) + " " + pad(checked, colChecked) + " " +
+			pad(token, colToken) + " " + pad(refresh, colRefresh) + " " + truncate(cred, colCred)
+	}
+	b.WriteString(s.st.label.Render(row("  ", "NAME", "STATE", "LAST CHECKED", "TOKEN UNTIL", "SIGN-IN LAPSES", "SECRET/CERT EXPIRES")) + "\n")
+	from, to := s.window(strings.Count(footer, "\n")+1, 1)
+	for i := from; i < to; i++ {
+		p := s.profiles[i]
+		cells := []string{p.Name, stateLabel(p.LastState), checkedLabel(p), s.tokenLabel(p), refreshLabel(p), credentialLabel(p)}
+		line := row("  ", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5])
+		if i == s.cursor {
+			line = s.st.selected.Render(row("> ", cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]))
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// stackedRows is the narrow layout: the name whole on one line, the state
+// and dates in words under it (wrapped, never cut), as many profiles
+// around the cursor as fit.
+func (s homeScreen) stackedRows(footer string) string {
+	rows := make([]string, len(s.profiles))
+	for i, p := range s.profiles {
+		facts := []string{stateLabel(p.LastState), "checked " + checkedLabel(p)}
+		if t := s.tokenLabel(p); t != "-" {
+			facts = append(facts, "token until "+t)
+		}
+		if r := refreshLabel(p); r != "-" {
+			facts = append(facts, "sign-in lapses "+r)
+		}
+		if c := credentialLabel(p); c != "-" {
+			what := "secret"
+			if p.Credential == store.CredentialCertificate {
+				what = "certificate"
+			}
+			facts = append(facts, what+" expires "+c)
+		}
+		name := "  " + p.Name
+		if i == s.cursor {
+			name = s.st.selected.Render("> " + p.Name)
+		}
+		rows[i] = name + "\n" + paint(s.st.subtle, indent(wrap(strings.Join(facts, " · "), max(10, s.width-4)), "    "))
+	}
+	budget := len(rows) * 10
+	if s.height > 0 {
+		budget = max(2, s.height-3-(strings.Count(footer, "\n")+1))
+	}
+	from, to := fitWindow(rows, s.cursor, budget)
+	return strings.Join(rows[from:to], "\n") + "\n"
+}
+
+// fitWindow picks the rows around cursor that fit in budget lines.
+func fitWindow(rows []string, cursor, budget int) (from, to int) {
+	height := func(r string) int { return strings.Count(r, "\n") + 1 }
+	from, to = cursor, cursor+1
+	used := height(rows[cursor])
+	for {
+		grew := false
+		if to < len(rows) && used+height(rows[to]) <= budget {
+			used += height(rows[to])
+			to++
+			grew = true
+		}
+		if from > 0 && used+height(rows[from-1]) <= budget {
+			from--
+			used += height(rows[from])
+			grew = true
+		}
+		if !grew {
+			return from, to
+		}
+	}
+}
+
+// window is the range of profiles that fits on screen around the cursor,
+// each taking per lines: the title, header and footer take the rest.
+func (s homeScreen) window(footerLines, per int) (from, to int) {
 	rows := len(s.profiles)
 	if s.height > 0 {
-		rows = max(1, s.height-4-footerLines)
+		rows = max(1, (s.height-4-footerLines)/per)
 	}
 	from = max(0, min(s.cursor-rows/2, len(s.profiles)-rows))
 	return from, min(len(s.profiles), from+rows)
@@ -318,12 +434,14 @@ func (s homeScreen) window(footerLines int) (from, to int) {
 func (s homeScreen) footer() string {
 	var parts []string
 	if p, ok := s.selected(); ok {
-		parts = append(parts, paint(s.st.subtle, wrap(fmt.Sprintf("%s: %s, %s in tenant %s, app %s", p.Name, p.Scenario, p.Account, p.Tenant, p.ClientID), s.width)))
+		parts = append(parts, paint(s.st.subtle, wrap(profileSummary(p), s.width)))
 	}
 	switch {
 	case s.confirm != nil:
 		p := s.confirm
-		parts = append(parts, paint(s.st.warn, wrap(fmt.Sprintf("Delete profile %s (%s, %s) and its secrets from the keyring? y/n", p.Name, p.Scenario, p.Account), s.width)))
+		parts = append(parts, paint(s.st.warn, wrap(fmt.Sprintf("Delete profile %s (%s, %s) and its secrets? y/n", p.Name, p.Scenario, p.Account), s.width)))
+	case s.reauthAsk != nil:
+		parts = append(parts, paint(s.st.warn, wrap(reauthQuestion(*s.reauthAsk), s.width)))
 	case s.deleting != 0:
 		parts = append(parts, s.spinner.View()+" Deleting…")
 	case s.batch != 0:
@@ -332,26 +450,27 @@ func (s homeScreen) footer() string {
 	if s.actionErr != nil {
 		parts = append(parts, errorBlock(s.st, s.actionErr, s.width))
 	}
-	if s.notice != "" && s.confirm == nil {
+	if s.notice != "" && s.confirm == nil && s.reauthAsk == nil {
 		parts = append(parts, wrap(strings.TrimRight(s.notice, "\n"), s.width))
 	}
 	return strings.Join(parts, "\n")
 }
 
-// stateLabel is a state as its symbol and word.
+// stateLabel is a state as its symbol and plain words.
 func stateLabel(state string) string {
 	if state == "" {
 		state = string(flows.StateUnauthorized)
 	}
-	return flows.State(state).Symbol() + " " + state
+	return flows.State(state).Symbol() + " " + flows.State(state).Words()
 }
 
-// checkedLabel is when the profile was last checked, in local time.
+// checkedLabel is when the profile was last checked, in local time with
+// its zone.
 func checkedLabel(p store.Profile) string {
 	if p.LastCheckedAt == nil {
 		return "never"
 	}
-	return p.LastCheckedAt.Local().Format("Jan _2 15:04")
+	return p.LastCheckedAt.Local().Format("Jan _2 15:04 MST")
 }
 
 // tokenLabel is when the access token of this session's last check
@@ -361,17 +480,16 @@ func (s homeScreen) tokenLabel(p store.Profile) string {
 	if st == nil || st.TokenExpiresAt == nil {
 		return "-"
 	}
-	return st.TokenExpiresAt.Local().Format("15:04")
+	return st.TokenExpiresAt.Local().Format("15:04 MST")
 }
 
-// refreshLabel is when a delegated profile's refresh token was last
-// rotated, and when it lapses if unused.
+// refreshLabel is when a delegated profile's sign-in lapses if the
+// profile is not used (its refresh token's inactivity lifetime).
 func refreshLabel(p store.Profile) string {
 	if !p.Scenario.Delegated() || p.RefreshRotatedAt == nil {
 		return "-"
 	}
-	at := p.RefreshRotatedAt.Local()
-	return at.Format("Jan 2") + "→" + at.Add(refreshLifetime).Format("Jan 2")
+	return p.RefreshRotatedAt.Local().Add(refreshLifetime).Format(time.DateOnly)
 }
 
 // credentialLabel is when the client secret or certificate expires.
@@ -395,10 +513,26 @@ func errorBlock(st styles, err error, width int) string {
 	fe := flows.AsError(err)
 	lines = append(lines, paint(st.bad, wrap("✗ "+fe.Message, width)))
 	if fe.Hint != "" {
-		lines = append(lines, wrap("Hint: "+fe.Hint, width))
+		lines = append(lines, wrap("Hint: "+keyHint(fe.Hint), width))
 	}
 	if fe.Code != "" && fe.Code != "error" {
 		lines = append(lines, paint(st.subtle, wrap("Code: "+fe.Code, width)))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// profileSummary is the selected profile in one sentence, leaving out what
+// it does not have.
+func profileSummary(p store.Profile) string {
+	out := p.Name + ": " + string(p.Scenario)
+	if p.Account != "" {
+		out += ", " + p.Account
+	}
+	if p.Tenant != "" {
+		out += ", tenant " + p.Tenant
+	}
+	if p.ClientID != "" {
+		out += ", app " + p.ClientID
+	}
+	return out
 }

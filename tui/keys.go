@@ -8,12 +8,25 @@ import "charm.land/bubbles/v2/key"
 
 // rootKeys are the keys the root handles on every screen.
 type rootKeys struct {
-	// Interrupt quits at once, cancelling any running flow.
+	// Interrupt quits, cancelling any running flow; it asks first when
+	// something would be lost, and a second ctrl+c quits.
 	Interrupt key.Binding
+	// Help shows every key of the screen (? or f1; f1 only while typing).
+	Help key.Binding
+	// CloseHelp is any key, on the help overlay.
+	CloseHelp key.Binding
+	// Yes and No answer "quit?".
+	Yes, No key.Binding
 }
 
 func newRootKeys() rootKeys {
-	return rootKeys{Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))}
+	return rootKeys{
+		Interrupt: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Help:      key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?", "help")),
+		CloseHelp: key.NewBinding(key.WithKeys("esc"), key.WithHelp("any key", "close the help")),
+		Yes:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "quit")),
+		No:        key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "stay")),
+	}
 }
 
 // homeKeys are the keys of the profile list. Yes and No answer the delete
@@ -31,9 +44,9 @@ func newHomeKeys() homeKeys {
 		Reauth:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reauth")),
 		Delete:   key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
 		New:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new")),
-		Quit:     key.NewBinding(key.WithKeys("q", "esc"), key.WithHelp("q", "quit")),
-		Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "delete"), key.WithDisabled()),
-		No:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep"), key.WithDisabled()),
+		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		Yes:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes"), key.WithDisabled()),
+		No:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no"), key.WithDisabled()),
 	}
 }
 
@@ -109,12 +122,13 @@ func (k detailsKeys) FullHelp() [][]key.Binding {
 // after a failure, Open only while waiting in the browser; Switch changes
 // between the browser and a device code.
 type authorizeKeys struct {
-	Open, Switch, Retry, Back, Quit key.Binding
+	Open, Copy, Switch, Retry, Back, Quit key.Binding
 }
 
 func newAuthorizeKeys() authorizeKeys {
 	return authorizeKeys{
 		Open:   key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open browser again")),
+		Copy:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy URL"), key.WithDisabled()),
 		Switch: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "device code")),
 		Retry:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled()),
 		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
@@ -124,7 +138,7 @@ func newAuthorizeKeys() authorizeKeys {
 
 // ShortHelp lists the keys for the help bar.
 func (k authorizeKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Switch, k.Retry, k.Back, k.Quit}
+	return []key.Binding{k.Switch, k.Open, k.Copy, k.Retry, k.Back, k.Quit}
 }
 
 // FullHelp lists the keys in one column.
@@ -219,7 +233,7 @@ func (k appAuthKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.Short
 // rbacKeys are the keys of the PowerShell screen. While a path is typed
 // only Confirm and Cancel work.
 type rbacKeys struct {
-	Up, Down, PageDown, PageUp, Left, Right, Legacy, Save, Confirm, Cancel, Continue, Quit key.Binding
+	Up, Down, PageDown, PageUp, Left, Right, Legacy, Save, Confirm, Cancel, Continue, Back, Check, Quit key.Binding
 }
 
 func newRBACKeys() rbacKeys {
@@ -234,7 +248,9 @@ func newRBACKeys() rbacKeys {
 		Save:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save")),
 		Confirm:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save"), key.WithDisabled()),
 		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"), key.WithDisabled()),
-		Continue: key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "continue")),
+		Continue: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check the role now")),
 		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 	}
 }
@@ -244,12 +260,12 @@ func (k rbacKeys) ShortHelp() []key.Binding {
 	if k.Confirm.Enabled() {
 		return []key.Binding{k.Confirm, k.Cancel}
 	}
-	return []key.Binding{k.Up, k.PageDown, k.Legacy, k.Save, k.Continue, k.Quit}
+	return []key.Binding{k.Continue, k.Check, k.Save, k.Legacy, k.Up, k.Back, k.Quit}
 }
 
 // FullHelp lists the keys in one column.
 func (k rbacKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.PageDown, k.PageUp, k.Left, k.Right, k.Legacy, k.Save, k.Continue, k.Quit}}
+	return [][]key.Binding{{k.Up, k.Down, k.PageDown, k.PageUp, k.Left, k.Right, k.Legacy, k.Save, k.Check, k.Continue, k.Back, k.Quit}}
 }
 
 // statusKeys are the keys of a stored profile's status screen. While the

@@ -35,6 +35,9 @@ type rbacScreen struct {
 	legacy   bool
 	// from is the step to return to.
 	from step
+	// afterSave is true right after an rbac setup saved the profile as
+	// pending: there is no step back, enter continues to the done screen.
+	afterSave bool
 
 	// path is the file name input, shown while saving is asked for.
 	path    textinput.Model
@@ -50,7 +53,7 @@ func newRBACScreen(st styles) rbacScreen {
 
 // show fills the screen for profile p, opened from step from.
 func (s rbacScreen) show(d Deps, p store.Profile, from step) rbacScreen {
-	s.profile, s.prefix, s.from = p, d.CommandPrefix, from
+	s.profile, s.prefix, s.from, s.afterSave = p, d.CommandPrefix, from, false
 	s.legacy, s.asking, s.saving, s.saved, s.saveErr = false, false, 0, "", nil
 	s.path = textinput.New()
 	s.path.Prompt = "Save to: "
@@ -76,12 +79,26 @@ func (s *rbacScreen) fill() {
 	s.viewport.SetContent(strings.TrimRight(s.script(), "\n"))
 }
 
-// setSize leaves room for the title, the delay line, and the status line.
+// intro says who runs the script and how long it takes; right after a
+// setup, that the profile waits for the role and how to check it.
+func (s rbacScreen) intro() string {
+	delay := rbacDelay
+	if s.legacy {
+		delay = legacyDelay
+	}
+	intro := "Run it in Exchange Online PowerShell as an Exchange administrator. " + delay
+	if s.afterSave {
+		intro = "Saved as pending (" + flows.StatePending.Words() + "). " + intro + " Then press c, or run " + s.prefix + " status " + s.profile.Name + "."
+	}
+	return intro
+}
+
+// setSize leaves room for the title, the intro, and the status line.
 func (s *rbacScreen) setSize(w, h int) {
 	s.width, s.height = w, h
 	s.viewport.SetWidth(max(10, w))
 	if h > 0 {
-		s.viewport.SetHeight(max(3, h-7))
+		s.viewport.SetHeight(max(3, h-6-strings.Count(wrap(s.intro(), w), "\n")))
 	} else {
 		s.viewport.SetHeight(16)
 	}
@@ -96,11 +113,23 @@ func (s *rbacScreen) setKeys() {
 	} else {
 		s.keys.Legacy.SetHelp("l", "legacy form")
 	}
-	if s.from == stepDone {
+	// Right after the save (from the done screen) there is no step to go
+	// back to: enter continues. Opened from a screen, esc and enter return.
+	s.keys.Back.SetEnabled(!s.asking && !s.afterSave)
+	s.keys.Check.SetEnabled(!s.asking)
+	if s.afterSave {
 		s.keys.Continue.SetHelp("enter", "continue")
 	} else {
 		s.keys.Continue.SetHelp("enter", "back")
 	}
+}
+
+// justSaved marks the screen as shown right after the save.
+func (s rbacScreen) justSaved() rbacScreen {
+	s.afterSave = true
+	s.setSize(s.width, s.height)
+	s.setKeys()
+	return s
 }
 
 // Update scrolls, toggles the form, and asks for a path to save to.
@@ -141,8 +170,10 @@ func (s rbacScreen) updateKeys(km tea.KeyPressMsg) (rbacScreen, tea.Cmd) {
 		s.asking, s.saveErr = true, nil
 		s.setKeys()
 		return s, s.path.Focus()
-	case key.Matches(km, s.keys.Continue):
+	case key.Matches(km, s.keys.Continue), key.Matches(km, s.keys.Back):
 		return s, emit(rbacScriptClosedMsg{})
+	case key.Matches(km, s.keys.Check):
+		return s, emit(checkRequestedMsg{Profile: s.profile})
 	case key.Matches(km, s.keys.Quit):
 		return s, emit(quitRequestedMsg{})
 	case key.Matches(km, s.keys.Up):
@@ -194,7 +225,7 @@ func (s rbacScreen) View() string {
 		form, delay = "legacy ApplicationAccessPolicy", legacyDelay
 	}
 	b.WriteString(paint(s.st.title, truncate("Exchange Online PowerShell for "+s.profile.Name+" ("+form+")", s.width)) + "\n")
-	b.WriteString(paint(s.st.subtle, wrap("Run it in Exchange Online PowerShell as an Exchange administrator. "+delay, s.width)) + "\n\n")
+	b.WriteString(paint(s.st.subtle, wrap(s.intro(), s.width)) + "\n\n")
 	b.WriteString(s.viewport.View() + "\n")
 	switch {
 	case s.asking:

@@ -40,6 +40,7 @@ func (m Model) profilesLoaded(msg profilesLoadedMsg) (tea.Model, tea.Cmd) {
 	case m.step == stepHome && msg.Err == nil && !m.hasProfiles && m.home.notice == "":
 		return m.toChooser()
 	}
+	m.chooser.keys.Back.SetEnabled(m.hasProfiles)
 	return m, nil
 }
 
@@ -73,13 +74,18 @@ func (m Model) toChooser() (tea.Model, tea.Cmd) {
 	m.step = stepChooser
 	m.reauth = false
 	m.chooser.notice = ""
+	// On the first screen there is nothing to go back to: q quits.
+	m.chooser.keys.Back.SetEnabled(m.hasProfiles)
 	return m, nil
 }
 
 // toFirstRegistration shows the registration checklist of a scenario just
 // chosen, once, before its details form (enter skips it).
 func (m Model) toFirstRegistration(sc store.Scenario) (tea.Model, tea.Cmd) {
-	m = m.withNewDetails(sc)
+	// The same scenario again (after esc) keeps what was typed.
+	if m.reauth || m.details.inputs == nil || m.details.scenario != sc || m.details.allow != "" {
+		m = m.withNewDetails(sc)
+	}
 	return m.toRegistration(m.details.profileSoFar(), false)
 }
 
@@ -252,7 +258,10 @@ func (m Model) tokenSaved(msg tokenSavedMsg) (tea.Model, tea.Cmd) {
 	m.done = newDoneScreen(m.styles, m.deps, msg.Profile, status, m.check.certPath)
 	m.done.setSize(m.width, m.height-m.chromeHeight())
 	if msg.Profile.Scenario == store.RBAC {
-		return m.toRBAC(msg.Profile)
+		next, cmd := m.toRBAC(msg.Profile)
+		m = next.(Model)
+		m.rbac = m.rbac.justSaved()
+		return m, cmd
 	}
 	return m, nil
 }
@@ -278,14 +287,15 @@ func (m Model) back() (tea.Model, tea.Cmd) {
 		if m.hasProfiles {
 			return m.toHome()
 		}
-		return m.quit()
+		return m, nil
 	case stepRegistration:
 		return m.registrationClosed(registrationClosedMsg{Back: true})
 	case stepDetails:
 		if m.reauth {
 			return m.toHome()
 		}
-		return m.toChooser()
+		// One step: the checklist shown before the form, which keeps it.
+		return m.toRegistration(m.details.profileSoFar(), false)
 	case stepAuthorize:
 		var cmd tea.Cmd
 		m.authorize, cmd = m.authorize.stop()
@@ -322,9 +332,10 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	out := Outcome{Profile: m.currentProfile()}
 	switch {
 	case m.step == stepHome:
+		out = m.completed // an authorization saved before returning here
 		out.Err = m.home.err
 	case m.step == stepDone, m.step == stepRBAC && m.rbac.from == stepDone:
-		out = m.done.outcome()
+		out = m.doneOutcome()
 	case m.step == stepStatus, m.step == stepRBAC && m.rbac.from == stepStatus:
 		// Looking at a stored profile is not a setup to cancel.
 	case m.step == stepAuthorize && m.authorize.err != nil:
@@ -339,12 +350,13 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	return m.stopAll(out)
 }
 
-// interrupt is ctrl+c: leave at once, cancelling any running flow. After a
-// save it still reports the completed authorization.
+// interrupt is ctrl+c: leave at once, cancelling any running flow (exit
+// status 130). After a save it still reports the completed authorization.
 func (m Model) interrupt() (tea.Model, tea.Cmd) {
 	out := Outcome{Cancelled: true, Profile: m.currentProfile()}
 	if m.step == stepDone || m.step == stepRBAC && m.rbac.from == stepDone {
-		out = m.done.outcome()
+		out = m.doneOutcome()
+		out.Cancelled = true
 	}
 	return m.stopAll(out)
 }
@@ -357,6 +369,10 @@ func (m Model) stopAll(out Outcome) (tea.Model, tea.Cmd) {
 	m.status = m.status.stop()
 	m.home = m.home.stop()
 	m.outcome = out
+	m.confirmQuit, m.showHelp = false, false
+	if out.Cancelled {
+		m.final = m.cancelledLine()
+	}
 	return m, tea.Sequence(tea.Batch(authCmd, appCmd), tea.Quit)
 }
 

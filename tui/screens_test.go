@@ -180,10 +180,20 @@ func TestDetailsSubmitEmitsProfile(t *testing.T) {
 }
 
 func TestDetailsExistingName(t *testing.T) {
-	// Given a profile named mailer exists.
-	s := newDetailsScreen(newStyles(), testDeps(t), store.SendAsUser, "").setExisting([]string{"mailer"})
+	// Given profiles named mailer and mailer-2 exist.
+	s := newDetailsScreen(newStyles(), testDeps(t), store.SendAsUser, "").setExisting([]string{"mailer", "mailer-2"})
 
-	// Then the default name is flagged, and submit stays on it.
+	// Then the form does not open in error: it proposes a free name, and
+	// says why.
+	if got := s.value(fieldProfile); got != "mailer-3" || s.inputs[fieldProfile].Err != nil {
+		t.Fatalf("name %q (err %v), want the free name mailer-3", got, s.inputs[fieldProfile].Err)
+	}
+	if view := flat(s.View()); !strings.Contains(view, "a profile named mailer exists; this name is free") {
+		t.Fatalf("the proposed name is not explained:\n%s", view)
+	}
+
+	// When the admin types a taken name, it is flagged and submit stays on it.
+	s = typeInto(clear(s), "mailer")
 	s, _ = s.Update(keypress("ctrl+s"))
 	if s.focus != fieldProfile {
 		t.Fatalf("focus = %d, want the name field", s.focus)
@@ -262,17 +272,27 @@ func TestHomeListsProfiles(t *testing.T) {
 	m := New(context.Background(), testDeps(t))
 	next, _ := m.Update(profilesLoadedMsg{Profiles: ps})
 	m = next.(Model)
-	view := ansi.Strip(m.View().Content)
-	for _, want := range []string{"! reauthorize", "✓ authorized", "Mar  4 05:06", "> backup"} {
+	view := flat(m.View().Content)
+	for _, want := range []string{"! sign in again", "✓ works", "checked Mar 4 05:06 UTC", "> backup"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
 		}
 	}
-	// r on the second profile asks to re-authorize it.
+	// r on the second profile asks first: it would open the browser.
 	next, _ = m.Update(keypress("j"))
-	_, cmd := next.Update(keypress("r"))
+	next, cmd := next.Update(keypress("r"))
+	if cmd != nil {
+		t.Fatalf("r started at once: %#v", msgOf(t, cmd))
+	}
+	if view := flat(next.(Model).View().Content); !strings.Contains(view, "Re-authorize wordpress? This opens the browser to sign in as "+testAccount) {
+		t.Fatalf("no confirmation before the browser opens:\n%s", view)
+	}
+	// n keeps the list; r then y starts it.
+	next, _ = next.Update(keypress("n"))
+	next, _ = next.Update(keypress("r"))
+	_, cmd = next.Update(keypress("y"))
 	if got, ok := msgOf(t, cmd).(reauthRequestedMsg); !ok || got.Profile.Name != "wordpress" {
-		t.Fatalf("r emitted %#v", msgOf(t, cmd))
+		t.Fatalf("r, y emitted %#v", msgOf(t, cmd))
 	}
 }
 
@@ -336,9 +356,14 @@ func TestAuthorizeShowsErrorWithHint(t *testing.T) {
 
 func TestCtrlCCancels(t *testing.T) {
 	m := authorizing(t)
+	// A sign-in is under way: ctrl+c asks first, and a second one quits.
 	next, cmd := m.Update(keypress("ctrl+c"))
+	if cmd != nil || !strings.Contains(flat(next.(Model).View().Content), "Quit? The sign-in in progress is cancelled") {
+		t.Fatalf("ctrl+c during a sign-in did not ask:\n%s", next.(Model).View().Content)
+	}
+	next, cmd = next.Update(keypress("ctrl+c"))
 	if cmd == nil {
-		t.Fatal("ctrl+c did not quit")
+		t.Fatal("a second ctrl+c did not quit")
 	}
 	out := next.(Model).Outcome()
 	if !out.Cancelled || out.Profile != "mailer" {
@@ -346,6 +371,10 @@ func TestCtrlCCancels(t *testing.T) {
 	}
 	if next.(Model).authorize.cancel != nil {
 		t.Fatal("the attempt's context was not cancelled")
+	}
+	// The last frame says so, with no spinner left behind.
+	if view := next.(Model).View().Content; !strings.Contains(view, "✗ Cancelled: nothing was saved.") || strings.Contains(view, "Waiting") {
+		t.Fatalf("last frame:\n%s", view)
 	}
 }
 
@@ -459,7 +488,7 @@ func TestHomeScrollsToTheCursor(t *testing.T) {
 	if n := strings.Count(view, "\n") + 1; n > 24 {
 		t.Fatalf("view has %d lines, more than 24:\n%s", n, view)
 	}
-	if !strings.Contains(view, "q quit") {
-		t.Fatalf("the help bar was cut off:\n%s", view)
+	if !strings.Contains(view, "? help") {
+		t.Fatalf("the help bar lost its help key:\n%s", view)
 	}
 }

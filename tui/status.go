@@ -77,7 +77,7 @@ func (s statusScreen) run(to string) (statusScreen, tea.Cmd) {
 	s.recorded, s.recordErr = false, nil
 	s.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	s.setKeys()
-	return s, tea.Batch(checkStored(ctx, s.deps.Env, s.deps.Secrets, s.deps.ConfigDir, s.attempt, s.profile, to), s.spinner.Tick)
+	return s, tea.Batch(checkStored(ctx, s.deps.Env, s.deps.Secrets, s.deps.ConfigDir, s.deps.CommandPrefix, s.attempt, s.profile, to), s.spinner.Tick)
 }
 
 // stop cancels a running check; its late results are dropped.
@@ -198,7 +198,7 @@ func (s statusScreen) View() string {
 	for _, step := range s.steps {
 		b.WriteString(stepLine(s.st, step, s.width) + "\n")
 		if step.Result == flows.StepFailed && step.Err != nil {
-			b.WriteString(stepCause(s.st, step.Err, s.width) + "\n")
+			b.WriteString(stepCause(s.st, step, s.width) + "\n")
 		}
 	}
 	switch {
@@ -208,7 +208,7 @@ func (s statusScreen) View() string {
 		b.WriteString(s.spinner.View() + " checking…\n")
 	case s.status != nil:
 		state := s.status.State
-		b.WriteString("\n" + stateStyle(s.st, state).Render("Status: "+state.Symbol()+" "+string(state)) + "\n")
+		b.WriteString("\n" + stateStyle(s.st, state).Render("Status: "+state.Symbol()+" "+string(state)+" ("+state.Words()+")") + "\n")
 		switch {
 		case s.recordErr != nil:
 			b.WriteString(errorBlock(s.st, s.recordErr, s.width) + "\n")
@@ -225,14 +225,18 @@ func (s statusScreen) View() string {
 	return b.String()
 }
 
-// stepCause explains a failed step: cause, fix and code, indented under it.
-func stepCause(st styles, e *flows.Error, width int) string {
+// stepCause explains a failed step: its cause (unless the step's line
+// already says it), fix and code, indented under it.
+func stepCause(st styles, step flows.Step, width int) string {
+	e := step.Err
 	under := strings.Repeat(" ", stepTitleWidth+4)
 	w := max(10, width-len(under)-7)
 	var lines []string
-	lines = append(lines, indent("Cause: "+strings.ReplaceAll(wrap(e.Message, w), "\n", "\n       "), under))
+	if e.Message != step.Detail {
+		lines = append(lines, indent("Cause: "+strings.ReplaceAll(wrap(e.Message, w), "\n", "\n       "), under))
+	}
 	if e.Hint != "" {
-		lines = append(lines, indent("Fix:   "+strings.ReplaceAll(wrap(e.Hint, w), "\n", "\n       "), under))
+		lines = append(lines, indent("Fix:   "+strings.ReplaceAll(wrap(keyHint(e.Hint), w), "\n", "\n       "), under))
 	}
 	if e.Code != "" && e.Code != "error" {
 		lines = append(lines, paint(st.subtle, indent("Code:  "+e.Code, under)))

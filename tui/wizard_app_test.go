@@ -30,7 +30,11 @@ func (w *wizard) chooseScenario(t *testing.T, i int, title string) {
 	w.press(tea.KeyEnter)
 	w.waitFor(t, "Register the app in Entra")
 	w.press(tea.KeyEnter)
-	w.waitFor(t, "New authorization: "+title)
+	// The renderer redraws only what changed, so the title's words that
+	// the checklist's title shared may not be printed again: wait for the
+	// form's labels.
+	_ = title
+	w.waitFor(t, "> Profile name")
 }
 
 func (w *wizard) submit() { w.tm.Send(tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}) }
@@ -79,6 +83,8 @@ func TestWizardSendAsAnyWithSecret(t *testing.T) {
 	requireContains(t, screen,
 		"Authorized mailer (send-as-any", "can send as EVERY mailbox in the organization",
 		"✓ Required permissions", "Where the client secret is kept",
+		// The test mailbox the form asked for is used: a message from it.
+		"Graph accepted a message as "+sandbox.AdeleVance.UPN+" to "+sandbox.AdeleVance.UPN,
 		"OS keyring, service mailgrant-sandbox, item mailer/client-secret",
 		"mailgrant --sandbox token mailer", "mailgrant --sandbox status mailer")
 	if got := w.requireSecret(t, "mailer", store.KindClientSecret); got != sandbox.DaemonApp.Secret {
@@ -97,6 +103,7 @@ func TestWizardSendAsAnyNewCertificate(t *testing.T) {
 	// Given the sandbox's upload standing in for the portal.
 	pem := filepath.Join(t.TempDir(), "mailer.pem")
 	w := startWizardWith(t, func(d *tui.Deps, srv *sandbox.Server) {
+		d.Start = tui.StartSetup
 		d.Prefill.ClientID = sandbox.DaemonApp.ClientID
 		d.UploadCertificate = srv.UploadCertificate
 	})
@@ -151,26 +158,31 @@ func TestWizardRBAC(t *testing.T) {
 	w.chooseScenario(t, 3, "Chosen mailboxes (RBAC)")
 	w.submit()
 
-	// Then the PowerShell follows the check, and l switches its form.
-	w.waitFor(t, "Exchange Online PowerShell for mailer", "30 minutes to 2 hours")
+	// Then the PowerShell follows the check, the profile waits for the
+	// Exchange role (no test send before the script ran), and l switches
+	// the script's form.
+	w.waitFor(t, "Exchange Online PowerShell for mailer", "30 minutes to 2 hours", "Saved as pending")
+	if p, _ := w.loadProfile(t, "mailer"); p.LastState != string(flows.StatePending) {
+		t.Fatalf("saved as %q before the PowerShell ran, want pending", p.LastState)
+	}
 	w.press('f') // a page down, to step 3
 	w.waitFor(t, "New-ManagementRoleAssignment")
 	w.press('l')
 	w.waitFor(t, "legacy ApplicationAccessPolicy")
 	w.press('f')
 	w.waitFor(t, "New-ApplicationAccessPolicy")
-	w.press(tea.KeyEnter)
-	w.waitFor(t, "rbac-script mailer")
-	out, screen := w.finish(t, tea.KeyEnter)
-	if !out.Completed || out.Err != nil {
-		t.Fatalf("outcome = %+v, want completed", out)
+
+	// When the admin has run it, c checks the role (in the sandbox the
+	// role is in place): the test sends go out and the profile works.
+	w.press('c')
+	w.waitFor(t, "Recorded in profiles.json")
+	out, screen := w.finish(t, 'q')
+	if out.Err != nil || out.Cancelled {
+		t.Fatalf("outcome = %+v", out)
 	}
 	requireContains(t, screen,
 		"✓ Out-of-scope mailbox refused", "a send as "+sandbox.AlexWilber.UPN+" was refused",
-		"item mailer/client-secret", "mailgrant --sandbox rbac-script mailer")
-	if strings.Contains(screen, "EVERY mailbox") {
-		t.Error("the rbac done screen warns about every mailbox")
-	}
+		"Status: ✓ authorized (works)")
 	w.requireSecret(t, "mailer", store.KindClientSecret)
 	if p, _ := w.loadProfile(t, "mailer"); p.OutOfScopeMailbox != sandbox.AlexWilber.UPN || p.LastState != string(flows.StateAuthorized) {
 		t.Errorf("profile = %+v", p)
@@ -201,7 +213,8 @@ func TestWizardDeviceCode(t *testing.T) {
 	w := startWizard(t, func(d *tui.Deps) { d.Prefill.DeviceCode = true })
 	w.signIn(t)
 
-	// When the user code is shown and approved on "another device".
+	// When the user code is shown (the sandbox's page is on this machine,
+	// and the screen says so) and approved.
 	code := ""
 	re := regexp.MustCompile(`enter the code\s+([A-Z0-9]{6,})`)
 	teatest.WaitFor(t, w.tm.Output(), func(b []byte) bool {
@@ -209,7 +222,7 @@ func TestWizardDeviceCode(t *testing.T) {
 		if m != nil {
 			code = m[1]
 		}
-		return m != nil
+		return m != nil && strings.Contains(ansi.Strip(string(b)), "On this machine")
 	}, teatest.WithDuration(8*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 	if err := w.srv.ApproveDevice(code, sandbox.AdeleVance.UPN, true); err != nil {
 		t.Fatal(err)

@@ -66,10 +66,10 @@ func TestHomeCheckAll(t *testing.T) {
 	if out.Err != nil || out.Cancelled {
 		t.Fatalf("outcome = %+v", out)
 	}
-	if n := strings.Count(screen, "✓ authorized"); n != 2 {
+	if n := strings.Count(screen, "✓ works"); n != 2 {
 		t.Errorf("%d profiles shown authorized, want 2:\n%s", n, screen)
 	}
-	requireContains(t, screen, "! credential-expired")
+	requireContains(t, screen, "! secret or certificate expired")
 	want := map[string]flows.State{"daemon": flows.StateAuthorized, "scoped": flows.StateAuthorized, "wrong": flows.StateCredentialExpired}
 	for name, state := range want {
 		p, ok := w.loadProfile(t, name)
@@ -154,12 +154,18 @@ func TestHomeReauthAppOnly(t *testing.T) {
 	w := startWizardWith(t, seedThree(t))
 	w.waitFor(t, "mailgrant profiles", "daemon")
 
-	// When r re-authorizes it, its stored secret is used again.
+	// When r re-authorizes it (after a confirmation), its stored secret is
+	// used again.
 	w.press('r')
-	w.waitFor(t, "token daemon")
-	out, screen := w.finish(t, tea.KeyEnter)
-	if !out.Completed || out.Err != nil || out.Profile != "daemon" {
+	w.waitFor(t, "Re-authorize daemon?")
+	w.press('y')
+	w.waitFor(t, "token daemon", "Authorized daemon (send-as-any)")
+
+	// Then finishing returns to the list, which says what was saved.
+	w.press(tea.KeyEnter)
+	w.waitFor(t, "mailgrant profiles", "Saved daemon: works.")
+	out, _ := w.finish(t, 'q')
+	if !out.Completed || out.Err != nil || out.Cancelled || out.Profile != "daemon" {
 		t.Fatalf("outcome = %+v", out)
 	}
-	requireContains(t, screen, "Authorized daemon (send-as-any)", "item daemon/client-secret")
 }

@@ -36,6 +36,9 @@ type wizard struct {
 func startWizard(t *testing.T, opts ...func(*tui.Deps)) *wizard {
 	t.Helper()
 	return startWizardWith(t, func(d *tui.Deps, _ *sandbox.Server) {
+		// A setup (mailgrant setup) ends on its done screen; from the list
+		// (StartHome) finishing returns to the list.
+		d.Start = tui.StartSetup
 		for _, o := range opts {
 			o(d)
 		}
@@ -112,6 +115,16 @@ func (w *wizard) finish(t *testing.T, code rune) (tui.Outcome, string) {
 	return fm.Outcome(), joinLines(ansi.Strip(fm.View().Content))
 }
 
+// finishNow waits for the program to end (after a key already sent).
+func (w *wizard) finishNow(t *testing.T) (tui.Outcome, string) {
+	t.Helper()
+	fm, ok := w.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(tui.Model)
+	if !ok {
+		t.Fatal("final model is not a tui.Model")
+	}
+	return fm.Outcome(), joinLines(ansi.Strip(fm.View().Content))
+}
+
 // joinLines turns a screen into one line: every run of spaces and line
 // breaks becomes one space, so wrapped messages can be matched whole.
 func joinLines(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -147,8 +160,8 @@ func (w *wizard) signIn(t *testing.T) {
 	w.waitFor(t, "What should the program be allowed to do?")
 	w.press(tea.KeyEnter) // send-as-user, the first scenario
 	w.waitFor(t, "Register the app in Entra")
-	w.press(tea.KeyEnter) // past the registration checklist
-	w.waitFor(t, "New authorization: Send as one user")
+	w.press(tea.KeyEnter)          // past the registration checklist
+	w.waitFor(t, "> Profile name") // the form (its title shares words with the checklist's)
 	w.tm.Send(tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
 }
 
@@ -235,13 +248,19 @@ func TestWizardCtrlCWhileWaiting(t *testing.T) {
 	w.signIn(t)
 	w.waitFor(t, "Waiting for the browser")
 
-	// When the admin presses ctrl+c.
+	// When the admin presses ctrl+c, it asks first (the sign-in would be
+	// lost); a second ctrl+c quits.
+	w.tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	w.waitFor(t, "Quit? The sign-in in progress is cancelled")
 	w.tm.Send(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
 
-	// Then the wizard ends cancelled, with nothing saved.
+	// Then the wizard ends cancelled, says so, and saved nothing.
 	fm := w.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(tui.Model)
 	if out := fm.Outcome(); !out.Cancelled || out.Completed || out.Profile != "mailer" {
 		t.Fatalf("outcome = %+v, want cancelled", out)
+	}
+	if last := ansi.Strip(fm.View().Content); !strings.Contains(last, "✗ Cancelled: nothing was saved.") || strings.Contains(last, "Waiting") {
+		t.Fatalf("last frame:\n%s", last)
 	}
 	w.requireNothingSaved(t)
 }
@@ -257,8 +276,9 @@ func TestWizardStoredProfile(t *testing.T) {
 
 	t.Run("check from the list", func(t *testing.T) {
 		// When the list opens and enter checks the profile.
+		w.deps.Start = tui.StartHome
 		w.start(t)
-		w.waitFor(t, "mailgrant profiles", "mailer", "✓ authorized")
+		w.waitFor(t, "mailgrant profiles", "mailer", "✓ works")
 		w.press(tea.KeyEnter)
 
 		// Then the check passes and is recorded.

@@ -77,30 +77,6 @@ func authorizePlain(ctx context.Context, a *app, r authRequest) error {
 	return authorizeAppPlain(ctx, a, r)
 }
 
-// signIn obtains a delegated token by browser or device code.
-func signIn(ctx context.Context, a *app, r authRequest) (*flows.Token, error) {
-	w := a.io.err
-	p := r.profile
-	if r.deviceCode {
-		d, err := flows.StartDeviceCode(ctx, a.env, p, flows.DeviceCodeOptions{ClientSecret: r.clientSecret})
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(w, "On any device, open %s and enter the code %s, then sign in as %s.\n", d.VerificationURI, d.UserCode, p.Account)
-		fmt.Fprintf(w, "Waiting for the sign-in (the code expires at %s; Ctrl+C cancels)…\n", d.ExpiresAt.Local().Format("15:04"))
-		return d.Wait(ctx)
-	}
-	flow, err := flows.StartAuthCode(ctx, a.env, p, flows.AuthCodeOptions{ClientSecret: r.clientSecret})
-	if err != nil {
-		return nil, err
-	}
-	defer flow.Close()
-	fmt.Fprintf(w, "Sign in as %s and accept, in the browser. If none opens, open this URL:\n\n  %s\n\n", p.Account, flow.URL())
-	a.openBrowser(flow.URL(), "open the URL above yourself, or use --device-code")
-	fmt.Fprintf(w, "Waiting for the sign-in (up to %s; Ctrl+C cancels)…\n", flows.DefaultSignInTimeout)
-	return flow.Wait(ctx)
-}
-
 func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 	w := a.io.err
 	p := r.profile
@@ -109,7 +85,7 @@ func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 		return err
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
-	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w)})
+	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w), Command: a.commandPrefix()})
 	if err := r.keep(ctx, st); err != nil {
 		return err
 	}
@@ -150,10 +126,10 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 				fmt.Fprintf(w, "! The new certificate is kept in %s. Upload it, then run: %s status %s\n", a.storeDescription(a.saveStoreBackend(p.Name)), a.commandPrefix(), p.Name)
 			}
 		}
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
-	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w)})
+	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w), Command: a.commandPrefix()})
 	// The credential works (a token was issued), so a new profile keeps it
 	// even when the consent or the Exchange scope still needs an admin.
 	if err := r.keep(ctx, st); err != nil {

@@ -205,7 +205,7 @@ func checkMailboxesRun(ctx context.Context, o *checkMailboxesOptions) error {
 	}
 	tok, err := flows.GetToken(ctx, a.env, secrets, p, flows.TokenOptions{Lock: lock, UseCache: true})
 	if err != nil {
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	results := a.env.ForProfile(p).CheckMailboxes(ctx, tok.AccessToken, list, flows.MailboxCheckOptions{
 		To:          o.to,

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,9 +23,10 @@ func newDeleteCmd(s *streams, g *globalOptions, runF func(context.Context, *dele
 	o := &deleteOptions{global: g, io: s}
 	cmd := &cobra.Command{
 		Use:   "delete PROFILE",
-		Short: "Remove a profile and every secret it has in the keyring",
-		Long: `Remove the profile and every keyring item it has (refresh token, client secret,
-certificate key, cached access token). mailgrant cannot revoke anything on
+		Short: "Remove a profile and every secret it has",
+		Long: `Remove the profile and every secret it has in the keyring, or in the encrypted
+file with --store file (refresh token, client secret, certificate key, cached
+access token). mailgrant cannot revoke anything on
 Microsoft's side; the command says what an admin does for that.`,
 		Example: `  mailgrant delete wordpress
   mailgrant delete wordpress --yes`,
@@ -58,9 +57,11 @@ func deleteRun(ctx context.Context, o *deleteOptions) error {
 		if !isTerminal(o.io.in) {
 			return &usageError{msg: "delete needs confirmation: pass --yes when not on a terminal"}
 		}
-		fmt.Fprintf(o.io.err, "Delete profile %q (%s, %s) and its secrets from %s? [y/N] ", p.Name, p.Scenario, p.Account, a.storeDescription(p.SecretsStore()))
-		answer, _ := bufio.NewReader(o.io.in).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		yes, err := askYesNo(ctx, o.io, fmt.Sprintf("Delete profile %q (%s, %s) and its secrets from %s?", p.Name, p.Scenario, p.Account, a.storeDescription(p.SecretsStore())))
+		if err != nil {
+			return err
+		}
+		if !yes {
 			fmt.Fprintln(o.io.err, "Nothing deleted.")
 			return silentExit(exitCancelled)
 		}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -59,11 +59,7 @@ func listRun(_ context.Context, o *listOptions) error {
 		}{list})
 	}
 	if len(ps.List) == 0 {
-		prefix := "mailgrant"
-		if o.global.sandbox || sandboxFromEnv() {
-			prefix = "mailgrant --sandbox"
-		}
-		fmt.Fprintf(o.io.out, "No profiles yet. Create one with: %s setup\n", prefix)
+		fmt.Fprintf(o.io.out, "No profiles yet. Create one with: %s setup\n", commandLine(*o.global))
 		return nil
 	}
 	tw := tabwriter.NewWriter(o.io.out, 0, 4, 2, ' ', 0)
@@ -71,10 +67,10 @@ func listRun(_ context.Context, o *listOptions) error {
 	for _, p := range ps.List {
 		state, checked := "never checked", "-"
 		if p.LastState != "" {
-			state = p.LastState
+			state = p.LastState + " (" + flows.State(p.LastState).Words() + ")"
 		}
 		if p.LastCheckedAt != nil {
-			checked = p.LastCheckedAt.Local().Format(time.DateTime)
+			checked = p.LastCheckedAt.Local().Format("2006-01-02 15:04 MST")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Scenario, p.Account, state, checked, p.SecretsStore())
 	}

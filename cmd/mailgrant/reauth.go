@@ -87,7 +87,7 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	if p.Credential == store.CredentialCertificate {
 		cred, err := flows.LoadAppCredential(secrets, p)
 		if err != nil {
-			return withProfile(err, p.Name)
+			return a.withProfile(err, p.Name)
 		}
 		r.cert = cred.Cert
 	}

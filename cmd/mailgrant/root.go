@@ -82,17 +82,8 @@ func (a *app) close() {
 }
 
 // commandPrefix is how the admin runs mailgrant for this profile set, for
-// commands mailgrant prints: with --sandbox and --config-dir when given.
-func (a *app) commandPrefix() string {
-	prefix := "mailgrant"
-	if a.opts.sandbox {
-		prefix += " --sandbox"
-	}
-	if a.opts.configDir != "" {
-		prefix += " --config-dir " + shellQuote(a.opts.configDir)
-	}
-	return prefix
-}
+// commands mailgrant prints.
+func (a *app) commandPrefix() string { return commandLine(a.opts) }
 
 // newApp resolves the global options: config dir, keyring service, hosts,
 // and (with --sandbox) an in-process simulated tenant on loopback.
@@ -244,6 +235,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		c.SilenceErrors = true
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
 	}
+	addCompletions(root, &o)
 	return root
 }
 

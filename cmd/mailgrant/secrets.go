@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/charmbracelet/x/term"
@@ -62,6 +61,31 @@ func (a *app) useKeyring(k store.Secrets) {
 	a.stores.mu.Lock()
 	defer a.stores.mu.Unlock()
 	a.stores.keyring = k
+}
+
+// useFile makes f, opened with pass, the encrypted file store.
+func (a *app) useFile(f *store.File, pass store.Passphrase) {
+	a.stores.mu.Lock()
+	defer a.stores.mu.Unlock()
+	a.stores.file, a.stores.fileErr, a.stores.pass = f, nil, pass
+}
+
+// newBackend is where a new profile's secrets go.
+func (a *app) newBackend() store.Backend {
+	a.stores.mu.Lock()
+	defer a.stores.mu.Unlock()
+	return a.newStore
+}
+
+// setNewBackend changes where new profiles' secrets go (the wizard's offer
+// of the encrypted file).
+func (a *app) setNewBackend(b store.Backend) {
+	a.stores.mu.Lock()
+	defer a.stores.mu.Unlock()
+	a.newStore = b
+	if b == store.BackendFile {
+		a.opts.store = "file"
+	}
 }
 
 // secretsPath is the encrypted file.
@@ -151,7 +175,7 @@ func (s profileSecrets) BackendFor(name string) store.Backend {
 			return p.SecretsStore()
 		}
 	}
-	return s.a.newStore
+	return s.a.newBackend()
 }
 
 func (s profileSecrets) route(name string) (store.Secrets, error) {
@@ -162,7 +186,7 @@ func (s profileSecrets) route(name string) (store.Secrets, error) {
 	if p, ok := ps.Get(name); ok {
 		return s.a.secretsFor(p)
 	}
-	return s.a.storeFor(s.a.newStore)
+	return s.a.storeFor(s.a.newBackend())
 }
 
 // Get reads the secret from the profile's store.
@@ -259,14 +283,6 @@ func (a *app) printScriptCommand(p store.Profile) {
 		fmt.Fprintf(w, "  once, %s:\n    %s\n", note, prepare)
 	}
 	fmt.Fprintf(w, "  %s token %s\n", prefix, p.Name)
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // saveStore is where the named profile's secrets are saved: the store it

@@ -450,7 +450,7 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 	}
 	tok, err := sendToken(ctx, a, p)
 	if err != nil {
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	var res *flows.DeliverResult
 	if g.json != nil {
@@ -470,7 +470,7 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 		case flows.Classify(err) == flows.OutcomeNeedsPermission:
 			return &exitError{code: exitUsage, err: a.readWriteHint(withProfile(err, p.Name), p)}
 		}
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	fmt.Fprintln(a.io.err, sentLine(p, o.from, g.recipients))
 	return nil

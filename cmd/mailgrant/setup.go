@@ -83,7 +83,7 @@ from MAILGRANT_CERTIFICATE_PASSWORD.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.profile, "profile", "", "profile name, used later as `mailgrant token NAME`")
+	f.StringVar(&o.profile, "profile", "", "profile name, used later as in: mailgrant token NAME")
 	f.StringVar(&o.scenario, "scenario", "", "send-as-user (default), send-as-any, personal or rbac")
 	f.StringVar(&o.tenant, "tenant", "", "Directory (tenant) ID or domain (consumers for personal)")
 	f.StringVar(&o.clientID, "client-id", "", "Application (client) ID of the app registration")

@@ -81,7 +81,7 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 		}
 		selected = append(selected, p)
 	}
-	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo, Lock: store.ProfileLocker{Dir: a.dir}})
+	results := checkAll(ctx, a, selected, flows.CheckOptions{TestSendTo: o.testSendTo, Lock: store.ProfileLocker{Dir: a.dir}, Command: a.commandPrefix()})
 	if ctx.Err() != nil {
 		return &exitError{code: exitCancelled, err: errors.New("status cancelled; nothing recorded")}
 	}
@@ -152,12 +152,12 @@ func writeStatusTable(w io.Writer, results []*flows.Status, none bool, prefix st
 	for _, st := range results {
 		exp, cred := "-", "-"
 		if st.TokenExpiresAt != nil {
-			exp = st.TokenExpiresAt.Local().Format(time.DateTime)
+			exp = st.TokenExpiresAt.Local().Format("2006-01-02 15:04 MST")
 		}
 		if st.CredentialExpiresAt != nil {
 			cred = st.CredentialExpiresAt.Local().Format(time.DateOnly)
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", st.Name, st.State.Symbol(), st.State, st.Scenario, st.Account, exp, cred)
+		fmt.Fprintf(tw, "%s\t%s %s (%s)\t%s\t%s\t%s\t%s\n", st.Name, st.State.Symbol(), st.State, st.State.Words(), st.Scenario, st.Account, exp, cred)
 	}
 	tw.Flush()
 	for _, st := range results {

@@ -541,19 +541,19 @@ func TestWizardOpensTheFileOnlyWhenUsed(t *testing.T) {
 	// file is not opened, so nothing fails
 	os.Unsetenv(store.PassphraseEnv)
 	a := newTestApp()
-	if err := a.ensureUsableStore(tui.StartReauth, "k"); err != nil || a.stores.file != nil {
+	if err := a.openFileProfiles(tui.StartReauth, "k"); err != nil || a.stores.file != nil {
 		t.Fatalf("reauth of a keyring profile: %v (file opened: %v)", err, a.stores.file != nil)
 	}
 	// Re-authorizing the file profile with no passphrase and no terminal: it
 	// says so before any screen
 	a = newTestApp()
-	if err := a.ensureUsableStore(tui.StartReauth, "f"); !errors.Is(err, store.ErrNoPassphrase) {
+	if err := a.openFileProfiles(tui.StartReauth, "f"); !errors.Is(err, store.ErrNoPassphrase) {
 		t.Fatalf("reauth of a file profile without a passphrase: %v", err)
 	}
 	// The home screen, which checks every profile, opens it up front
 	t.Setenv(store.PassphraseEnv, testPassphrase)
 	a = newTestApp()
-	if err := a.ensureUsableStore(tui.StartHome, ""); err != nil || a.stores.file == nil {
+	if err := a.openFileProfiles(tui.StartHome, ""); err != nil || a.stores.file == nil {
 		t.Fatalf("home with a file profile: %v (file opened: %v)", err, a.stores.file != nil)
 	}
 	// And the wizard's Secrets send each profile to its own store

@@ -28,13 +28,17 @@ func newTokenCmd(s *streams, g *globalOptions, runF func(context.Context, *token
 		Use:   "token PROFILE",
 		Short: "Print a valid Graph access token on standard output",
 		Long: `Print a valid Microsoft Graph access token for the profile on standard output,
-and nothing else, for scripts (msmtp's passwordeval, curl). A token kept in the
+and nothing else, for scripts that call Graph themselves (curl, an SDK). A token
+is not an SMTP password: Microsoft 365 refuses Graph tokens for SMTP AUTH, so
+msmtp's passwordeval cannot use it. To send mail from a program, use
+mailgrant send (a message from the command line) or mailgrant sendmail (a
+drop-in sendmail for PHP, cron and mail(1)). A token kept in the
 keyring is reused while it is valid for more than 5 minutes; otherwise the
 refresh token is redeemed and the rotated one stored before the access token is
 printed. Concurrent calls for one profile wait for each other instead of
 redeeming the same refresh token twice.`,
 		Example: `  curl -H "Authorization: Bearer $(mailgrant token wordpress)" https://graph.microsoft.com/v1.0/me
-  # msmtp: passwordeval "mailgrant token wordpress"
+  mailgrant send wordpress --to admin@contoso.com --subject test --body-file - < report.txt
   mailgrant token wordpress --json`,
 		Args: exactArgs(1, "one PROFILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,7 +70,7 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 	}
 	tok, err := flows.GetToken(ctx, a.env, secrets, p, flows.TokenOptions{Lock: store.ProfileLocker{Dir: a.dir}, UseCache: !o.noCache})
 	if err != nil {
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	if tok.Rotated {
 		// Remember when the refresh token rotated; a failure here must not

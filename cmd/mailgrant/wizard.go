@@ -36,10 +36,17 @@ func wizardRun(ctx context.Context, s *streams, o globalOptions, _ wizardMode) e
 
 // runWizard runs the terminal UI and turns its outcome into an exit status.
 func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) error {
-	if err := a.ensureUsableStore(start, pre.Profile); err != nil {
+	if err := a.openFileProfiles(start, pre.Profile); err != nil {
 		return err
 	}
+	// Over SSH a browser elsewhere cannot reach this machine's loopback
+	// redirect: propose the device code first (d switches back).
+	if overSSH() {
+		pre.DeviceCode = true
+	}
 	out, err := tui.Run(ctx, tui.Deps{
+		Store:         a.storeOffer(start),
+		OverSSH:       overSSH(),
 		Env:           a.env,
 		Secrets:       a.secrets,
 		ConfigDir:     a.dir,

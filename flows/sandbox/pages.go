@@ -27,7 +27,15 @@ const pagesText = `
 body{font-family:system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1b1b1b;background:#fff}
 .banner{background:#fff4ce;border:2px solid #8a6d00;padding:.5rem 1rem;margin-bottom:1rem}
 fieldset{border:1px solid #767676;margin:1rem 0;padding:.5rem 1rem}
-button{font:inherit;padding:.4rem 1.2rem;margin-right:.5rem}
+button{font:inherit;font-size:1rem;min-height:44px;min-width:44px;padding:.4rem 1.2rem;margin:0 .5rem .5rem 0}
+input{font:inherit;font-size:16px}
+input[type=text]{min-height:44px;box-sizing:border-box;width:100%;max-width:20rem;padding:.3rem .5rem}
+#code{font-size:1.5rem;letter-spacing:.15em;font-family:ui-monospace,monospace}
+input[type=radio]{width:24px;height:24px;margin:0 .5rem 0 0;vertical-align:middle}
+.choice{display:flex;align-items:center;min-height:44px}
+.choice label{padding:.5rem 0;flex:1}
+.warning{border-left:4px solid #8a6d00;background:#fff4ce;padding:.5rem 1rem}
+@media (prefers-color-scheme: dark){body{color:#e6e6e6;background:#1b1b1b}.banner,.warning{background:#3d3300;border-color:#e0c000}code{background:#333}a{color:#8ab4f8}}
 .error{border-left:4px solid #a80000;padding-left:1rem}
 code{background:#f3f3f3;padding:0 .2rem}
 :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
@@ -53,13 +61,14 @@ code{background:#f3f3f3;padding:0 .2rem}
 <ul>
 {{range .Permissions}}<li><code>{{.Name}}</code>{{if .Description}} — {{.Description}}{{end}}</li>
 {{end}}</ul>
+{{range .Permissions}}{{if and (eq $.Kind "adminconsent") (eq .Name "Mail.Send")}}<p class="warning" role="note"><strong>This app could send mail as every mailbox in the organization.</strong> <code>Mail.Send</code> as an application permission is not limited to one user: whoever holds the app's secret or certificate can send as anyone, including executives and shared mailboxes. Accept only if that is intended; otherwise restrict it with Exchange RBAC for Applications.</p>{{end}}{{end}}
 {{end}}
 <form method="post" action="{{.Action}}" data-sandbox-form="{{.Kind}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}
 {{if .Users}}<fieldset>
 <legend>{{.UserLegend}}</legend>
-{{range $i, $u := .Users}}<div><input type="radio" id="user{{$i}}" name="user" value="{{$u.UPN}}"{{if $u.Checked}} checked{{end}}> <label for="user{{$i}}">{{$u.DisplayName}} &lt;{{$u.UPN}}&gt;{{if $u.Note}} ({{$u.Note}}){{end}}</label></div>
+{{range $i, $u := .Users}}<div class="choice"><input type="radio" id="user{{$i}}" name="user" value="{{$u.UPN}}"{{if $u.Checked}} checked{{end}}> <label for="user{{$i}}">{{$u.DisplayName}} &lt;{{$u.UPN}}&gt;{{if $u.Note}} ({{$u.Note}}){{end}}</label></div>
 {{end}}</fieldset>{{end}}
 <p><button type="submit" name="action" value="accept">{{.AcceptLabel}}</button>
 <button type="submit" name="action" value="cancel">Cancel</button></p>
@@ -160,7 +169,7 @@ var permissionText = map[string]string{
 
 // appRoleText describes application permissions on the admin consent page.
 var appRoleText = map[string]string{
-	"Mail.Send":      "Send mail as any user (application permission)",
+	"Mail.Send":      "Send mail as any user — every mailbox in the organization (application permission)",
 	"Calendars.Read": "Read calendars in all mailboxes (application permission)",
 	"Files.Read.All": "Read files in all site collections (application permission)",
 }
