@@ -127,14 +127,25 @@ func (s doneScreen) view(level int) string {
 	if !p.Scenario.Delegated() {
 		who = "(" + string(p.Scenario) + ")"
 	}
-	b.WriteString(paint(s.st.ok, wrap("✓ Authorized "+p.Name+" "+who, s.width)) + "\n")
+	switch {
+	case s.status == nil || s.status.State == flows.StateAuthorized:
+		b.WriteString(paint(s.st.ok, wrap("✓ Authorized "+p.Name+" "+who, s.width)) + "\n")
+	default:
+		// Saved, but not working yet (an rbac profile waiting for its
+		// Exchange role, consent still to be granted): never "Authorized".
+		b.WriteString(paint(s.st.warn, wrap(s.status.State.Symbol()+" Saved "+p.Name+" "+who+": "+s.status.State.Words(), s.width)) + "\n")
+	}
 	if p.Scenario == store.SendAsAny {
 		b.WriteString(paint(s.st.warn, wrap("! This app can send as EVERY mailbox in the organization. Keep its credential safe; rbac can restrict it.", s.width)) + "\n")
 	}
 	if s.status != nil && s.status.State != flows.StateAuthorized && s.status.Error != nil {
 		b.WriteString(paint(s.st.warn, wrap("! Saved, but the profile is "+string(s.status.State)+": "+s.status.Error.Message+".", s.width)) + "\n")
 		if s.status.Error.Hint != "" {
-			b.WriteString(wrap("Hint: "+s.status.Error.Hint+"; then run "+s.prefix+" status "+p.Name, s.width) + "\n")
+			hint := "Hint: " + s.status.Error.Hint
+			if !strings.Contains(s.status.Error.Hint, " status ") {
+				hint += "; then run " + s.prefix + " status " + p.Name
+			}
+			b.WriteString(wrap(hint, s.width) + "\n")
 		}
 	}
 	if s.status != nil && len(s.status.Steps) > 0 && level < 2 {
@@ -157,7 +168,7 @@ func (s doneScreen) view(level int) string {
 	b.WriteString("\n" + s.st.label.Render("How a script uses it") + "\n")
 	if s.script.Prepare != "" {
 		b.WriteString(indent(wrap("Once, "+s.script.PrepareNote+":", s.width-2), "  ") + "\n")
-		b.WriteString("    " + s.st.code.Render(s.script.Prepare) + "\n")
+		b.WriteString(s.codeLines("    ", s.script.Prepare) + "\n")
 	}
 	cmds := [][2]string{
 		{s.script.Prefix + " token " + p.Name, "prints a fresh access token"},
@@ -175,7 +186,7 @@ func (s doneScreen) view(level int) string {
 	for _, c := range cmds {
 		line := "  " + s.st.code.Render(pad(c[0], w)) + "  " + s.st.subtle.Render(c[1])
 		if 2+w+2+len(c[1]) > s.width {
-			line = "  " + s.st.code.Render(c[0])
+			line = s.codeLines("  ", c[0])
 			if level < 2 {
 				line += "\n    " + s.st.subtle.Render(c[1])
 			}
@@ -183,6 +194,74 @@ func (s doneScreen) view(level int) string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// codeLines renders a shell command at indent, in as many lines as the
+// width needs (see shellLines), so that no line is cut by the terminal and
+// the lines pasted into a shell are the one command.
+func (s doneScreen) codeLines(indent, cmd string) string {
+	lines := shellLines(cmd, len(indent), s.width)
+	for i, l := range lines {
+		if i == 0 || strings.HasPrefix(l, " ") {
+			lines[i] = indent + s.st.code.Render(l)
+		} else {
+			lines[i] = s.st.code.Render(l) // inside a word: no indent, or the shell would split it
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// shellLines lays out a shell command, to be shown after indent cells, in
+// lines that fit width: every line but the last ends in " \" or "\" (a
+// line continuation), so that pasted into a shell the lines are the one
+// command. Lines break between words, and the next line is indented by two
+// spaces; a word too long for a line is split inside it, and its next line
+// starts at the left edge (the shell joins the two halves). Single-quoted
+// text is never split: a backslash means nothing inside it.
+func shellLines(cmd string, indent, width int) []string {
+	room := width - indent - 2 // " \"
+	if width <= 0 || indent+ansi.StringWidth(cmd) <= width || room < 8 {
+		return []string{cmd}
+	}
+	var words []string
+	var cur strings.Builder
+	quoted, escaped := false, false
+	for _, r := range cmd {
+		switch {
+		case escaped:
+			escaped = false
+		case r == '\\' && !quoted:
+			escaped = true
+		case r == '\'':
+			quoted = !quoted
+		case r == ' ' && !quoted:
+			words = append(words, cur.String())
+			cur.Reset()
+			continue
+		}
+		cur.WriteRune(r)
+	}
+	words = append(words, cur.String())
+	var lines []string
+	line := ""
+	for _, w := range words {
+		switch {
+		case line == "" || line == "  ":
+			line += w
+		case ansi.StringWidth(line)+1+ansi.StringWidth(w) <= room:
+			line += " " + w
+		default:
+			lines = append(lines, line+" \\")
+			line = "  " + w
+		}
+		// A word longer than a line: split it where no quote is open.
+		for ansi.StringWidth(line) > room+1 && !strings.Contains(line, "'") {
+			cut := room + 1
+			lines = append(lines, line[:cut]+"\\")
+			line = line[cut:]
+		}
+	}
+	return append(lines, line)
 }
 
 // keptLines name the credential kind (the heading) and say where the

@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,13 +75,16 @@ func TestDoneScreenSaysWhereTheSecretIs(t *testing.T) {
 				view := doneAt(t, d, profile(tt.store), size[0], size[1])
 				// Then it says where the secret is and the command a script runs,
 				// each command on one line so that it can be copied
-				flat := strings.Join(strings.Fields(view), " ")
+				// (a command wider than the screen continues on the next
+				// line after a backslash, as a shell reads it)
+				joined := regexp.MustCompile(`\\\n *`).ReplaceAllString(view, "")
+				flat := strings.Join(strings.Fields(joined), " ")
 				for _, w := range tt.want {
 					if !strings.Contains(flat, w) {
 						t.Errorf("the screen lacks %q:\n%s", w, view)
 					}
 				}
-				if !strings.Contains(view, hint.Prefix+" token sandbox-mailer") || hint.Prepare != "" && !strings.Contains(view, hint.Prepare) {
+				if !strings.Contains(joined, hint.Prefix+" token sandbox-mailer") || hint.Prepare != "" && !strings.Contains(joined, hint.Prepare) {
 					t.Errorf("a command is broken across lines:\n%s", view)
 				}
 				if rows := strings.Count(strings.TrimRight(view, "\n"), "\n") + 1; rows > size[1] {
@@ -101,5 +106,49 @@ func TestDoneScreenWithoutScript(t *testing.T) {
 	view := doneAt(t, d, store.Profile{Name: "old", Scenario: store.SendAsUser, Account: testAccount}, 80, 24)
 	if !strings.Contains(view, "mailgrant --sandbox token old") || !strings.Contains(view, "OS keyring, service mailgrant-sandbox, item old/refresh-token") {
 		t.Fatalf("view:\n%s", view)
+	}
+}
+
+// TestShellLinesPasteAsOneCommand: a command laid out for a narrow screen,
+// pasted into a shell line by line (with the screen's indent), is the same
+// command: sh prints the same words for it as for the original.
+func TestShellLinesPasteAsOneCommand(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	cmds := []string{
+		"MAILGRANT_PASSPHRASE_FILE=/home/admin/.config/mailgrant/sandbox/passphrase mailgrant --sandbox token sandbox-mailer",
+		"(umask 077; cat > /home/admin/.config/mailgrant/a/very/long/path/that/does/not/fit/in/sixty/columns/passphrase)",
+		"mailgrant --sandbox --config-dir '/tmp/my config dir/with spaces' status wordpress",
+		"mailgrant --config-dir '/tmp/it'\\''s here' token x",
+	}
+	for _, cmd := range cmds {
+		for _, width := range []int{40, 60, 80} {
+			lines := shellLines(cmd, 4, width)
+			var pasted []string
+			for i, l := range lines {
+				if w := 4 + len(l); w > width && !strings.Contains(l, "'") {
+					t.Errorf("width %d: line %q is %d cells", width, l, w)
+				}
+				if i == 0 || strings.HasPrefix(l, " ") {
+					l = "    " + l
+				}
+				pasted = append(pasted, l)
+			}
+			echo := func(c string) string {
+				// printf one word a line, so word splitting shows
+				// (the shell's operators are escaped: only the words matter)
+				c = strings.NewReplacer("(", "\\(", ")", "\\)", ";", "\\;", ">", "\\>").Replace(c)
+				out, err := exec.Command(sh, "-c", "set -- "+c+"\nprintf '%s\\n' \"$@\"").CombinedOutput()
+				if err != nil {
+					t.Fatalf("sh: %v %s", err, out)
+				}
+				return string(out)
+			}
+			if want, got := echo(cmd), echo(strings.Join(pasted, "\n")); got != want {
+				t.Errorf("width %d: pasted\n%s\nsplits as\n%s\nwant\n%s", width, strings.Join(pasted, "\n"), got, want)
+			}
+		}
 	}
 }

@@ -151,10 +151,11 @@ func TestPrintRegistrationWithoutProfile(t *testing.T) {
 func TestDeleteNamesTheFileStore(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("MAILGRANT_CONFIG_DIR", dir)
-	t.Setenv("MAILGRANT_STORE", "file")
 	t.Setenv("MAILGRANT_PASSPHRASE", "correct horse battery staple")
 	t.Setenv("MAILGRANT_SANDBOX", "")
-	ps := &store.Profiles{Version: store.SchemaVersion, List: []store.Profile{{Name: "filed", Scenario: store.Personal, Account: "sam@outlook.com"}}}
+	// The profile records that its secrets are in the encrypted file; no
+	// flag says so.
+	ps := &store.Profiles{Version: store.SchemaVersion, List: []store.Profile{{Name: "filed", Scenario: store.Personal, Account: "sam@outlook.com", Store: store.BackendFile}}}
 	if err := store.SaveProfiles(dir, ps); err != nil {
 		t.Fatal(err)
 	}
