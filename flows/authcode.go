@@ -129,8 +129,10 @@ func ParseRedirectError(q url.Values) *Error {
 }
 
 func parseRedirectError(q url.Values) *Error {
-	desc := firstLine(q.Get("error_description"))
-	e := &Error{Code: q.Get("error"), Description: desc, State: StateError}
+	// Cleaned first, so that what is explained is what will be shown (a
+	// description of nothing but control bytes explains nothing).
+	desc := SafeText(firstLine(q.Get("error_description")))
+	e := &Error{Code: SafeText(q.Get("error")), Description: desc, State: StateError}
 	if n := aadstsNumber(desc); n > 0 {
 		e.Code = fmt.Sprintf("AADSTS%d", n)
 		e.LookupURL = LookupURL(n)
