@@ -29,6 +29,10 @@ type StoreOffer struct {
 	// FilePrefix starts the commands shown once the file is chosen (it
 	// names --store file).
 	FilePrefix string
+	// Exists is true when the encrypted file already exists: its own
+	// passphrase is asked, once, with no minimum (it may predate the
+	// minimum), and none is generated.
+	Exists bool
 }
 
 // ErrNoUsableStore is the outcome when the keyring does not work and the
@@ -170,7 +174,7 @@ func (s *storeScreen) setKeys() {
 	s.keys.UseFile.SetEnabled(!s.asking && !s.opening)
 	s.keys.Decline.SetEnabled(!s.asking && !s.opening)
 	s.keys.Next.SetEnabled(s.asking && !s.opening)
-	s.keys.Generate.SetEnabled(s.asking && !s.opening && s.generated == "")
+	s.keys.Generate.SetEnabled(s.asking && !s.opening && s.generated == "" && (s.offer == nil || !s.offer.Exists))
 	s.keys.Back.SetEnabled(s.asking && !s.opening)
 	if s.generated != "" {
 		s.keys.Next.SetHelp("enter", "use this passphrase")
@@ -223,7 +227,7 @@ func (s storeScreen) updateKeys(km tea.KeyPressMsg) (storeScreen, tea.Cmd) {
 		}
 		s.setKeys()
 		return s, nil
-	case key.Matches(km, s.keys.Generate):
+	case key.Matches(km, s.keys.Generate) && !s.offer.Exists:
 		return s, makePassphrase
 	case key.Matches(km, s.keys.Next):
 		return s.next()
@@ -239,6 +243,13 @@ func (s storeScreen) updateKeys(km tea.KeyPressMsg) (storeScreen, tea.Cmd) {
 // next moves to the second field, or checks and opens the file.
 func (s storeScreen) next() (storeScreen, tea.Cmd) {
 	pass := s.generated
+	if pass == "" && s.offer.Exists {
+		pass = s.inputs[0].Value()
+		if pass == "" {
+			s.err = &flows.InputError{Field: "passphrase", Problem: "is empty", Hint: "type the passphrase the encrypted file was created with"}
+			return s, nil
+		}
+	}
 	if pass == "" {
 		first := s.inputs[0].Value()
 		if len([]rune(first)) < minPassphrase {
@@ -286,7 +297,7 @@ func (s storeScreen) View() string {
 	}
 	b.WriteString("\n" + wrap("mailgrant can keep the secrets in an encrypted file instead:", s.width) + "\n")
 	b.WriteString("  " + s.offer.Path + "\n")
-	b.WriteString(paint(s.st.subtle, wrap("Trade-off: the file is protected only by its passphrase. Anyone with the file and the passphrase has the secrets, and scripts need the passphrase too (MAILGRANT_PASSPHRASE), with --store file on every command.", s.width)) + "\n\n")
+	b.WriteString(paint(s.st.subtle, wrap("Trade-off: the file is protected only by its passphrase. Anyone with the file and the passphrase has the secrets, and scripts need the passphrase too: mailgrant remembers that the profile uses the file, and a script gives the passphrase in a file only its user can read (MAILGRANT_PASSPHRASE_FILE) or as a systemd credential. mailgrant move PROFILE --store keyring moves it back later.", s.width)) + "\n\n")
 	switch {
 	case s.opening:
 		b.WriteString(s.st.subtle.Render("Opening the encrypted file…"))
@@ -294,6 +305,9 @@ func (s storeScreen) View() string {
 		b.WriteString(wrap("Generated passphrase — write it down now; it is shown only here:", s.width) + "\n\n")
 		b.WriteString("    " + s.st.code.Render(s.generated) + "\n\n")
 		b.WriteString(paint(s.st.subtle, wrap("Press enter to use it, or esc to type your own.", s.width)))
+	case s.asking && s.offer.Exists:
+		b.WriteString(wrap("The encrypted file exists: type its passphrase.", s.width) + "\n\n")
+		b.WriteString(s.inputs[0].View())
 	case s.asking:
 		b.WriteString(wrap("Choose a passphrase of at least 12 characters, or press ctrl+g to generate one.", s.width) + "\n\n")
 		b.WriteString(s.inputs[0].View() + "\n" + s.inputs[1].View())

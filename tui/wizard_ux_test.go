@@ -85,3 +85,36 @@ func TestWizardKeyringOfferDeclined(t *testing.T) {
 		t.Fatalf("outcome = %+v, want no usable store", out)
 	}
 }
+
+// An encrypted file that already exists is opened with its own passphrase,
+// typed once, whatever its length (it may predate the 12-character
+// minimum); no new one is asked for or generated.
+func TestWizardKeyringOfferExistingFile(t *testing.T) {
+	var got atomic.Value
+	w := startWizard(t, func(d *tui.Deps) {
+		d.Start = tui.StartHome
+		d.Store = &tui.StoreOffer{
+			Path:   "/home/admin/.config/mailgrant/secrets.age",
+			Exists: true,
+			Probe:  func() error { return errors.New("no Secret Service") },
+			Open: func(pass string) (store.Secrets, error) {
+				got.Store(pass)
+				return store.NewMemory(), nil
+			},
+			FilePrefix: "mailgrant --store file",
+		}
+	})
+	w.waitFor(t, "Use the encrypted file? y/n")
+	w.press('y')
+	w.waitFor(t, "The encrypted file exists: type its passphrase.")
+	w.tm.Type("short")
+	w.press(tea.KeyEnter)
+	w.waitFor(t, "What should the program be allowed to do?")
+	if p, _ := got.Load().(string); p != "short" {
+		t.Fatalf("the file was opened with %q, want the typed passphrase", p)
+	}
+	w.press('q')
+	if out, _ := w.finishNow(t); out.Err != nil {
+		t.Fatalf("outcome = %+v", out)
+	}
+}

@@ -29,6 +29,11 @@ type stores struct {
 	file    *store.File
 	fileErr error // opening the file failed; not retried
 	pass    store.Passphrase
+	// noPrompt is set while the wizard's screens own the terminal: a
+	// passphrase asked then would be typed into the screens (and the lock
+	// held meanwhile would stall every profile), so a file not opened
+	// before the screens is reported as having no passphrase instead.
+	noPrompt bool
 }
 
 // secretsFor returns the store that holds profile p's secrets. Every command
@@ -63,6 +68,21 @@ func (a *app) useKeyring(k store.Secrets) {
 	a.stores.keyring = k
 }
 
+// openedFile is the encrypted file if it is open, with its passphrase.
+func (a *app) openedFile() (*store.File, store.Passphrase) {
+	a.stores.mu.Lock()
+	defer a.stores.mu.Unlock()
+	return a.stores.file, a.stores.pass
+}
+
+// screensOwnTerminal is called with true while the wizard's screens run:
+// no passphrase is asked then (see stores.noPrompt).
+func (a *app) screensOwnTerminal(on bool) {
+	a.stores.mu.Lock()
+	defer a.stores.mu.Unlock()
+	a.stores.noPrompt = on
+}
+
 // useFile makes f, opened with pass, the encrypted file store.
 func (a *app) useFile(f *store.File, pass store.Passphrase) {
 	a.stores.mu.Lock()
@@ -83,9 +103,6 @@ func (a *app) setNewBackend(b store.Backend) {
 	a.stores.mu.Lock()
 	defer a.stores.mu.Unlock()
 	a.newStore = b
-	if b == store.BackendFile {
-		a.opts.store = "file"
-	}
 }
 
 // secretsPath is the encrypted file.
@@ -124,10 +141,14 @@ func (a *app) openFile() (*store.File, error) {
 	return f, nil
 }
 
+// minNewPassphrase is the shortest passphrase accepted for a new encrypted
+// file: anyone with the file can try passphrases offline.
+const minNewPassphrase = 12
+
 // promptPassphrase asks at the terminal, twice for a new file.
 func (a *app) promptPassphrase(path string) (store.Passphrase, error) {
 	f, ok := a.io.in.(interface{ Fd() uintptr })
-	if !ok || !isTerminal(a.io.in) {
+	if !ok || !isTerminal(a.io.in) || a.stores.noPrompt {
 		return store.Passphrase{}, store.NoPassphraseError(path)
 	}
 	w := a.io.err
@@ -145,6 +166,9 @@ func (a *app) promptPassphrase(path string) (store.Passphrase, error) {
 		return store.Passphrase{}, err
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if len([]rune(pass)) < minNewPassphrase {
+			return store.Passphrase{}, &flows.InputError{Field: "passphrase", Problem: fmt.Sprintf("a new encrypted file needs a passphrase of at least %d characters; nothing was stored", minNewPassphrase), Hint: "run the command again with a longer passphrase (a few random words work well)"}
+		}
 		again, err := read("The file is new; the passphrase again: ")
 		if err != nil {
 			return store.Passphrase{}, err

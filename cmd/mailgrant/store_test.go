@@ -550,6 +550,22 @@ func TestWizardOpensTheFileOnlyWhenUsed(t *testing.T) {
 	if err := a.openFileProfiles(tui.StartReauth, "f"); !errors.Is(err, store.ErrNoPassphrase) {
 		t.Fatalf("reauth of a file profile without a passphrase: %v", err)
 	}
+	// With a passphrase at hand, re-authorizing the keyring profile opens
+	// the file too: Esc leads to the list, which checks the file profile,
+	// and nothing may ask for a passphrase under the screens
+	t.Setenv(store.PassphraseEnv, testPassphrase)
+	a = newTestApp()
+	if err := a.openFileProfiles(tui.StartReauth, "k"); err != nil || a.stores.file == nil {
+		t.Fatalf("reauth of a keyring profile beside a file profile: %v (file opened: %v)", err, a.stores.file != nil)
+	}
+	// While the screens run, a file not opened before them is reported
+	// as having no passphrase, never prompted for
+	os.Unsetenv(store.PassphraseEnv)
+	a = newTestApp()
+	a.screensOwnTerminal(true)
+	if _, err := a.fileStore(); !errors.Is(err, store.ErrNoPassphrase) {
+		t.Fatalf("file store under the screens: %v", err)
+	}
 	// The home screen, which checks every profile, opens it up front
 	t.Setenv(store.PassphraseEnv, testPassphrase)
 	a = newTestApp()

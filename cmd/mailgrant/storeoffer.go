@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/mailgrant/mailgrant/store"
@@ -15,20 +16,32 @@ const interactiveKeyringTimeout = 2 * time.Minute
 // the wizard will use it: new profiles go there (--store file), or an
 // existing profile it shows keeps its secrets there. The passphrase is then
 // asked at the plain terminal and not under the screens.
+//
+// When some profile keeps its secrets in the file but the wizard starts
+// elsewhere (re-authorizing a keyring profile), it is opened too, since Esc
+// leads to the list of every profile; failing to open it then is not an
+// error here: those profiles show it on the list.
 func (a *app) openFileProfiles(start tui.Start, profile string) error {
 	needFile := start != tui.StartReauth && a.newBackend() == store.BackendFile
+	anyFile := false
 	if ps, err := store.LoadProfiles(a.dir); err == nil {
 		for _, p := range ps.List {
-			if p.SecretsStore() == store.BackendFile && (start == tui.StartHome || p.Name == profile) {
+			if p.SecretsStore() != store.BackendFile {
+				continue
+			}
+			anyFile = true
+			if start == tui.StartHome || p.Name == profile {
 				needFile = true
 			}
 		}
 	}
-	if !needFile {
+	if !needFile && !anyFile {
 		return nil
 	}
-	_, err := a.fileStore()
-	return err
+	if _, err := a.fileStore(); err != nil && needFile {
+		return err
+	}
+	return nil
 }
 
 // storeOffer is the wizard's keyring check: the wizard draws its first
@@ -45,6 +58,10 @@ func (a *app) storeOffer(start tui.Start) *tui.StoreOffer {
 		return nil
 	}
 	pass, _, _ := store.LookupPassphrase() // a refused source is asked for instead
+	if f, open := a.openedFile(); f != nil {
+		// Already opened before the screens: choosing the file uses it.
+		pass = open
+	}
 	file := a.opts
 	file.store = "file"
 	return &tui.StoreOffer{
@@ -67,5 +84,12 @@ func (a *app) storeOffer(start tui.Start) *tui.StoreOffer {
 			return a.secrets, nil
 		},
 		FilePrefix: commandLine(file),
+		Exists:     fileExists(a.secretsPath()),
 	}
+}
+
+// fileExists reports whether path exists.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

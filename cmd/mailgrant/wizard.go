@@ -44,6 +44,8 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 	if overSSH() {
 		pre.DeviceCode = true
 	}
+	a.screensOwnTerminal(true)
+	defer a.screensOwnTerminal(false)
 	out, err := tui.Run(ctx, tui.Deps{
 		Store:         a.storeOffer(start),
 		OverSSH:       overSSH(),
