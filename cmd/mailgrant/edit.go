@@ -168,6 +168,11 @@ func editRun(ctx context.Context, o *editOptions) error {
 		return err
 	}
 	r := authRequest{profile: e, deviceCode: o.deviceCode, reauth: true}
+	if o.set["account"] && !e.Scenario.Delegated() {
+		// An app-only profile's account is the mailbox it sends as by
+		// default: prove the new one with a test message before saving it.
+		r.testSendTo = e.Account
+	}
 	switch p.Credential {
 	case store.CredentialSecret:
 		r.clientSecret, err = secrets.Get(p.Name, store.KindClientSecret)
@@ -177,7 +182,7 @@ func editRun(ctx context.Context, o *editOptions) error {
 	case store.CredentialCertificate:
 		cred, err := flows.LoadAppCredential(secrets, p)
 		if err != nil {
-			return withProfile(err, p.Name)
+			return a.withProfile(err, p.Name)
 		}
 		r.cert = cred.Cert
 	}

@@ -525,3 +525,29 @@ func TestRotateBadInput(t *testing.T) {
 		t.Error("a key was kept for a delegated profile")
 	}
 }
+
+// TestEditAppOnlyAccountIsProven: an app-only profile's account is the
+// mailbox it sends as by default, so edit --account proves the new one with
+// a test message; a mailbox that does not exist changes nothing.
+func TestEditAppOnlyAccountIsProven(t *testing.T) {
+	dir := env(t, "mailgrant-sandbox", "edit-any")
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN) // the admin who consents
+	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "edit-any"); r.code != 0 {
+		t.Fatalf("setup: %d %s", r.code, r.stderr)
+	}
+	before := readProfile(t, dir, "edit-any").Account
+	r := mailgrant(t, "", "--sandbox", "edit", "edit-any", "--account", "nobody@mailgrant-sandbox.onmicrosoft.com")
+	if r.code == 0 {
+		t.Fatalf("edit to a mailbox that does not exist: exit 0\n%s", r.stderr)
+	}
+	if got := readProfile(t, dir, "edit-any").Account; got != before {
+		t.Fatalf("the account became %q after a failed edit; want %q kept", got, before)
+	}
+	r = mailgrant(t, "", "--sandbox", "edit", "edit-any", "--account", sandbox.MeganBowen.UPN)
+	if r.code != 0 || !strings.Contains(r.stderr, "Test message") {
+		t.Fatalf("edit to a real mailbox: %d\n%s", r.code, r.stderr)
+	}
+	if got := readProfile(t, dir, "edit-any").Account; got != sandbox.MeganBowen.UPN {
+		t.Fatalf("account %q after the edit; want %q", got, sandbox.MeganBowen.UPN)
+	}
+}

@@ -125,7 +125,7 @@ func (a *app) rotateSecret(ctx context.Context, o *rotateOptions, secrets store.
 	fmt.Fprintln(w, "Trying the new client secret…")
 	saved, err := flows.RotateSecret(ctx, a.env, a.dir, secrets, p, secret, expires)
 	if err != nil {
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	fmt.Fprintln(w, "✓ A token was issued with the new client secret; the profile now uses it.")
 	if saved.CredentialExpiresAt != nil {
@@ -154,7 +154,7 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 		return flows.GenerateCertificate("mailgrant "+p.Name, time.Duration(o.certificateDays)*24*time.Hour, 2048, a.env.Now())
 	})
 	if err != nil {
-		return withProfile(err, p.Name)
+		return a.withProfile(err, p.Name)
 	}
 	if resumed {
 		fmt.Fprintf(w, "Resuming the rotation started earlier, with the same new certificate.\n")
