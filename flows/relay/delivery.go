@@ -35,6 +35,9 @@ type Sender interface {
 	DraftExists(ctx context.Context, profile, mailbox, draftID string) (bool, error)
 	// SendDraft sends a recorded draft.
 	SendDraft(ctx context.Context, profile, mailbox, draftID string) error
+	// DeleteDraft deletes a recorded draft that will not be sent; one
+	// already gone is not an error.
+	DeleteDraft(ctx context.Context, profile, mailbox, draftID string) error
 }
 
 // Clock is the time source of the queue; tests use a fake one.
@@ -688,11 +691,15 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 	meta.Attempts++
 	start := d.clock.Now()
 	t0 := time.Now()
+	recorded := meta.DraftID != "" // a draft from an earlier attempt
 	res, err := d.send(ctx, &meta)
 	d.m.latency.Observe(time.Since(t0).Seconds())
 	outcome := flows.Classify(err)
 	if ctx.Err() != nil && err != nil {
 		outcome = flows.OutcomeTemporary // cancelled by shutdown: try again later
+	}
+	if outcome.Permanent() && meta.DraftID != "" {
+		d.dropDraft(ctx, &meta, recorded)
 	}
 	switch {
 	case outcome == flows.OutcomeSent:
@@ -751,6 +758,23 @@ func (d *Delivery) count(f func(*Stats)) {
 	d.mu.Unlock()
 }
 
+// dropDraft forgets the draft of a message that failed for good, so that a
+// `mailgrant queue retry` delivers it afresh instead of taking the missing
+// draft for a sent one. A draft made by this attempt was deleted by
+// flows.Deliver; one recorded by an earlier attempt is deleted here, best
+// effort. Only a message that expires after temporary errors keeps its
+// draft id: whether that draft went out is still open.
+func (d *Delivery) dropDraft(ctx context.Context, meta *spool.Meta, recorded bool) {
+	if recorded {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		if err := d.o.Sender.DeleteDraft(cctx, meta.Profile, meta.DraftMailbox, meta.DraftID); err != nil {
+			d.log.Warn("the draft of a failed message could not be deleted", "id", meta.ID, "error", describe(err))
+		}
+		cancel()
+	}
+	meta.DraftID, meta.DraftMailbox = "", ""
+}
+
 // send delivers a message through the Sender, through a draft when
 // exactly-once, or sends (or counts as sent) the draft recorded by an
 // earlier attempt.
@@ -778,10 +802,14 @@ func (d *Delivery) send(ctx context.Context, meta *spool.Meta) (*flows.DeliverRe
 	if d.o.ExactlyOnce {
 		o.ExactlyOnce = true
 		o.OnDraftRef = func(ref flows.DraftRef) error {
-			meta.DraftID, meta.DraftMailbox = ref.ID, ref.Mailbox
-			if err := d.sp.Update(*meta); err != nil {
+			// The draft is ours only once the spool holds its id: if the
+			// update fails, flows.Deliver deletes the draft.
+			m := *meta
+			m.DraftID, m.DraftMailbox = ref.ID, ref.Mailbox
+			if err := d.sp.Update(m); err != nil {
 				return err
 			}
+			meta.DraftID, meta.DraftMailbox = m.DraftID, m.DraftMailbox
 			if d.crashAt != nil {
 				d.crashAt("draft-recorded")
 			}

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -398,5 +400,41 @@ func TestSubmitAfterCloseStoresNothing(t *testing.T) {
 	}
 	if q, _ := d.Spool().Queued(); len(q) != 0 {
 		t.Fatal("stored after Close")
+	}
+}
+
+// TestDraftIDOnlyOnceSpooled: when the spool cannot record a draft's id
+// (flows then deletes the draft), the attempt does not write that id later
+// with its deferral, which would count the deleted draft as sent.
+func TestDraftIDOnlyOnceSpooled(t *testing.T) {
+	d, _, fs := newTestDelivery(t, Options{ExactlyOnce: true, RetryBase: time.Hour})
+	rc, err := d.Submit(context.Background(), submission("p", "a@contoso.com", "b@contoso.com", "x"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Given a spool entry whose meta.json cannot be replaced during the
+	// draft's recording.
+	blocker := filepath.Join(d.Spool().Dir(), "queue", rc.ID, "meta.json.new")
+	fs.result = func(c call, o flows.DeliverOptions) error {
+		if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		err := o.OnDraftRef(flows.DraftRef{Mailbox: "a@contoso.com", ID: "AAMk-deleted"})
+		if err == nil {
+			t.Error("the draft id was recorded in spite of the blocked meta.json")
+		}
+		if err := os.RemoveAll(blocker); err != nil {
+			t.Fatal(err)
+		}
+		return err
+	}
+	// When the attempt ends (deferred: the spool failed).
+	if st, err := d.Drain(context.Background()); err != nil || st.Deferred != 1 {
+		t.Fatalf("drain %+v %v", st, err)
+	}
+	// Then the deferred entry names no draft.
+	m, _, err := d.Spool().Get(rc.ID)
+	if err != nil || m.DraftID != "" || m.Attempts != 1 {
+		t.Fatalf("spooled %+v, %v; want the attempt counted and no draft id", m, err)
 	}
 }

@@ -120,3 +120,74 @@ func TestCrashInDelivery(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxExactlyOnceRetryAfterPermanentFailure: a message whose draft's
+// send was refused for good keeps no draft id in failed/, so `mailgrant
+// queue retry` delivers it again instead of taking the missing draft for a
+// sent one.
+func TestSandboxExactlyOnceRetryAfterPermanentFailure(t *testing.T) {
+	cases := []struct {
+		name string
+		// deferFirst makes the first attempt's draft send fail for now,
+		// so that the refused send is of a draft recorded earlier.
+		deferFirst bool
+	}{
+		{"refused at the send of the draft just made", false},
+		{"refused at the send of a draft recorded by an earlier attempt", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Given an exactly-once relay whose message's draft send is refused.
+			r := newRig(t, sandbox.Options{})
+			d := r.delivery(t, Options{ExactlyOnce: true, PerMailboxRate: 6000, RetryBase: time.Hour})
+			sp := d.Spool()
+			rc, err := d.Submit(context.Background(), submission("eo", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, "retried"), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.deferFirst {
+				r.failDraftSends(1000, 503, "ServiceUnavailable")
+				if st, err := d.Drain(context.Background()); err != nil || st.Deferred != 1 {
+					t.Fatalf("first attempt: %+v %v", st, err)
+				}
+				if m, _, _ := sp.Get(rc.ID); m.DraftID == "" || len(r.srv.Drafts()) != 1 {
+					t.Fatalf("after a failed send the draft is not recorded: %+v, drafts %v", m, r.srv.Drafts())
+				}
+				if _, err := sp.Retry(rc.ID, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.failDraftSends(1, 403, "ErrorSendAsDenied")
+			if st, err := d.Drain(context.Background()); err != nil || st.Failed != 1 {
+				t.Fatalf("refused attempt: %+v %v", st, err)
+			}
+			m, failed, err := sp.Get(rc.ID)
+			if err != nil || !failed || m.DraftID != "" || m.DraftMailbox != "" {
+				t.Fatalf("failed/ holds %+v (failed %v, %v); want no draft id", m, failed, err)
+			}
+			if drafts := r.srv.Drafts(); len(drafts) != 0 {
+				t.Fatalf("drafts left behind: %v", drafts)
+			}
+
+			// When it is retried and Graph takes it.
+			r.failDraftSends(0, 0, "")
+			if _, err := sp.Retry(rc.ID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Drain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			// Then it reached Graph once, and nothing is left.
+			if got := r.sentBySubject()["retried"]; got != 1 {
+				t.Fatalf("the retried message reached Graph %d times, want 1", got)
+			}
+			if _, _, err := sp.Get(rc.ID); err == nil {
+				t.Fatal("still spooled after it was sent")
+			}
+			if drafts := r.srv.Drafts(); len(drafts) != 0 {
+				t.Fatalf("drafts left behind: %v", drafts)
+			}
+		})
+	}
+}

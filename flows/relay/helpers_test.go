@@ -113,6 +113,13 @@ func (f *fakeSender) SendDraft(ctx context.Context, profile, mailbox, draftID st
 	return nil
 }
 
+func (f *fakeSender) DeleteDraft(ctx context.Context, profile, mailbox, draftID string) error {
+	f.mu.Lock()
+	delete(f.drafts, draftID)
+	f.mu.Unlock()
+	return nil
+}
+
 func subjectOf(msg string) string {
 	for _, l := range strings.Split(msg, "\r\n") {
 		if v, ok := strings.CutPrefix(l, "Subject: "); ok {

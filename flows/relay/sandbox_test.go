@@ -29,6 +29,17 @@ type rig struct {
 	// sandbox answered; throttled counts the 429s it answered.
 	sends     chan struct{}
 	throttled atomic.Int64
+	// draftFaults, while above zero, counts the drafts' sends (POST
+	// .../messages/{id}/send) answered with draftFault instead of the
+	// sandbox.
+	draftFaults atomic.Int64
+	draftFault  atomic.Value // graphFault
+}
+
+// graphFault is an answer the rig gives instead of the sandbox.
+type graphFault struct {
+	status int
+	code   string
 }
 
 // statusRecorder notes the status a handler answered.
@@ -46,6 +57,7 @@ func newRig(t testing.TB, opts sandbox.Options) *rig {
 	t.Helper()
 	r := &rig{srv: sandbox.New(opts), sends: make(chan struct{}, 100000)}
 	r.mode.Store("")
+	r.draftFault.Store(graphFault{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, "/v1.0/") {
 			switch r.mode.Load().(string) {
@@ -60,6 +72,14 @@ func newRig(t testing.TB, opts sandbox.Options) *rig {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusTooManyRequests)
 				_, _ = w.Write([]byte(`{"error":{"code":"ApplicationThrottled","message":"slow down"}}`))
+				return
+			}
+			if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/send") && r.draftFaults.Add(-1) >= 0 {
+				f := r.draftFault.Load().(graphFault)
+				w.Header().Set("Retry-After", "0.001")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(f.status)
+				_, _ = fmt.Fprintf(w, `{"error":{"code":%q,"message":"answered by the test"}}`, f.code)
 				return
 			}
 		}
@@ -108,6 +128,13 @@ func senderFor(t testing.TB, url string) *GraphSender {
 		}
 		return p, mem, nil
 	}}
+}
+
+// failDraftSends makes the next n drafts' sends fail with status and
+// Graph's code.
+func (r *rig) failDraftSends(n int, status int, code string) {
+	r.draftFault.Store(graphFault{status: status, code: code})
+	r.draftFaults.Store(int64(n))
 }
 
 func (r *rig) delivery(t testing.TB, o Options) *Delivery {

@@ -134,3 +134,14 @@ func (g *GraphSender) SendDraft(ctx context.Context, profile, mailbox, draftID s
 	g.drop(profile, err)
 	return err
 }
+
+// DeleteDraft implements Sender.
+func (g *GraphSender) DeleteDraft(ctx context.Context, profile, mailbox, draftID string) error {
+	p, tok, err := g.token(ctx, profile)
+	if err != nil {
+		return err
+	}
+	err = flows.DeleteDraft(ctx, g.Env, p, tok, mailbox, draftID)
+	g.drop(profile, err)
+	return err
+}
