@@ -42,8 +42,8 @@ func LoadAppCredential(secrets Secrets, p store.Profile) (AppCredential, error) 
 	v, err := secrets.Get(p.Name, kind)
 	if errors.Is(err, store.ErrNotFound) {
 		return AppCredential{}, &Error{Code: "no-secret", State: StateUnauthorized,
-			Message: fmt.Sprintf("no %s for %q in the keyring", kind, p.Name),
-			Hint:    fmt.Sprintf("authorize it again: mailgrant reauth %s", p.Name)}
+			Message: fmt.Sprintf("no %s for %q in its store (%s)", kind, p.Name, p.SecretsStore()),
+			Hint:    "authorize it again: mailgrant reauth PROFILE"}
 	}
 	if err != nil {
 		return AppCredential{}, &Error{Code: "keyring", State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
@@ -53,7 +53,7 @@ func LoadAppCredential(secrets Secrets, p store.Profile) (AppCredential, error) 
 	}
 	c, err := ParseStoredCertificate(v)
 	if err != nil {
-		return AppCredential{}, &Error{Code: "keyring", State: StateUnauthorized, Message: err.Error(), Hint: fmt.Sprintf("authorize it again: mailgrant reauth %s", p.Name), Err: err}
+		return AppCredential{}, &Error{Code: "keyring", State: StateUnauthorized, Message: err.Error(), Hint: "authorize it again: mailgrant reauth PROFILE", Err: err}
 	}
 	return AppCredential{Cert: c}, nil
 }

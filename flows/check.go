@@ -437,8 +437,8 @@ func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile
 	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &Error{Code: "no-secret", State: StateUnauthorized,
-			Message: fmt.Sprintf("no refresh token for %q in the keyring", p.Name),
-			Hint:    fmt.Sprintf("authorize it: mailgrant reauth %s", p.Name)}
+			Message: fmt.Sprintf("no refresh token for %q in its store (%s)", p.Name, p.SecretsStore()),
+			Hint:    "authorize it: mailgrant reauth PROFILE"}
 	}
 	if err != nil {
 		return nil, &Error{Code: "keyring", State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
@@ -447,7 +447,7 @@ func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile
 	if p.Credential == store.CredentialSecret {
 		secret, err = secrets.Get(p.Name, store.KindClientSecret)
 		if err != nil {
-			return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: "no client secret in the keyring", Hint: fmt.Sprintf("authorize it again: mailgrant reauth %s", p.Name), Err: err}
+			return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: "no client secret in the profile's store (" + string(p.SecretsStore()) + ")", Hint: "authorize it again: mailgrant reauth PROFILE", Err: err}
 		}
 	}
 	return Refresh(ctx, env, p, rt, secret, func(rotated string) error {

@@ -31,7 +31,7 @@ func ProveCredential(ctx context.Context, env *Env, secrets Secrets, p store.Pro
 	}
 	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
 	if err != nil {
-		return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: fmt.Sprintf("no refresh token for %q in the keyring", p.Name), Hint: fmt.Sprintf("authorize it: mailgrant reauth %s", p.Name), Err: err}
+		return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: fmt.Sprintf("no refresh token for %q in its store (%s)", p.Name, p.SecretsStore()), Hint: "authorize it: mailgrant reauth PROFILE", Err: err}
 	}
 	return Refresh(ctx, env.ForProfile(p), p, rt, cred.Secret, func(rotated string) error {
 		return secrets.Set(p.Name, store.KindRefreshToken, rotated)

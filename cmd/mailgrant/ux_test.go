@@ -243,3 +243,21 @@ func TestStatesInWords(t *testing.T) {
 		t.Fatalf("list:\n%s", r.stdout)
 	}
 }
+
+// TestMissingSecretHintRuns: a profile whose secret is missing is told to
+// re-authorize with the command as it must be typed here (the flags in
+// force), and the message names the store it looked in.
+func TestMissingSecretHintRuns(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("MAILGRANT_CONFIG_DIR", "")
+	ps := &store.Profiles{Version: store.SchemaVersion, List: []store.Profile{{Name: "ghost", Scenario: store.SendAsUser, Account: "a@contoso.com", Store: store.BackendKeyring}}}
+	if err := store.SaveProfiles(filepath.Join(dir, "sandbox"), ps); err != nil {
+		t.Fatal(err)
+	}
+	requireKeyring(t)
+	r := mailgrant(t, "", "--sandbox", "--config-dir", dir, "token", "ghost")
+	want := "mailgrant --sandbox --config-dir " + dir + " reauth ghost"
+	if r.code == 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "in its store (keyring)") {
+		t.Fatalf("token: %d\n%s\nwant a hint with %q", r.code, r.stderr, want)
+	}
+}
