@@ -38,7 +38,7 @@ var (
 // The hints, one line each, naming what the user can do.
 const (
 	hintTimeout       = "unlock your keyring (e.g. log in to the desktop session) or use --store file"
-	hintNoBus         = "run it as the user whose desktop session is logged in (its bus is /run/user/UID/bus), set DBUS_SESSION_BUS_ADDRESS, or keep this profile's secrets in the encrypted file (mailgrant move PROFILE --store file)"
+	hintNoBus         = "run it as the user whose desktop session is logged in (its bus is /run/user/UID/bus), set DBUS_SESSION_BUS_ADDRESS, or use --store file (the encrypted file; mailgrant move moves an existing profile's secrets there)"
 	hintNoService     = "install and start gnome-keyring or KeePassXC's Secret Service, or use --store file"
 	hintLocked        = "unlock the login keyring (e.g. log in to the desktop session, or open Passwords and Keys), or use --store file"
 	hintNoCollection  = "create a default (login) keyring, e.g. with Passwords and Keys (seahorse), or use --store file"

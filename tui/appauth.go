@@ -320,7 +320,7 @@ func (s appAuthScreen) certificateView() string {
 	c := s.req.Cred.Cert
 	w := max(10, s.width-2)
 	var lines []string
-	lines = append(lines, paint(s.st.ok, wrap("✓ New certificate written to "+s.req.CertPath+" (public part; the private key goes only to the keyring)", s.width)))
+	lines = append(lines, paint(s.st.ok, wrap("✓ New certificate written to "+s.req.CertPath+" (public part; the private key goes only to where the profile keeps its secrets)", s.width)))
 	lines = append(lines, indent(wrap("Thumbprint "+c.Thumbprint()+", expires "+c.Leaf.NotAfter.Format(time.DateOnly), w), "  "))
 	portal := "the Entra admin center"
 	if s.deps.Env != nil {
@@ -366,7 +366,7 @@ func (s appAuthScreen) afterFailure() string {
 	keys := "Press r to try again, or esc to change the details."
 	switch {
 	case s.kept:
-		return "The new certificate is kept in the keyring (item " + s.req.Profile.Name + "/" + string(store.KindCertificateKey) + "). Upload it, then press r to try again, or later run " + s.deps.CommandPrefix + " status " + s.req.Profile.Name + ". " + keys
+		return "The new certificate is kept with the profile's secrets (item " + s.req.Profile.Name + "/" + string(store.KindCertificateKey) + "). Upload it, then press r to try again, or later run " + s.deps.CommandPrefix + " status " + s.req.Profile.Name + ". " + keys
 	case s.keptErr != nil:
 		return "The new certificate could not be kept: " + s.keptErr.Error() + ". " + keys
 	case s.req.Profile.Scenario == "":

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -159,7 +161,10 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 	if resumed {
 		fmt.Fprintf(w, "Resuming the rotation started earlier, with the same new certificate.\n")
 	}
-	if err := writeNewCertificate(w, out, c, a.env.Cloud.Portal, resumed || o.force); err != nil {
+	if old, rerr := os.ReadFile(out); resumed && rerr == nil && bytes.Equal(old, c.CertPEM()) {
+		// The same certificate, written by the rotation being resumed.
+		fmt.Fprintf(w, "✓ The new certificate is already in %s (thumbprint %s).\n", out, c.Thumbprint())
+	} else if err := writeNewCertificate(w, out, c, a.env.Cloud.Portal, o.force); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "  Keep the current certificate%s listed until mailgrant says to remove it.\n", thumbprintNote(p.CertificateThumbprint))
