@@ -576,7 +576,8 @@ func earliest(a, b time.Time) time.Time {
 
 // rescan reads the queue from disk: messages added by other processes,
 // changed by `mailgrant queue retry`, or gone (dropped, or delivered by
-// another process).
+// another process). It also finishes what a crash interrupted: moving a
+// message to failed/, and its bounce (bounceOwed).
 func (d *Delivery) rescan() error {
 	listed := time.Now()
 	metas, err := d.sp.Queued()
@@ -589,7 +590,7 @@ func (d *Delivery) rescan() error {
 	for _, m := range metas {
 		seen[m.ID] = true
 		if !m.FailedAt.IsZero() {
-			unfinished = append(unfinished, m) // a crash while moving it to failed/
+			unfinished = append(unfinished, m) // a crash while failing it
 			continue
 		}
 		if it := d.items[m.ID]; it != nil {
@@ -609,11 +610,16 @@ func (d *Delivery) rescan() error {
 	d.m.queued.Set(float64(len(d.items)))
 	d.mu.Unlock()
 	for _, m := range unfinished {
+		unlock, ok, lerr := d.sp.TryLock(m.ID)
+		if lerr != nil || !ok {
+			continue // gone, or being failed right now
+		}
 		if ferr := d.sp.Fail(m); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
+		unlock()
 	}
-	return err
+	return errors.Join(err, d.bounceOwed())
 }
 
 // forget removes a message this process no longer has to deliver.
@@ -837,32 +843,95 @@ func (d *Delivery) backoff(attempts int, err error) time.Duration {
 }
 
 // fail moves a message to failed/ and bounces it unless it must not be.
+// So that no crash loses the bounce, the queued message is marked failed
+// first, then the bounce is spooled, then the message moves to failed/
+// recording that its bounce is queued (BounceQueued). After a crash the
+// rescan moves a message marked failed to failed/ and bounces a failed
+// message without the record (bounceOwed); a bounce spooled already is not
+// spooled again (see bounce).
 func (d *Delivery) fail(meta spool.Meta, outcome flows.Outcome, err error, expired bool) {
 	now := d.clock.Now()
 	meta.FailedAt = now
 	meta.LastError, meta.LastCode = describe(err), errCode(err)
 	meta.Reason = meta.LastError
+	meta.Outcome = outcome.String()
 	if expired {
 		meta.Reason = fmt.Sprintf("gave up after %d attempts over %s: %s", meta.Attempts, now.Sub(meta.Queued).Round(time.Second), meta.LastError)
 	}
+	if !meta.NoBounce && !meta.Bounce {
+		if uerr := d.sp.Update(meta); uerr != nil {
+			d.log.Error("the spool entry could not be marked failed", "id", meta.ID, "error", uerr.Error())
+		}
+		if d.crashAt != nil {
+			d.crashAt("marked-failed")
+		}
+		if berr := d.bounce(meta, outcome, expired); berr != nil {
+			d.log.Error("no bounce could be queued; the next rescan tries again", "id", meta.ID, "error", berr.Error())
+		} else {
+			meta.BounceQueued = true
+		}
+		if d.crashAt != nil {
+			d.crashAt("bounce-queued")
+		}
+	}
 	if ferr := d.sp.Fail(meta); ferr != nil {
 		d.log.Error("the failed message could not be moved to failed/", "id", meta.ID, "error", ferr.Error())
+	}
+	if d.crashAt != nil {
+		d.crashAt("failed")
 	}
 	d.forget(meta.ID)
 	d.count(func(s *Stats) { s.Failed++ })
 	d.m.failed.Inc()
 	d.logEvent(slog.LevelError, "failed", meta, nil, errAttrs(err, "outcome", outcome.String(), "expired", expired)...)
-	if meta.NoBounce || meta.Bounce {
-		return
-	}
-	if berr := d.bounce(meta, outcome, err, expired); berr != nil {
-		d.log.Error("no bounce could be queued", "id", meta.ID, "error", berr.Error())
-	}
 }
 
-// bounce queues an RFC 3464 report of a failed message, from the mailbox
-// that sent it, to the envelope sender and to BounceTo.
-func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, expired bool) error {
+// bounceOwed bounces the failed messages whose bounce is not queued: after
+// a crash between failing and bouncing, or a bounce that could not be
+// spooled.
+func (d *Delivery) bounceOwed() error {
+	failed, err := d.sp.Failed()
+	for _, m := range failed {
+		if m.NoBounce || m.Bounce || m.BounceQueued {
+			continue
+		}
+		unlock, ok, lerr := d.sp.TryLock(m.ID)
+		if lerr != nil || !ok {
+			continue // gone, or another process has it
+		}
+		m, isFailed, gerr := d.sp.Get(m.ID)
+		if gerr == nil && isFailed && !m.BounceQueued {
+			outcome := outcomeNamed(m.Outcome)
+			if berr := d.bounce(m, outcome, outcome == flows.OutcomeTemporary); berr != nil {
+				err = errors.Join(err, berr)
+			} else {
+				m.BounceQueued = true
+				err = errors.Join(err, d.sp.Update(m))
+			}
+		}
+		unlock()
+	}
+	return err
+}
+
+// outcomeNamed is the outcome whose String is name; OutcomeFailed when
+// none is.
+func outcomeNamed(name string) flows.Outcome {
+	for o := flows.OutcomeSent; o < flows.OutcomeFailed; o++ {
+		if o.String() == name {
+			return o
+		}
+	}
+	return flows.OutcomeFailed
+}
+
+// bounce queues an RFC 3464 report of a failed message (meta.LastCode and
+// LastError say why), to the envelope sender and to BounceTo. It is sent
+// from the mailbox that sent the message, or from the profile's own when
+// that mailbox may not send or does not exist. The bounce's id follows
+// from the message's id and attempts, so a bounce queued before a crash is
+// not queued again when the message fails again.
+func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, expired bool) error {
 	var to []string
 	if meta.From != "" {
 		to = append(to, meta.From)
@@ -873,7 +942,11 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 	if len(to) == 0 {
 		return nil
 	}
-	f, ferr := os.Open(d.failedMessagePath(meta.ID))
+	id := fmt.Sprintf("%s-dsn%d", meta.ID, meta.Attempts)
+	if _, _, err := d.sp.Get(id); err == nil {
+		return nil // queued before a crash
+	}
+	f, ferr := d.sp.Message(meta.ID)
 	var headers []byte
 	var origMsgID string
 	if ferr == nil {
@@ -888,8 +961,8 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 	}
 	now := d.clock.Now()
 	msg := dsn{reportingMTA: d.host, from: from, to: to, meta: meta, status: dsnStatus(outcome, expired),
-		code: errCode(err), diagnostic: describe(err), headers: headers, origMsgID: origMsgID, date: now}.build()
-	bm, aerr := d.sp.Add(spool.Meta{Profile: meta.Profile, From: from, Recipients: to, Mailbox: from, NoBounce: true, Bounce: true}, bytes.NewReader(msg), now)
+		code: meta.LastCode, diagnostic: meta.LastError, headers: headers, origMsgID: origMsgID, date: now}.build()
+	bm, aerr := d.sp.Add(spool.Meta{ID: id, Profile: meta.Profile, From: from, Recipients: to, Mailbox: from, NoBounce: true, Bounce: true}, bytes.NewReader(msg), now)
 	if aerr != nil {
 		return aerr
 	}
@@ -902,10 +975,6 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, err error, exp
 	d.logEvent(slog.LevelInfo, "bounced", meta, nil, "bounce_id", bm.ID, "bounce_recipients", len(to))
 	d.poke()
 	return nil
-}
-
-func (d *Delivery) failedMessagePath(id string) string {
-	return filepath.Join(d.sp.Dir(), "failed", id, "message")
 }
 
 // describe is an error's one-line, control-character-free text for the

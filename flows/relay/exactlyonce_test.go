@@ -46,7 +46,9 @@ func TestCrashDeliveryHelper(t *testing.T) {
 	if step == "" {
 		t.Skip("run by TestCrashInDelivery")
 	}
-	d, err := NewDelivery(Options{Spool: os.Getenv("RELAY_CRASH_SPOOL"), Sender: senderFor(t, os.Getenv("RELAY_CRASH_SANDBOX")), ExactlyOnce: os.Getenv("RELAY_CRASH_EXACTLY_ONCE") != ""})
+	// One delivery at a time: a bounce does not start before the kill
+	// ends the failing attempt.
+	d, err := NewDelivery(Options{Spool: os.Getenv("RELAY_CRASH_SPOOL"), Sender: senderFor(t, os.Getenv("RELAY_CRASH_SANDBOX")), ExactlyOnce: os.Getenv("RELAY_CRASH_EXACTLY_ONCE") != "", Concurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,11 @@ func TestCrashDeliveryHelper(t *testing.T) {
 		}
 	}
 	go func() { _ = d.Run(context.Background()) }()
-	if _, err := d.Submit(context.Background(), submission("eo", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, "crash"), 0); err != nil {
+	profile, from := "eo", sandbox.AdeleVance.UPN
+	if p := os.Getenv("RELAY_CRASH_PROFILE"); p != "" {
+		profile, from = p, os.Getenv("RELAY_CRASH_FROM")
+	}
+	if _, err := d.Submit(context.Background(), submission(profile, from, sandbox.MeganBowen.UPN, "crash"), 0); err != nil {
 		t.Fatal(err)
 	}
 	select {}
@@ -116,6 +122,48 @@ func TestCrashInDelivery(t *testing.T) {
 			}
 			if drafts := r.srv.Drafts(); len(drafts) != 0 {
 				t.Fatalf("drafts left behind: %v", drafts)
+			}
+		})
+	}
+}
+
+// TestCrashWhileFailing kills the relay process (SIGKILL) while a message
+// that Graph refused for good moves to failed/: after it was marked
+// failed, after its bounce was spooled, and after the move. Restarted, the relay sends the bounce once.
+func TestCrashWhileFailing(t *testing.T) {
+	for _, step := range []string{"marked-failed", "bounce-queued", "failed"} {
+		t.Run(step, func(t *testing.T) {
+			// Given a relay killed at step while failing a message
+			// (Alex is outside the rbac profile's scope).
+			r := newRig(t, sandbox.Options{})
+			dir := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashDeliveryHelper$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "RELAY_CRASH_AT="+step, "RELAY_CRASH_SANDBOX="+r.url, "RELAY_CRASH_SPOOL="+dir,
+				"RELAY_CRASH_PROFILE=rbac", "RELAY_CRASH_FROM="+sandbox.AlexWilber.UPN)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if ctx.Err() != nil || !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("the relay process was not killed at %s: %v\n%s", step, err, out)
+			}
+
+			// When it starts again on the same spool.
+			d := r.delivery(t, Options{Spool: dir})
+			if _, err := d.Drain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			// Then the bounce went out once and the message is in failed/.
+			if got := r.sentBySubject(); len(got) != 1 || got["Undelivered Mail Returned to Sender"] != 1 {
+				t.Fatalf("sent %v, want the bounce once", got)
+			}
+			f, _ := d.Spool().Failed()
+			if len(f) != 1 || !f[0].BounceQueued || f[0].LastCode != "ErrorAccessDenied" {
+				t.Fatalf("failed/ %+v, want the message with its bounce recorded", f)
+			}
+			if q, _ := d.Spool().Queued(); len(q) != 0 {
+				t.Fatalf("still queued: %+v", q)
 			}
 		})
 	}

@@ -80,6 +80,13 @@ type Meta struct {
 	// FailedAt and Reason say when and why it failed for good.
 	FailedAt time.Time `json:"failed_at,omitzero"`
 	Reason   string    `json:"reason,omitempty"`
+	// Outcome names how it failed for good (flows.Outcome's String), for
+	// a bounce made after a crash.
+	Outcome string `json:"outcome,omitempty"`
+	// BounceQueued is set once the bounce of a failed message is in the
+	// queue; a failed message without it (and without NoBounce) still owes
+	// its bounce.
+	BounceQueued bool `json:"bounce_queued,omitempty"`
 }
 
 // Spool is a spool directory. Several processes may use one spool at once
@@ -373,7 +380,7 @@ func (s *Spool) Retry(id string, now time.Time) (Meta, error) {
 		return m, err
 	}
 	m.NextAttempt, m.Queued = now, now
-	m.FailedAt, m.Reason = time.Time{}, ""
+	m.FailedAt, m.Reason, m.Outcome, m.BounceQueued = time.Time{}, "", "", false
 	if err := s.replaceMeta(filepath.Join(s.dir, d, id), m); err != nil {
 		return m, err
 	}
