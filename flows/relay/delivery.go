@@ -956,8 +956,10 @@ func (d *Delivery) bounce(meta spool.Meta, outcome flows.Outcome, expired bool) 
 		f.Close()
 	}
 	from := meta.Mailbox
-	if outcome == flows.OutcomeDenied {
-		from = "" // the mailbox may not send: bounce from the profile's own
+	if outcome == flows.OutcomeDenied || outcome == flows.OutcomeUnknownMailbox {
+		// The mailbox may not send, or is not there (or the message's
+		// recipient is not): bounce from the profile's own.
+		from = ""
 	}
 	now := d.clock.Now()
 	msg := dsn{reportingMTA: d.host, from: from, to: to, meta: meta, status: dsnStatus(outcome, expired),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -342,5 +343,36 @@ func TestSandboxMaxQueueAge(t *testing.T) {
 	sent := r.srv.Sent()
 	if len(sent) != 1 || sent[0].Subject != "Undelivered Mail Returned to Sender" || sent[0].To[0] != sandbox.MeganBowen.UPN {
 		t.Fatalf("sent %+v, want only the bounce to the sender", sent)
+	}
+}
+
+// TestSandboxBounceOfUnknownMailbox: a message from a mailbox the tenant
+// does not have fails for good; its bounce goes from the profile's own
+// mailbox, so that --bounce-to gets it.
+func TestSandboxBounceOfUnknownMailbox(t *testing.T) {
+	// Given a relay whose message comes from a mailbox that does not exist.
+	r := newRig(t, sandbox.Options{})
+	megan := sandbox.MeganBowen.UPN
+	nobody := "nobody@" + strings.SplitN(megan, "@", 2)[1]
+	d := r.delivery(t, Options{BounceTo: megan})
+	if _, err := d.Submit(context.Background(), submission("app", nobody, megan, "from nobody"), 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// When it is delivered.
+	st, err := d.Drain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Then it failed as an unknown mailbox, and the bounce reached Graph
+	// from the profile's mailbox, addressed to --bounce-to too.
+	f, _ := d.Spool().Failed()
+	if len(f) != 1 || f[0].Outcome != flows.OutcomeUnknownMailbox.String() {
+		t.Fatalf("failed/ %+v, stats %+v; want the message as an unknown mailbox", f, st)
+	}
+	sent := r.srv.Sent()
+	if len(sent) != 1 || sent[0].Subject != "Undelivered Mail Returned to Sender" || sent[0].Mailbox != sandbox.AdeleVance.UPN || !slices.Contains(sent[0].To, megan) {
+		t.Fatalf("sent %+v, stats %+v; want the bounce from the profile's mailbox to --bounce-to", sent, st)
 	}
 }
