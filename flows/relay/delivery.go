@@ -794,7 +794,9 @@ func (d *Delivery) send(ctx context.Context, meta *spool.Meta) (*flows.DeliverRe
 			// Sent before a crash: Graph moves a sent draft out of Drafts.
 			return &flows.DeliverResult{Mailbox: meta.DraftMailbox, Path: "draft", DraftID: meta.DraftID}, nil
 		}
-		if err := d.o.Sender.SendDraft(ctx, meta.Profile, meta.DraftMailbox, meta.DraftID); err != nil {
+		if err := d.o.Sender.SendDraft(ctx, meta.Profile, meta.DraftMailbox, meta.DraftID); err != nil && !errors.Is(err, flows.ErrDraftGone) {
+			// A draft gone between the check and its send was sent (by an
+			// answer lost, or another process): not an unknown mailbox.
 			return nil, err
 		}
 		return &flows.DeliverResult{Mailbox: meta.DraftMailbox, Path: "draft", DraftID: meta.DraftID}, nil

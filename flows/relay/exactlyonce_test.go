@@ -239,3 +239,43 @@ func TestSandboxExactlyOnceRetryAfterPermanentFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxRecordedDraftGoneAtItsSend: a recorded draft that exists when
+// checked but is gone when sent (Graph answers 404) was sent: the message
+// counts as sent, not as an unknown mailbox to bounce.
+func TestSandboxRecordedDraftGoneAtItsSend(t *testing.T) {
+	// Given a message whose draft was recorded by an attempt whose send
+	// failed for now.
+	r := newRig(t, sandbox.Options{})
+	d := r.delivery(t, Options{ExactlyOnce: true, PerMailboxRate: 6000, RetryBase: time.Hour, BounceTo: sandbox.MeganBowen.UPN})
+	sp := d.Spool()
+	rc, err := d.Submit(context.Background(), submission("eo", sandbox.AdeleVance.UPN, sandbox.MeganBowen.UPN, "gone"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.failDraftSends(1000, 503, "ServiceUnavailable")
+	if st, err := d.Drain(context.Background()); err != nil || st.Deferred != 1 {
+		t.Fatalf("first attempt: %+v %v", st, err)
+	}
+	if m, _, _ := sp.Get(rc.ID); m.DraftID == "" {
+		t.Fatalf("no draft recorded: %+v", m)
+	}
+
+	// When the next attempt finds the draft but its send answers 404.
+	r.failDraftSends(1, 404, "ErrorItemNotFound")
+	if _, err := sp.Retry(rc.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := d.Drain(context.Background())
+
+	// Then it counts as sent: nothing failed, nothing bounced, nothing kept.
+	if err != nil || st.Sent != 1 || st.Failed != 0 || st.Bounced != 0 {
+		t.Fatalf("stats %+v, %v; want sent, no failure, no bounce", st, err)
+	}
+	if _, _, err := sp.Get(rc.ID); err == nil {
+		t.Fatal("still spooled")
+	}
+	if n := len(r.srv.Sent()); n != 0 {
+		t.Fatalf("%d messages sent, want no bounce", n)
+	}
+}
