@@ -54,6 +54,9 @@ func WriteMIME(w io.Writer, m Message, files []AttachmentFile, now time.Time) er
 	if len(m.Cc) > 0 {
 		fmt.Fprintf(bw, "Cc: %s\r\n", addrs(m.Cc))
 	}
+	if len(m.ReplyTo) > 0 {
+		fmt.Fprintf(bw, "Reply-To: %s\r\n", addrs(m.ReplyTo))
+	}
 	fmt.Fprintf(bw, "Subject: %s\r\nDate: %s\r\nMessage-ID: <%s@mailgrant>\r\nMIME-Version: 1.0\r\n", mime.QEncoding.Encode("utf-8", m.Subject), now.Format(time.RFC1123Z), hex.EncodeToString(rnd[:]))
 	fmt.Fprintf(bw, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n", boundary)
 	bodyType := "text/plain; charset=utf-8"

@@ -206,6 +206,26 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("profile defaults on the draft path keep the body", func(t *testing.T) {
+		// The profile's Reply-To makes send build the message again with
+		// it; the body read from standard input must survive that.
+		if r := mailgrant(t, "", "--sandbox", "edit", "cli-large", "--reply-to", "help@contoso.com"); r.code != 0 {
+			t.Fatalf("edit: %d %s", r.code, r.stderr)
+		}
+		defer mailgrant(t, "", "--sandbox", "edit", "cli-large", "--reply-to", "")
+		scan := randomBytes(4<<20, 8)
+		path := writeFile(t, "scan2.pdf", scan)
+		r, _ := childRun(t, strings.NewReader("the body from stdin"), "--sandbox", "send", "cli-large", "--to", megan, "--subject", "Scan 2", "--attach", path)
+		if r.code != 0 {
+			t.Fatalf("send: %d %s", r.code, r.stderr)
+		}
+		box := readOutbox(t, dir)
+		m := box[len(box)-1]
+		if m.text != "the body from stdin" || !strings.Contains(m.header.Get("Reply-To"), "help@contoso.com") || m.files["scan2.pdf"] != sha(scan) {
+			t.Errorf("outbox: text %q, Reply-To %q", m.text, m.header.Get("Reply-To"))
+		}
+	})
+
 	t.Run("30 MB attachment over the default limit", func(t *testing.T) {
 		video := randomBytes(30<<20, 6)
 		path := writeFile(t, "video.mp4", video)

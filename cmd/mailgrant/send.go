@@ -34,6 +34,9 @@ type sendOptions struct {
 	mime       bool
 	saveToSent bool
 	replyTo    []string
+	// body is the body once read (bodyRead), kept for a second prepare.
+	body     []byte
+	bodyRead bool
 	// maxSize is --max-message-size as given; maxBytes is it parsed.
 	maxSize  string
 	maxBytes int64
@@ -346,6 +349,20 @@ func splitAddresses(field string, values []string) ([]string, error) {
 // input for "-", or from a standard input that is not a terminal. It reads
 // at most limit bytes, and says so when there were more.
 func (o *sendOptions) readBody(limit int64) ([]byte, error) {
+	// Read once: the message may be prepared again with the profile's
+	// defaults, and standard input cannot be read twice.
+	if o.bodyRead {
+		return o.body, nil
+	}
+	data, err := o.readBodyOnce(limit)
+	if err == nil {
+		o.body, o.bodyRead = data, true
+	}
+	return data, err
+}
+
+// readBodyOnce reads the body from --body-file or standard input.
+func (o *sendOptions) readBodyOnce(limit int64) ([]byte, error) {
 	var r io.Reader
 	name := "standard input"
 	switch {
@@ -491,7 +508,7 @@ func (o *sendOptions) withProfileDefaults(g *outgoing, p store.Profile) (*outgoi
 		if o.from == "" && p.From != "" {
 			g.envelope.From = p.From
 		}
-		if p.ReplyTo == "" || flows.HeaderPresentAt(g.file, g.size, "Reply-To") {
+		if p.ReplyTo == "" || flows.ValidateAddress("reply-to", p.ReplyTo) != nil || flows.HeaderPresentAt(g.file, g.size, "Reply-To") {
 			return g, nil
 		}
 		return g.prepend("Reply-To: " + p.ReplyTo + "\r\n")
