@@ -386,7 +386,7 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 			ln.Close()
 			return fmt.Errorf("listen on %s for metrics: %w", o.metricsListen, err)
 		}
-		metricsSrv = &http.Server{Handler: relay.Handler(reg, nil), ReadHeaderTimeout: 10 * time.Second}
+		metricsSrv = &http.Server{Handler: relay.Handler(reg, q.Health), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = metricsSrv.Serve(mln) }()
 		logger.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
 	}

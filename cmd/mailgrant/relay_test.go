@@ -638,6 +638,46 @@ func TestRelayLimits(t *testing.T) {
 	}
 }
 
+// TestRelayHealthz: /healthz on --metrics-listen says whether the relay's
+// queue works: ok, then 503 naming the spool once its queue directory is
+// gone.
+func TestRelayHealthz(t *testing.T) {
+	// Given a relay with metrics and its own spool.
+	_, dir := relayEnv(t, sandbox.Options{})
+	mln, _ := net.Listen("tcp", "127.0.0.1:0")
+	maddr := mln.Addr().String()
+	mln.Close()
+	spool := filepath.Join(dir, "relay-spool")
+	rp := startRelay(t, "--profile", "relay-megan", "--spool", spool, "--metrics-listen", maddr)
+	get := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + maddr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz of a working relay: %d %q", code, body)
+	}
+
+	// When its spool's queue directory disappears.
+	if err := os.Rename(filepath.Join(spool, "queue"), filepath.Join(spool, "queue.moved")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Then /healthz says so.
+	if code, body := get(); code != 503 || !strings.Contains(body, "spool") {
+		t.Fatalf("healthz without a spool: %d %q, want 503 naming the spool", code, body)
+	}
+	if err := os.Rename(filepath.Join(spool, "queue.moved"), filepath.Join(spool, "queue")); err != nil {
+		t.Fatal(err)
+	}
+	rp.stop()
+}
+
 // sendAll sends one message per subject from Megan to Adele, n clients at
 // a time, and fails the test on any reply but 250.
 func sendAll(t *testing.T, addr string, subjects []string, clients int) {
