@@ -309,11 +309,20 @@ func Classify(err error) Outcome {
 	if errors.As(err, &ie) {
 		return OutcomeBadMessage
 	}
+	if errors.Is(err, ErrDraftGone) {
+		// The draft or its upload session went away under the delivery
+		// (an expired session, an earlier send finishing): starting again
+		// may work; it says nothing about the mailboxes.
+		return OutcomeTemporary
+	}
 	var fe *Error
 	if !errors.As(err, &fe) {
 		return OutcomeTemporary
 	}
 	switch fe.Code {
+	case "ErrorItemNotFound":
+		// A draft, attachment or upload session not found: as above.
+		return OutcomeTemporary
 	case "ErrorMessageSizeExceeded", "RequestEntityTooLarge":
 		return OutcomeTooLarge
 	case "ErrorSendAsDenied", "ErrorAccessDenied":
