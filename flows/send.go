@@ -115,7 +115,7 @@ func (m Message) Validate() error {
 	if len(m.To)+len(m.Cc)+len(m.Bcc) == 0 {
 		return &InputError{Field: "to", Problem: "no recipient", Hint: "give at least one --to ADDRESS"}
 	}
-	total, request := 0, len(m.Body)+len(m.Subject)
+	total, request := 0, JSONTextLen(m.Body)+JSONTextLen(m.Subject)
 	for _, a := range m.Attachments {
 		total += len(a.Content)
 		request += base64.StdEncoding.EncodedLen(len(a.Content))
@@ -133,6 +133,17 @@ func (m Message) Validate() error {
 		return &InputError{Field: "body-file", Problem: fmt.Sprintf("the message (%s with its attachments encoded) is too large for a single request (Graph's limit is about 4 MB)", FormatSize(request)), Hint: "send it with --mime, or put large content behind a link"}
 	}
 	return nil
+}
+
+// JSONTextLen is how many bytes s takes in a JSON request: HTML's <, > and
+// & become six bytes each, as do control characters, and quotes and line
+// breaks two. A 1 MB HTML report can be well over a megabyte more in JSON.
+func JSONTextLen(s string) int {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return len(s) * 6
+	}
+	return len(b)
 }
 
 // addrProblem is net/mail's reason without its "mail: " prefix.

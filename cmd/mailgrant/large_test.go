@@ -226,6 +226,20 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("HTML body whose JSON escapes pass 4 MB", func(t *testing.T) {
+		// 1.7 MB of HTML is over 4 MB in JSON (<, > and & take six bytes
+		// each): it goes as MIME instead of a refused JSON request.
+		html := "<table>" + strings.Repeat("<tr><td>a&amp;b</td></tr>", 70000) + "</table>"
+		r, _ := childRun(t, strings.NewReader(html), "--sandbox", "send", "cli-large", "--to", megan, "--subject", "Report", "--html")
+		if r.code != 0 {
+			t.Fatalf("send: %d %s", r.code, r.stderr)
+		}
+		box := readOutbox(t, dir)
+		if m := box[len(box)-1]; m.header.Get("Subject") != "Report" || !strings.Contains(m.text, "a&amp;b") {
+			t.Errorf("outbox: %q", m.header.Get("Subject"))
+		}
+	})
+
 	t.Run("30 MB attachment over the default limit", func(t *testing.T) {
 		video := randomBytes(30<<20, 6)
 		path := writeFile(t, "video.mp4", video)

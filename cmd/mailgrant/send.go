@@ -319,13 +319,23 @@ func (o *sendOptions) message() (flows.Message, []flows.AttachmentFile, error) {
 	if err != nil {
 		return m, nil, err
 	}
-	if total <= flows.MaxAttachmentBytes && base64.StdEncoding.EncodedLen(int(total))+len(m.Body)+len(m.Subject) <= flows.MaxJSONRequest {
+	if total <= flows.MaxAttachmentBytes && base64.StdEncoding.EncodedLen(int(total))+flows.JSONTextLen(m.Body)+flows.JSONTextLen(m.Subject) <= flows.MaxJSONRequest {
 		if m.Attachments, err = readAttachments(o.attach); err != nil {
 			return m, nil, err
 		}
 		return m, nil, m.Validate()
 	}
-	return m, files, m.Validate()
+	// Too large for one JSON request (large files, or a large body: HTML's
+	// escapes count): a MIME message through Deliver, whose size is checked
+	// there, so only the addresses and the rest are checked here.
+	if files == nil {
+		files = []flows.AttachmentFile{}
+	}
+	text := m.Body
+	m.Body = ""
+	err = m.Validate()
+	m.Body = text
+	return m, files, err
 }
 
 // splitAddresses accepts repeated flags that may each hold a comma-separated
