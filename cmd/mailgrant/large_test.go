@@ -320,8 +320,12 @@ func runPrintedCommands(t *testing.T, stderr string) {
 	t.Helper()
 	_, cmds, ok := strings.Cut(stderr, "To set the profile up again with it: ")
 	if !ok {
+		_, cmds, ok = strings.Cut(stderr, "To add it: ")
+	}
+	if !ok {
 		t.Fatalf("no commands in the hint: %s", stderr)
 	}
+	cmds, _, _ = strings.Cut(cmds, "\n")
 	for _, c := range strings.Split(strings.TrimSpace(cmds), ", then ") {
 		args := strings.Fields(c)
 		if args[0] != "mailgrant" || args[1] != "--sandbox" {

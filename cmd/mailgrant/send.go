@@ -571,17 +571,17 @@ func (a *app) readWriteHint(err error, p store.Profile) error {
 	perms := append(slices.DeleteFunc(slices.Clone(p.Permissions), func(s string) bool {
 		return slices.ContainsFunc(flows.DefaultPermissions(p.Scenario), func(d string) bool { return strings.EqualFold(d, s) })
 	}), perm)
-	// In the sandbox, setup picks the app that holds the permission.
-	app := fmt.Sprintf(" --tenant %s --client-id %s", p.Tenant, p.ClientID)
-	if a.opts.sandbox {
-		app = ""
-	}
 	c := *fe
-	c.Hint += fmt.Sprintf(". To set the profile up again with it: %s delete %s, then %s setup --profile %s --scenario %s%s --account %s --permissions %s",
-		a.commandPrefix(), p.Name, a.commandPrefix(), p.Name, p.Scenario, app, p.Account, strings.Join(perms, ","))
-	if !p.Scenario.Delegated() && !a.opts.sandbox {
-		c.Hint += " (with the app's credential again: --client-secret-stdin, or --certificate-file FILE)"
+	if !a.opts.sandbox || p.Scenario.Delegated() {
+		// edit keeps the cloud, the credential and the working grant,
+		// and signs in (or asks for consent) again only as needed.
+		c.Hint += fmt.Sprintf(". To add it: %s edit %s --permissions %s", a.commandPrefix(), p.Name, strings.Join(perms, ","))
+		return &c
 	}
+	// In the sandbox, Mail.ReadWrite for an app is another app
+	// registration, which setup picks.
+	c.Hint += fmt.Sprintf(". To set the profile up again with it: %s delete %s, then %s setup --profile %s --scenario %s --account %s --permissions %s",
+		a.commandPrefix(), p.Name, a.commandPrefix(), p.Name, p.Scenario, shellQuote(p.Account), strings.Join(perms, ","))
 	return &c
 }
 
