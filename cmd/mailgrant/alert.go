@@ -74,7 +74,9 @@ func alertProblems(results []*flows.Status, ps *store.Profiles, now time.Time, p
 					problem += " (" + st.Error.Code + ")"
 				}
 				if st.Error.Hint != "" {
-					fix = withPrefix(strings.ReplaceAll(st.Error.Hint, "PROFILE", p.Name), prefix)
+					// The check has already put the flags in force into
+					// its hints; FillCommands only completes what it did not.
+					fix = flows.FillCommands(st.Error.Hint, prefix, p.Name)
 				}
 			}
 			out = append(out, alertProblem{Profile: p.Name, Problem: problem, Fix: fix})
