@@ -254,6 +254,10 @@ func TestLateRefusalBouncesWithRFC3464Report(t *testing.T) {
 	if !strings.Contains(headers, "Subject: late") || strings.Contains(headers, "secret@contoso.com") {
 		t.Errorf("original headers (with the Subject, without Bcc) wrong:\n%s", headers)
 	}
+	// The bounce is spooled before the message moves to failed/: wait
+	// for the message's attempt to end.
+	for waitAttempt(t, d) != r.ID {
+	}
 	f, _ := d.Spool().Failed()
 	if len(f) != 1 || f[0].ID != r.ID || f[0].LastCode != "ErrorSendAsDenied" {
 		t.Fatalf("failed/ holds %+v", f)

@@ -288,7 +288,7 @@ func TestSandboxPermanentRefusal(t *testing.T) {
 		}
 		<-r.sends // the bounce
 		for {
-			if st := d.Stats(); st.Sent == 1 {
+			if st := d.Stats(); st.Sent == 1 && st.Failed == 1 { // the bounce sent, the message failed
 				break
 			}
 			waitAttempt(t, d)
