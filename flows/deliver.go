@@ -331,7 +331,7 @@ func Classify(err error) Outcome {
 		return OutcomeUnknownMailbox
 	case "ErrorMimeContentInvalidBase64String", "ErrorMimeContentConversionFailed", "ErrorInvalidMimeContent", "bad-input":
 		return OutcomeBadMessage
-	case "needs-mail-readwrite":
+	case "needs-mail-readwrite", "shared-mailbox-upload":
 		return OutcomeNeedsPermission
 	}
 	switch fe.State {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -369,5 +370,48 @@ func TestDeliverAppOnlyLargeMessage(t *testing.T) {
 	m := lastSent(t, srv)
 	if res.Mailbox != sandbox.AdeleVance.UPN || m.Mailbox != sandbox.AdeleVance.UPN || !m.AppOnly || sentFile(t, m, f.name).SHA256 != f.sum() {
 		t.Errorf("%+v %+v", res, m)
+	}
+}
+
+// TestDeliverSharedMailboxUpload: a signed-in user sending as a shared
+// mailbox cannot use upload sessions there (reference §9a, a known Graph
+// issue): mailgrant says so before any request, and the sandbox refuses
+// such a session as Graph does.
+func TestDeliverSharedMailboxUpload(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	info := sandbox.InfoMailbox.UPN
+	p := userProfile("shared", sandbox.AdeleVance.UPN, "Mail.Send", "Mail.Send.Shared", "User.Read", "Mail.ReadWrite", "Mail.ReadWrite.Shared")
+	tok := deviceSignIn(t, srv, env, p)
+	msg := largeMessage("From: "+info+"\r\nTo: "+sandbox.MeganBowen.UPN+"\r\nSubject: s\r\n", "x", randomFile("a.bin", 5<<20, 9))
+	before := srv.RequestCount("/v1.0/")
+	_, err := flows.Deliver(context.Background(), env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{})
+	var fe *flows.Error
+	if !errors.As(err, &fe) || fe.Code != "shared-mailbox-upload" || !strings.Contains(fe.Message, info) || flows.Classify(err) != flows.OutcomeNeedsPermission {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if n := srv.RequestCount("/v1.0/") - before; n != 0 {
+		t.Errorf("%d Graph requests before the refusal", n)
+	}
+	// The sandbox itself: a draft in the shared mailbox is allowed, an
+	// upload session in it is not.
+	call := func(path, body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL()+"/v1.0/users/"+info+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := call("/messages", `{"subject":"s","toRecipients":[{"emailAddress":{"address":"`+sandbox.MeganBowen.UPN+`"}}]}`)
+	var draft struct{ ID string }
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&draft) != nil || draft.ID == "" {
+		t.Fatalf("create a draft in the shared mailbox: %s", resp.Status)
+	}
+	resp = call("/messages/"+draft.ID+"/attachments/createUploadSession", `{"AttachmentItem":{"attachmentType":"file","name":"a.bin","size":5000000}}`)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("delegated upload session in a shared mailbox: %s, want 403", resp.Status)
 	}
 }

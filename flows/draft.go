@@ -66,6 +66,24 @@ func newDraftDelivery(env *Env, p store.Profile, tok *Token, from string) (*draf
 	return d, nil
 }
 
+// checkSharedUpload refuses, before any request, a large attachment that
+// needs an upload session in another user's mailbox with a delegated token:
+// Graph refuses that (a known issue, reference §9a), after the draft was
+// made.
+func (d *draftDelivery) checkSharedUpload(attachments []draftAttachment) error {
+	if !d.p.Scenario.Delegated() || d.mailbox == "" {
+		return nil
+	}
+	for _, a := range attachments {
+		if a.size >= maxAttachmentPost {
+			return &Error{Code: "shared-mailbox-upload", State: StateError,
+				Message: fmt.Sprintf("%s (%s) needs an upload session, and Graph refuses upload sessions in another user's mailbox (%s) for a signed-in user", a.name, FormatSize(int(a.size)), d.mailbox),
+				Hint:    "send it from the signed-in account's own mailbox, with attachments under 3 MB each, as a link, or with an app-only profile (rbac) allowed to send as " + d.mailbox}
+		}
+	}
+	return nil
+}
+
 // mailboxBase is the Graph path of a mailbox: "me" or "users/{address}".
 func mailboxBase(mailbox string) string {
 	if mailbox == "" {
@@ -131,6 +149,9 @@ func (d *draftDelivery) deliver(ctx context.Context, msg io.ReaderAt, size int64
 	}
 	draftMIME, attachments, err := splitForDraft(msg, size, layout)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.checkSharedUpload(attachments); err != nil {
 		return nil, err
 	}
 	ref, err := d.createDraft(ctx, msg, draftMIME)

@@ -191,6 +191,12 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request, c accessC
 		}
 	case len(rest) == 3 && strings.EqualFold(rest[1], "attachments") && strings.EqualFold(rest[2], "createUploadSession"):
 		if method(http.MethodPost) {
+			// A known Graph issue (reference §9a): a delegated upload
+			// session in another user's mailbox is refused.
+			if signer, _ := userByName(c.Oid); c.delegated() && !strings.EqualFold(signer.UPN, d.mailbox.UPN) {
+				s.writeGraphError(w, r, gerr(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again."))
+				return
+			}
 			s.createUploadSession(w, r, d)
 		}
 	default:
