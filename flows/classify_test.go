@@ -1,8 +1,13 @@
 package flows
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/mailgrant/mailgrant/store"
 )
 
 // TestClassify: what sendmail's exit status and the relay's decision rest
@@ -32,5 +37,16 @@ func TestClassify(t *testing.T) {
 		if got := Classify(tt.err); got != tt.want {
 			t.Errorf("%s: Classify = %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestDeliverRefusesTwoToHeaders: a message with two To headers is refused
+// as malformed before any request, since which one Graph reads would decide
+// who gets it.
+func TestDeliverRefusesTwoToHeaders(t *testing.T) {
+	msg := []byte("From: a@contoso.com\r\nTo: b@contoso.com\r\nTo: c@contoso.com\r\nSubject: s\r\n\r\nbody\r\n")
+	_, err := Deliver(context.Background(), &Env{}, store.Profile{Scenario: store.SendAsUser}, &Token{}, bytes.NewReader(msg), int64(len(msg)), Envelope{Recipients: []string{"b@contoso.com"}}, DeliverOptions{})
+	if Classify(err) != OutcomeBadMessage || !strings.Contains(err.Error(), "2 To headers") {
+		t.Fatalf("Deliver: %v", err)
 	}
 }

@@ -193,6 +193,11 @@ func planRecipients(msg io.ReaderAt, size int64, rcpts []string) (recipientPlan,
 	}
 	headers := map[string][]*mail.Address{}
 	for _, h := range []string{"To", "Cc", "Bcc"} {
+		if len(m.Header[h]) > 1 {
+			// RFC 5322 allows one of each; which one a server reads is
+			// anyone's guess, so who would receive it is unknown.
+			return plan, &InputError{Field: "mime", Problem: fmt.Sprintf("the message has %d %s headers; a message has at most one", len(m.Header[h]), h), Hint: "put every address in one " + h + " header, separated by commas"}
+		}
 		if m.Header.Get(h) == "" {
 			continue
 		}
