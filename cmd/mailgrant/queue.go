@@ -88,7 +88,13 @@ that spool; "queue run" delivers what is due when no relay runs (e.g. from a tim
 		Short: "Deliver the messages that are due, then exit",
 		Long: `Deliver every queued message that is due, paced as the relay paces, and exit:
 0 when everything due was sent, 75 when some are deferred (still queued, to retry
-later), 1 when some failed for good in this run (moved to failed/ and bounced).`,
+later), 1 when some failed for good in this run (moved to failed/ and bounced).
+
+Each run refreshes the heartbeat in the spool's relay.json (written when a relay
+first ran on it): for 10 minutes after it, sendmail hands messages that Graph
+could not take for now to the spool for the profiles named there. Run it from
+a timer at least every 10 minutes when no relay runs; once neither a relay nor
+a recent run serves the spool, sendmail exits 75 again.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return queueRunRun(cmd.Context(), o) },
 	}
@@ -371,6 +377,9 @@ func queueRunRun(ctx context.Context, o *queueOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := relay.Heartbeat(dir); err != nil {
+		fmt.Fprintf(o.io.err, "could not refresh the relay heartbeat in %s (sendmail may stop handing messages over): %v\n", dir, err)
+	}
 	st, err := d.Drain(ctx)
 	if err != nil {
 		return err
@@ -408,10 +417,11 @@ func (a *app) relaySender() *relay.GraphSender {
 // spoolForSendmail hands a message sendmail could not send for now
 // (flows.OutcomeTemporary) to the relay's spool in <config dir>/spool, when
 // a relay serves the profile: the relay writes the profiles it serves into
-// the spool when it starts (relay.MarkServes), and the marker stays while
-// it is stopped, so a message handed over then is sent when it starts again
-// or by `mailgrant queue run`. It returns "" when no relay serves the
-// profile. It has the signature of sendmail's hook sendmailSpool (branch
+// the spool when it starts (relay.MarkServes) and holds the spool while it
+// runs (relay.HoldServes); `mailgrant queue run` refreshes the marker's
+// heartbeat (relay.Heartbeat). A marker with neither a running relay nor a
+// heartbeat of the last 10 minutes does not count: nobody would deliver
+// the message. It returns "" when no relay serves the profile. It has the signature of sendmail's hook sendmailSpool (branch
 // sendmail), which the merge sets: sendmailSpool = spoolForSendmail.
 func spoolForSendmail(_ context.Context, a *app, p store.Profile, msg io.ReaderAt, size int64, e flows.Envelope, _ error) (string, error) {
 	dir := relay.DefaultSpoolDir(a.dir)

@@ -87,6 +87,12 @@ password does not leave the machine). --allow-ip limits client networks;
 failed AUTH attempts are slowed down and, after 5 within 15 minutes, the
 address is locked out for 15 minutes.
 
+sendmail hands a message Graph could not take for now to the relay's spool
+(and exits 0, "queued") instead of exiting 75, when the spool's relay.json
+names the profile and someone delivers from the spool: a relay runs on it
+(it holds spool/relay.lock) or "mailgrant queue run" ran within the last 10
+minutes (run it from a timer when no relay runs).
+
 When ready it prints one line "listening on smtp://HOST:PORT" on standard
 error (the real port when 0 was asked), then one log line per message. On
 SIGTERM or Ctrl-C it stops accepting, finishes the messages being received
@@ -369,6 +375,11 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 	}
 	if err := relay.MarkServes(c.spoolDir, served); err != nil {
 		logger.Warn("could not record the profiles this relay serves; sendmail will not hand messages over", "spool", c.spoolDir, "error", err.Error())
+	}
+	if release, err := relay.HoldServes(c.spoolDir); err != nil {
+		logger.Warn("could not mark the spool as served while the relay runs; sendmail hands messages over only for 10 minutes after the start", "spool", c.spoolDir, "error", err.Error())
+	} else {
+		defer release()
 	}
 	cfg.Queue = q
 	srv, err := relay.NewServer(cfg)

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailgrant/mailgrant/flows/relay"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 )
 
@@ -676,6 +677,40 @@ func TestRelayHealthz(t *testing.T) {
 		t.Fatal(err)
 	}
 	rp.stop()
+}
+
+// TestRelayServesSendmailWhileSomeoneDelivers: sendmail may hand a
+// profile's messages to the spool while a relay runs on it, whatever the
+// age of its marker, and for 10 minutes after a `queue run`; a marker left
+// by a relay that stopped long ago does not count.
+func TestRelayServesSendmailWhileSomeoneDelivers(t *testing.T) {
+	// Given a running relay whose marker is an hour old.
+	_, dir := relayEnv(t, sandbox.Options{})
+	spoolDir := relay.DefaultSpoolDir(dir)
+	rp := startRelay(t, "--profile", "relay-megan")
+	stale := fmt.Sprintf(`{"profiles":["relay-megan"],"written":%q}`, time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	if err := os.WriteFile(filepath.Join(spoolDir, "relay.json"), []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !relay.Serves(spoolDir, "relay-megan") {
+		t.Fatal("a running relay does not serve its profile")
+	}
+
+	// When it stops, nobody delivers from the spool.
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if relay.Serves(spoolDir, "relay-megan") {
+		t.Fatal("an hour-old marker of a stopped relay still serves")
+	}
+
+	// When `queue run` runs (from a timer), it serves again.
+	if r := mailgrant(t, "", "queue", "run"); r.code != 0 {
+		t.Fatalf("queue run: %d %s", r.code, r.stderr)
+	}
+	if !relay.Serves(spoolDir, "relay-megan") {
+		t.Fatal("queue run did not refresh the heartbeat")
+	}
 }
 
 // sendAll sends one message per subject from Megan to Adele, n clients at

@@ -305,14 +305,28 @@ func Enqueue(spoolDir string, s Submission) (string, error) {
 }
 
 // Serves reports whether a relay configured with spoolDir serves profile
-// (it wrote the profile into the spool's marker with MarkServes).
+// (it wrote the profile into the spool's marker with MarkServes) and
+// someone delivers from that spool: a relay runs on it (HoldServes), or the
+// marker's heartbeat (MarkServes, Heartbeat) is younger than
+// spool.HeartbeatValid.
 func Serves(spoolDir, profile string) bool { return spool.Serves(spoolDir, profile) }
 
 // MarkServes records in the spool which profiles the relay serves, so that
-// sendmail knows it may hand their messages over.
+// sendmail knows it may hand their messages over; it counts as a fresh
+// heartbeat.
 func MarkServes(spoolDir string, profiles []string) error {
 	return spool.WriteServes(spoolDir, profiles)
 }
+
+// HoldServes says, until release or the process's end (kill -9 included),
+// that a relay runs on the spool, so that Serves trusts its marker however
+// old the heartbeat.
+func HoldServes(spoolDir string) (release func(), err error) { return spool.HoldServes(spoolDir) }
+
+// Heartbeat says that messages in the spool are delivered (`mailgrant
+// queue run` from a timer): the marker's profiles count for
+// spool.HeartbeatValid more.
+func Heartbeat(spoolDir string) error { return spool.Heartbeat(spoolDir) }
 
 // accept writes a submission to the spool.
 func accept(sp *spool.Spool, s Submission, now time.Time) (spool.Meta, error) {

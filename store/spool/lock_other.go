@@ -10,3 +10,10 @@ func (s *Spool) TryLock(id string) (unlock func(), ok bool, err error) {
 	}
 	return func() {}, true, nil
 }
+
+// holdShared does nothing where flock is not available: Serves relies on
+// the heartbeat there.
+func holdShared(string) (release func(), err error) { return func() {}, nil }
+
+// heldByOther is always false where flock is not available.
+func heldByOther(string) bool { return false }

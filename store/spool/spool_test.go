@@ -136,6 +136,53 @@ func TestServes(t *testing.T) {
 	}
 }
 
+// TestServesNeedsALiveRelayOrHeartbeat: a marker counts while a relay holds
+// the spool or within HeartbeatValid of the last heartbeat, not forever.
+func TestServesNeedsALiveRelayOrHeartbeat(t *testing.T) {
+	// Given a marker left by a relay that stopped an hour ago.
+	dir := t.TempDir()
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := Heartbeat(dir); err != nil {
+		t.Fatalf("heartbeat without a marker: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, servesFile)); err == nil {
+		t.Fatal("a heartbeat made a marker naming no profile")
+	}
+	if err := writeMarker(dir, relayMarker{Profiles: []string{"wp"}, Written: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if Serves(dir, "wp") {
+		t.Fatal("an hour-old marker without a running relay still serves")
+	}
+
+	// When a relay runs on the spool, it serves, however old the marker.
+	release, err := HoldServes(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Serves(dir, "wp") || Serves(dir, "other") {
+		t.Fatal("a running relay does not serve its profiles")
+	}
+	release()
+	if Serves(dir, "wp") {
+		t.Fatal("still serves after the relay stopped")
+	}
+
+	// When `queue run` beats, it serves for HeartbeatValid.
+	if err := Heartbeat(dir); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if !servesAt(dir, "wp", now) || servesAt(dir, "wp", now.Add(HeartbeatValid+time.Second)) {
+		t.Fatal("a heartbeat does not count for HeartbeatValid, or counts longer")
+	}
+	if err := WriteServes(dir, []string{"wp"}); err != nil || !servesAt(dir, "wp", now.Add(HeartbeatValid-time.Second)) {
+		t.Fatalf("WriteServes is not a fresh heartbeat: %v", err)
+	}
+}
+
 // crashBody is the message the crash helper writes.
 var crashBody = strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
 
