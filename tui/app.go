@@ -181,6 +181,10 @@ type Model struct {
 	completed Outcome
 	// storeCheck is the keyring probe or the offer of the encrypted file.
 	storeCheck storeScreen
+	// pendingProbe is a failed keyring probe that came while a sign-in or
+	// a save was under way; the offer is shown once the wizard is back on
+	// a screen it may interrupt.
+	pendingProbe error
 
 	home         homeScreen
 	chooser      chooserScreen
@@ -287,6 +291,24 @@ func (m Model) Init() tea.Cmd {
 // Update reads top-down: size and quit keys, then events that change the
 // step, then the screens.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if nm, ok := next.(Model); ok && nm.pendingProbe != nil && nm.step.interruptible() {
+		nm.storeCheck = nm.storeCheck.show(nm.pendingProbe, nm.step)
+		nm.pendingProbe = nil
+		nm.step = stepStore
+		return nm, cmd
+	}
+	return next, cmd
+}
+
+// interruptible reports whether the keyring offer may replace this screen:
+// not during a sign-in, a check or a save, whose results it would drop.
+func (s step) interruptible() bool {
+	return s == stepHome || s == stepChooser || s == stepRegistration || s == stepDetails
+}
+
+// update routes one message (see Update).
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		// One column is kept free: a line that fills the last column leaves

@@ -330,6 +330,10 @@ func (m Model) updateStore(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Err == nil || m.deps.Store == nil {
 			return m, nil
 		}
+		if !m.step.interruptible() {
+			m.pendingProbe = msg.Err
+			return m, nil
+		}
 		back := m.step
 		m.storeCheck = m.storeCheck.show(msg.Err, back)
 		m.step = stepStore

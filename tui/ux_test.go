@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -330,5 +331,24 @@ func TestStoreOfferBeforeProfiles(t *testing.T) {
 	m := next.(Model)
 	if m.step != stepChooser || m.deps.CommandPrefix != "mailgrant --sandbox --store file" {
 		t.Fatalf("step %d prefix %q, want the chooser and --store file in commands", m.step, m.deps.CommandPrefix)
+	}
+}
+
+// A failed keyring probe that comes during a sign-in or check does not
+// replace that screen (its result would be lost); the offer comes once the
+// wizard is back on a screen it may interrupt.
+func TestKeyringOfferWaitsForTheFlow(t *testing.T) {
+	m := New(context.Background(), testDeps(t))
+	m.deps.Store = &StoreOffer{Path: "/x/secrets.age", Probe: func() error { return nil }}
+	m.step = stepCheck
+	next, _ := m.Update(storeProbedMsg{Err: errors.New("no Secret Service")})
+	m = next.(Model)
+	if m.step != stepCheck {
+		t.Fatalf("the offer replaced the check: step %d", m.step)
+	}
+	m.step = stepHome
+	next, _ = m.Update(tea.PasteMsg{})
+	if m = next.(Model); m.step != stepStore {
+		t.Fatalf("back on the list, the offer was not shown: step %d", m.step)
 	}
 }
