@@ -375,9 +375,8 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	if ss.s.currentUsers().Len() == 0 {
 		return nil, smtp.ErrAuthUnsupported
 	}
-	if until, locked := ss.s.cfg.Lockout.Locked(ss.ip.String()); locked {
-		ss.s.log.Warn("smtp auth refused", "client", ss.ip.String(), "reason", "locked out", "until", until.UTC().Format(time.RFC3339))
-		return nil, &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins from your address; try again after " + until.UTC().Format("15:04 MST")}
+	if err := ss.lockedOut(); err != nil {
+		return nil, err
 	}
 	switch mech {
 	case sasl.Plain:
@@ -415,8 +414,24 @@ func (s *Server) currentUsers() *Users {
 	return s.users
 }
 
-// authenticate checks a user's password; failures are slowed down.
+// lockedOut returns the 454 reply when the client's address is locked out.
+func (ss *session) lockedOut() error {
+	until, locked := ss.s.cfg.Lockout.Locked(ss.ip.String())
+	if !locked {
+		return nil
+	}
+	ss.s.log.Warn("smtp auth refused", "client", ss.ip.String(), "reason", "locked out", "until", until.UTC().Format(time.RFC3339))
+	return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed logins from your address; try again after " + until.UTC().Format("15:04 MST")}
+}
+
+// authenticate checks a user's password; failures are slowed down. The
+// lockout is checked again here, right before the password: other
+// connections from the same address may have locked it out since this
+// AUTH began.
 func (ss *session) authenticate(name, pass string) error {
+	if err := ss.lockedOut(); err != nil {
+		return err
+	}
 	u, ok := ss.s.currentUsers().Lookup(name)
 	hash := dummyHash()
 	if ok {

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -345,6 +346,62 @@ func TestAuthLogin(t *testing.T) {
 	// Locked out now: even the right password is not checked.
 	if got := replyOf(login("printer-password")); !strings.HasPrefix(got, "454 4.7.0") {
 		t.Fatalf("after lockout: %s", got)
+	}
+}
+
+// TestAuthLockoutAcrossConnections: an AUTH that began before other
+// connections from the same address locked it out is refused too, even
+// with the right password (else parallel connections bypass the lockout).
+func TestAuthLockoutAcrossConnections(t *testing.T) {
+	h, _ := HashPassword("printer-password")
+	users := &Users{}
+	users.Set(User{Name: "printer", Hash: h})
+	router, _ := NewRouter(nil, "p", []string{"*@contoso.com"})
+	q := &fakeQueue{receipt: Receipt{ID: "q", Queued: true}}
+	addr := serve(t, Config{Router: router, Queue: q, Users: users, InsecureAuth: true, RequireAuth: true,
+		Lockout: &Lockout{Delay: time.Millisecond, Failures: 2}})
+
+	// Given a connection whose AUTH LOGIN waits for the password.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tp := textproto.NewConn(conn)
+	expect := func(code int) string {
+		t.Helper()
+		_, msg, err := tp.ReadResponse(code)
+		if err != nil {
+			t.Fatalf("want %d: %v", code, err)
+		}
+		return msg
+	}
+	expect(220)
+	_ = tp.PrintfLine("EHLO printer")
+	expect(250)
+	_ = tp.PrintfLine("AUTH LOGIN")
+	expect(334)
+	_ = tp.PrintfLine("%s", base64.StdEncoding.EncodeToString([]byte("printer")))
+	expect(334)
+
+	// When other connections from the address fail until it is locked out.
+	for range 2 {
+		c, err := smtp.Dial(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Hello("printer")
+		if got := replyOf(c.Auth(loginAuth{user: "printer", pass: "wrong"})); !strings.HasPrefix(got, "535") {
+			t.Fatalf("wrong password: %s", got)
+		}
+		c.Close()
+	}
+
+	// Then the waiting AUTH is refused, though its password is right.
+	_ = tp.PrintfLine("%s", base64.StdEncoding.EncodeToString([]byte("printer-password")))
+	code, msg, _ := tp.ReadResponse(0)
+	if code != 454 {
+		t.Fatalf("the AUTH begun before the lockout got %d %s, want 454", code, msg)
 	}
 }
 
