@@ -4,6 +4,7 @@ package spool
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -41,10 +42,14 @@ func (s *Spool) TryLock(id string) (unlock func(), ok bool, err error) {
 	}, true, nil
 }
 
-// holdShared takes a shared lock on path (created), waiting for it; the
-// lock lasts until release or the process's end.
+// holdShared takes a shared lock on path (a directory, or a file created
+// when missing), waiting for it; the lock lasts until release or the
+// process's end.
 func holdShared(path string) (release func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	}
 	if err != nil {
 		return nil, err
 	}

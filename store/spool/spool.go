@@ -2,7 +2,7 @@
 // directory holding the message as received ("message") and its envelope
 // and delivery state ("meta.json"):
 //
-//	DIR/tmp/ID/     being written; removed when the spool is opened
+//	DIR/tmp/ID/     being written; removed by Open once nobody writes it
 //	DIR/queue/ID/   accepted, waiting for delivery (or being delivered)
 //	DIR/failed/ID/  failed for good; kept until retried or dropped
 //
@@ -117,17 +117,40 @@ func Open(dir string) (*Spool, error) {
 // Dir returns the spool's directory.
 func (s *Spool) Dir() string { return s.dir }
 
-// cleanTmp removes directories in tmp/ that no process has written to for a
-// minute (another process may be writing one right now).
+// cleanTmp removes what a crash left in tmp/: entries no Add holds (it
+// locks its directory while it writes, however slowly the client sends)
+// and nobody wrote to for a minute (the newest time of the directory and
+// the files in it, where locks are not available).
 func (s *Spool) cleanTmp() {
 	entries, _ := os.ReadDir(filepath.Join(s.dir, tmpDir))
 	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil || time.Since(info.ModTime()) < time.Minute {
+		path := filepath.Join(s.dir, tmpDir, e.Name())
+		if time.Since(newestModTime(path)) < time.Minute || heldByOther(path) {
 			continue
 		}
-		_ = os.RemoveAll(filepath.Join(s.dir, tmpDir, e.Name()))
+		_ = os.RemoveAll(path)
 	}
+}
+
+// newestModTime is the latest modification time of path and, for a
+// directory, of the entries in it; the zero time when none can be read.
+func newestModTime(path string) time.Time {
+	var newest time.Time
+	info, err := os.Lstat(path)
+	if err != nil {
+		return newest
+	}
+	newest = info.ModTime()
+	if !info.IsDir() {
+		return newest
+	}
+	entries, _ := os.ReadDir(path)
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.ModTime().After(newest) {
+			newest = fi.ModTime()
+		}
+	}
+	return newest
 }
 
 // NewID returns a new message id: time-ordered, unique.
@@ -173,6 +196,11 @@ func (s *Spool) Add(m Meta, r io.Reader, now time.Time) (Meta, error) {
 	tmp := filepath.Join(s.dir, tmpDir, m.ID)
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return m, fmt.Errorf("spool: %w", err)
+	}
+	// Held while the message arrives, so that cleanTmp in another process
+	// leaves it alone.
+	if release, err := holdShared(tmp); err == nil {
+		defer release()
 	}
 	ok := false
 	defer func() {

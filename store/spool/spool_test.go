@@ -277,3 +277,70 @@ func TestCrashAtEveryStep(t *testing.T) {
 		})
 	}
 }
+
+// slowReader gives a first chunk, says so, and blocks until released: an
+// SMTP client pausing in the middle of DATA.
+type slowReader struct {
+	first            bool
+	started, release chan struct{}
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if !r.first {
+		r.first = true
+		return copy(p, "Subject: slow\r\n"), nil
+	}
+	close(r.started)
+	<-r.release
+	return 0, io.EOF
+}
+
+// TestOpenLeavesAMessageBeingReceived: opening the spool (another relay,
+// sendmail, `queue run`) does not delete a message still being received,
+// however long since its last byte; it does delete what a crash left.
+func TestOpenLeavesAMessageBeingReceived(t *testing.T) {
+	// Given a message whose client paused two minutes ago, and an entry a
+	// crash left as long ago.
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &slowReader{started: make(chan struct{}), release: make(chan struct{})}
+	added := make(chan error, 1)
+	go func() {
+		_, err := s.Add(Meta{ID: "slow", Profile: "p", Recipients: []string{"b@contoso.com"}}, r, time.Now())
+		added <- err
+	}()
+	<-r.started
+	past := time.Now().Add(-2 * time.Minute)
+	left := filepath.Join(dir, tmpDir, "crashed")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(left, msgFile), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, tmpDir, "slow", msgFile), filepath.Join(dir, tmpDir, "slow"), filepath.Join(left, msgFile), left} {
+		if err := os.Chtimes(p, past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// When another process opens the spool.
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+
+	// Then the crash's leftover is gone and the message arrives whole.
+	if _, err := os.Stat(left); err == nil {
+		t.Error("a crash's leftover in tmp/ was kept")
+	}
+	close(r.release)
+	if err := <-added; err != nil {
+		t.Fatalf("the message being received was cleaned away: %v", err)
+	}
+	if m, failed, err := s.Get("slow"); err != nil || failed || m.Size == 0 {
+		t.Fatalf("queued %+v %v %v", m, failed, err)
+	}
+}
