@@ -458,8 +458,14 @@ func TestUsersFileReload(t *testing.T) {
 	if err := WriteUsers(path, u); err != nil {
 		t.Fatal(err)
 	}
+	// The server reads its own copy, as `mailgrant relay` does: only the
+	// file changes below, so a login works only if the file was read again.
+	loaded, err := LoadUsers(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	router, _ := NewRouter(nil, "p", []string{"*@contoso.com"})
-	addr := serve(t, Config{Router: router, Queue: &fakeQueue{}, Users: u, UsersFile: path, InsecureAuth: true,
+	addr := serve(t, Config{Router: router, Queue: &fakeQueue{}, Users: loaded, UsersFile: path, InsecureAuth: true,
 		Lockout: &Lockout{Delay: time.Millisecond, Failures: 100}})
 	login := func(user, pass string) error {
 		c, err := smtp.Dial(addr)
@@ -486,5 +492,8 @@ func TestUsersFileReload(t *testing.T) {
 	}
 	if err := login("printer", "first-password"); err != nil {
 		t.Fatalf("after a broken file: %v", err)
+	}
+	if err := login("scanner", "second-password"); err != nil {
+		t.Fatalf("after a broken file, the user added before it: %v", err)
 	}
 }
