@@ -26,6 +26,7 @@ import (
 
 	"github.com/mailgrant/mailgrant/flows/relay"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
+	"github.com/mailgrant/mailgrant/store/spool"
 )
 
 // relayProc is a `mailgrant relay` process started by a test.
@@ -743,6 +744,33 @@ func subjects(prefix string, n int) []string {
 	return out
 }
 
+// stopAndAssertOnce stops the relay (SIGTERM: deliveries in flight end
+// first) and checks that its spool holds nothing more to send and that
+// Graph got each subject exactly once. Counting only after the stop sees a
+// duplicate that arrives after the first copy.
+func stopAndAssertOnce(t *testing.T, rp *relayProc, tn *tenant, spoolDir string, subs []string) {
+	t.Helper()
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("SIGTERM: exit %d", code)
+	}
+	sp, err := spool.Open(spoolDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, err := sp.Queued(); err != nil || len(q) != 0 {
+		t.Fatalf("still queued after the relay stopped: %d %v", len(q), err)
+	}
+	n := map[string]int{}
+	for _, m := range tn.Sent() {
+		n[m.Subject]++
+	}
+	for _, s := range subs {
+		if n[s] != 1 {
+			t.Errorf("%q reached Graph %d times, want once", s, n[s])
+		}
+	}
+}
+
 // deliveredCounts counts the messages Graph accepted per subject.
 func deliveredCounts(tn *tenant, subs []string) (missing, twice int) {
 	n := map[string]int{}
@@ -764,7 +792,7 @@ func deliveredCounts(tn *tenant, subs []string) (missing, twice int) {
 // (250, queued) and nothing is lost; when it is back they are all sent,
 // once each.
 func TestRelayGraphDownThenBack(t *testing.T) {
-	tn, _ := relayEnv(t, sandbox.Options{})
+	tn, dir := relayEnv(t, sandbox.Options{})
 	rp := startRelay(t, "--profile", "relay-megan", "--reply-wait", "300ms", "--retry-base", "200ms", "--per-mailbox-rate", "600")
 	tn.SetDown(true)
 	subs := subjects("down", 5)
@@ -774,30 +802,22 @@ func TestRelayGraphDownThenBack(t *testing.T) {
 	}
 	tn.SetDown(false)
 	waitUntil(t, 60*time.Second, "every queued message at Graph", func() bool { m, _ := deliveredCounts(tn, subs); return m == 0 })
-	if _, twice := deliveredCounts(tn, subs); twice != 0 {
-		t.Fatalf("%d messages sent twice", twice)
-	}
-	if code := rp.stop(); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
+	stopAndAssertOnce(t, rp, tn, relay.DefaultSpoolDir(dir), subs)
 }
 
 // TestRelayThrottled: Graph answers every second request with 429 and
 // Retry-After; a burst from several clients is still all sent, once each.
 func TestRelayThrottled(t *testing.T) {
-	tn, _ := relayEnv(t, sandbox.Options{ThrottleEvery: 2})
+	tn, dir := relayEnv(t, sandbox.Options{ThrottleEvery: 2})
 	rp := startRelay(t, "--profile", "relay-megan", "--retry-base", "200ms", "--per-mailbox-rate", "600")
 	tn.SetFaults(sandbox.FaultThrottle)
 	subs := subjects("throttled", 8)
 	sendAll(t, rp.addr, subs, 4)
 	waitUntil(t, 90*time.Second, "every message at Graph", func() bool { m, _ := deliveredCounts(tn, subs); return m == 0 })
-	if _, twice := deliveredCounts(tn, subs); twice != 0 {
-		t.Fatalf("%d messages sent twice", twice)
-	}
+	stopAndAssertOnce(t, rp, tn, relay.DefaultSpoolDir(dir), subs)
 	if n := tn.RequestCount("/v1.0/"); n <= len(subs) {
 		t.Errorf("%d Graph requests for %d messages: the throttling never happened", n, len(subs))
 	}
-	rp.stop()
 }
 
 // TestRelayKill9: messages accepted while Graph is down survive kill -9 of
@@ -814,10 +834,7 @@ func TestRelayKill9(t *testing.T) {
 	tn.SetDown(false)
 	rp = startRelay(t, args...)
 	waitUntil(t, 60*time.Second, "every accepted message at Graph", func() bool { m, _ := deliveredCounts(tn, subs); return m == 0 })
-	if _, twice := deliveredCounts(tn, subs); twice != 0 {
-		t.Fatalf("%d messages sent twice", twice)
-	}
-	rp.stop()
+	stopAndAssertOnce(t, rp, tn, spool, subs)
 }
 
 // TestRelayKill9InFlight: kill -9 while deliveries are in flight (Graph
@@ -835,9 +852,11 @@ func TestRelayKill9InFlight(t *testing.T) {
 	rp.kill9()
 	rp = startRelay(t, args...)
 	waitUntil(t, 60*time.Second, "every accepted message at Graph", func() bool { m, _ := deliveredCounts(tn, subs); return m == 0 })
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("SIGTERM: exit %d", code)
+	}
 	_, twice := deliveredCounts(tn, subs)
 	t.Logf("after kill -9 mid-delivery without --exactly-once: %d of %d messages arrived twice", twice, len(subs))
-	rp.stop()
 }
 
 // TestRelayKill9ExactlyOnce: with --exactly-once, kill -9 while
@@ -863,10 +882,10 @@ func TestRelayKill9ExactlyOnce(t *testing.T) {
 		rp.kill9()
 		rp = startRelay(t, args...)
 		waitUntil(t, 90*time.Second, "every accepted message at Graph", func() bool { m, _ := deliveredCounts(tn, subs); return m == 0 })
-		if _, twice := deliveredCounts(tn, subs); twice != 0 {
-			t.Fatalf("round %d: %d messages sent twice with --exactly-once", round, twice)
+		stopAndAssertOnce(t, rp, tn, spool, subs)
+		if t.Failed() {
+			t.Fatalf("round %d: with --exactly-once", round)
 		}
-		rp.stop()
 	}
 }
 
@@ -959,7 +978,8 @@ func TestRelayLoad(t *testing.T) {
 	for _, wait := range []string{"0", "10s"} {
 		t.Run("reply-wait="+wait, func(t *testing.T) {
 			before := len(tn.Sent())
-			rp := startRelay(t, "--profile", "relay-daemon", "--per-mailbox-rate", fmt.Sprint(rate), "--reply-wait", wait, "--spool", t.TempDir())
+			spoolDir := t.TempDir()
+			rp := startRelay(t, "--profile", "relay-daemon", "--per-mailbox-rate", fmt.Sprint(rate), "--reply-wait", wait, "--spool", spoolDir)
 			prefix := "load" + wait
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -985,11 +1005,8 @@ func TestRelayLoad(t *testing.T) {
 			for i := range subs {
 				subs[i] = fmt.Sprintf("%s-%d", prefix, i)
 			}
-			if missing, twice := deliveredCounts(tn, subs); missing != 0 || twice != 0 {
-				t.Fatalf("%d missing, %d delivered twice", missing, twice)
-			}
 			rss := peakRSS(t, rp.cmd.Process.Pid)
-			rp.stop()
+			stopAndAssertOnce(t, rp, tn, spoolDir, subs)
 			t.Logf("RESULT reply-wait=%s: %d messages, %d clients: accept %.0f/s (%.2fs); delivered in %.2fs, pacing allows %.2fs: %.2fx; peak RSS %d MB",
 				wait, n, clients, float64(n)/accepted.Seconds(), accepted.Seconds(), delivered.Seconds(), float64(n)/allowed, delivered.Seconds()/(float64(n)/allowed), rss>>20)
 		})
@@ -1110,7 +1127,7 @@ func TestRelaySIGTERMInFlight(t *testing.T) {
 	}
 	rp = startRelay(t, "--profile", "relay-megan", "--spool", spool)
 	waitUntil(t, 60*time.Second, "the spooled message at Graph", func() bool { return len(sentWith(tn, "sigterm")) >= 1 })
-	rp.stop()
+	stopAndAssertOnce(t, rp, tn, spool, []string{"sigterm"})
 }
 
 // TestRelayPasswd: accounts are added, changed (keeping their sender
