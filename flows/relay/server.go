@@ -638,7 +638,8 @@ func readHeader(br *bufio.Reader) ([]byte, *smtp.SMTPError) {
 
 // checkHeaderFrom refuses a message whose From header names a sender that
 // this client could not have given to MAIL FROM: Graph sends as the From
-// header, so it must pass the same rules.
+// header, so it must pass the same rules. A message with more than one
+// From or Sender header is refused as malformed.
 func (ss *session) checkHeaderFrom(hdr []byte) *smtp.SMTPError {
 	h := hdr
 	if !bytes.HasSuffix(h, []byte("\n\n")) && !bytes.HasSuffix(h, []byte("\n\r\n")) {
@@ -647,6 +648,13 @@ func (ss *session) checkHeaderFrom(hdr []byte) *smtp.SMTPError {
 	m, err := mail.ReadMessage(bytes.NewReader(h))
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "The message's header section cannot be read"}
+	}
+	// One of each (RFC 5322 section 3.6): with two, the check below would
+	// see one and Graph might send as the other.
+	for _, name := range []string{"From", "Sender"} {
+		if len(m.Header[name]) > 1 {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: fmt.Sprintf("The message has %d %s headers; one is allowed", len(m.Header[name]), name)}
+		}
 	}
 	if m.Header.Get("From") == "" {
 		return nil

@@ -300,6 +300,8 @@ func TestServerRules(t *testing.T) {
 		{"", "", "550 5.7.1"},
 		{"a@contoso.com", "From: boss@fabrikam.com\r\n", "550 5.7.1"},
 		{"a@contoso.com", "From: not an address\r\n", "554 5.6.0"},
+		{"a@contoso.com", "From: a@contoso.com\r\nFrom: boss@fabrikam.com\r\n", "554 5.6.0"},
+		{"a@contoso.com", "From: a@contoso.com\r\nSender: a@contoso.com\r\nSENDER: boss@fabrikam.com\r\n", "554 5.6.0"},
 	} {
 		err := smtp.SendMail(addr, nil, tt.from, []string{"b@fabrikam.com"}, []byte(tt.hdr+"Subject: x\r\n\r\nhi\r\n"))
 		if got := replyOf(err); !strings.HasPrefix(got, tt.want) {
