@@ -542,7 +542,7 @@ func relayPasswdRun(o *relayPasswdOptions) error {
 	}
 	if o.remove {
 		if _, ok := users.Lookup(o.user); !ok {
-			return &flows.InputError{Field: "user", Problem: fmt.Sprintf("there is no account %q in %s", o.user, o.users), Hint: "list the accounts with: cut -d: -f1 " + o.users}
+			return &flows.InputError{Field: "user", Problem: fmt.Sprintf("there is no account %q in %s", o.user, o.users), Hint: "list the accounts with: grep -v '^#' " + shellQuote(o.users) + " | cut -d: -f1"}
 		}
 		users.Delete(o.user)
 		if err := relay.WriteUsers(o.users, users); err != nil {

@@ -1170,3 +1170,32 @@ func TestRelayPasswd(t *testing.T) {
 		t.Fatalf("bad user name: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestRelayPasswdDeleteUnknownHint: deleting an account that is not there
+// prints a command listing the accounts; run, in a directory whose name
+// needs quoting, it prints the account names and nothing else.
+func TestRelayPasswdDeleteUnknownHint(t *testing.T) {
+	// Given a users file with one account, in a path with a space and a quote.
+	dir := filepath.Join(t.TempDir(), "relay users'")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	users := filepath.Join(dir, "users")
+	if r := mailgrant(t, "wp-password-1\n", "relay", "passwd", "--users", users, "wordpress"); r.code != 0 {
+		t.Fatalf("add: %d %s", r.code, r.stderr)
+	}
+
+	// When an unknown account is deleted.
+	r := mailgrant(t, "", "relay", "passwd", "--users", users, "printer", "--delete")
+	_, hint, ok := strings.Cut(r.stderr, "list the accounts with: ")
+	if r.code != 2 || !ok {
+		t.Fatalf("delete of an unknown account: %d %s", r.code, r.stderr)
+	}
+	hint, _, _ = strings.Cut(hint, "\n")
+
+	// Then the printed command, run by a shell, lists the account only.
+	out, err := exec.Command("sh", "-c", hint).Output()
+	if err != nil || string(out) != "wordpress\n" {
+		t.Fatalf("%s printed %q (%v), want the account name only", hint, out, err)
+	}
+}
