@@ -780,19 +780,26 @@ func (d *Delivery) count(f func(*Stats)) {
 
 // dropDraft forgets the draft of a message that failed for good, so that a
 // `mailgrant queue retry` delivers it afresh instead of taking the missing
-// draft for a sent one. A draft made by this attempt was deleted by
-// flows.Deliver; one recorded by an earlier attempt is deleted here, best
-// effort. Only a message that expires after temporary errors keeps its
-// draft id: whether that draft went out is still open.
+// draft for a sent one. The spool forgets it first: a crash after that
+// leaves at worst an unsent draft, never a message counted as sent. A draft
+// made by this attempt was deleted by flows.Deliver; one recorded by an
+// earlier attempt is deleted here, best effort. Only a message that
+// expires after temporary errors keeps its draft id: whether that draft
+// went out is still open.
 func (d *Delivery) dropDraft(ctx context.Context, meta *spool.Meta, recorded bool) {
+	mailbox, id := meta.DraftMailbox, meta.DraftID
+	meta.DraftID, meta.DraftMailbox = "", ""
+	if err := d.sp.Update(*meta); err != nil {
+		d.log.Error("the spool entry could not forget the refused draft", "id", meta.ID, "error", err.Error())
+		return // the draft stays, so that its id does not name a deleted one
+	}
 	if recorded {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		if err := d.o.Sender.DeleteDraft(cctx, meta.Profile, meta.DraftMailbox, meta.DraftID); err != nil {
+		if err := d.o.Sender.DeleteDraft(cctx, meta.Profile, mailbox, id); err != nil {
 			d.log.Warn("the draft of a failed message could not be deleted", "id", meta.ID, "error", describe(err))
 		}
 		cancel()
 	}
-	meta.DraftID, meta.DraftMailbox = "", ""
 }
 
 // send delivers a message through the Sender, through a draft when

@@ -442,3 +442,41 @@ func TestDraftIDOnlyOnceSpooled(t *testing.T) {
 		t.Fatalf("spooled %+v, %v; want the attempt counted and no draft id", m, err)
 	}
 }
+
+// TestRefusedDraftForgottenBeforeItIsDeleted: a recorded draft whose send
+// is refused for good is deleted only once the spool no longer names it,
+// so that a crash in between cannot leave an id of a deleted draft (which
+// the next attempt would count as sent).
+func TestRefusedDraftForgottenBeforeItIsDeleted(t *testing.T) {
+	// Given a message whose recorded draft's send is refused.
+	dir := t.TempDir()
+	sp, _ := spool.Open(dir)
+	m, err := sp.Add(spool.Meta{Profile: "p", From: "a@contoso.com", Mailbox: "a@contoso.com", Recipients: []string{"b@contoso.com"}, DraftID: "AAMk-refused", DraftMailbox: "a@contoso.com"}, strings.NewReader(message("a@contoso.com", "b@contoso.com", "x")), newFakeClock().Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, fs := newTestDelivery(t, Options{Spool: dir, ExactlyOnce: true})
+	fs.drafts["AAMk-refused"] = true
+	fs.sendDraftErr = denied
+	var spooledAtDelete string
+	fs.onDelete = func(string) {
+		got, _, _ := sp.Get(m.ID)
+		spooledAtDelete = got.DraftID
+	}
+
+	// When it is attempted.
+	if st, err := d.Drain(context.Background()); err != nil || st.Failed != 1 {
+		t.Fatalf("drain %+v %v", st, err)
+	}
+
+	// Then the draft was deleted after the spool forgot it.
+	if fs.drafts["AAMk-refused"] {
+		t.Fatal("the refused draft was not deleted")
+	}
+	if spooledAtDelete != "" {
+		t.Fatalf("the spool still named draft %q when it was deleted", spooledAtDelete)
+	}
+	if got, failed, _ := sp.Get(m.ID); !failed || got.DraftID != "" {
+		t.Fatalf("failed/ holds %+v", got)
+	}
+}

@@ -79,6 +79,10 @@ type fakeSender struct {
 
 	mu     sync.Mutex
 	drafts map[string]bool // draft id → still a draft
+	// sendDraftErr, when set, is SendDraft's answer; onDelete, when set,
+	// is called by DeleteDraft first.
+	sendDraftErr error
+	onDelete     func(draftID string)
 }
 
 func newFakeSender(clock Clock) *fakeSender {
@@ -106,6 +110,9 @@ func (f *fakeSender) DraftExists(ctx context.Context, profile, mailbox, draftID 
 }
 
 func (f *fakeSender) SendDraft(ctx context.Context, profile, mailbox, draftID string) error {
+	if f.sendDraftErr != nil {
+		return f.sendDraftErr
+	}
 	f.mu.Lock()
 	f.drafts[draftID] = false
 	f.mu.Unlock()
@@ -114,6 +121,9 @@ func (f *fakeSender) SendDraft(ctx context.Context, profile, mailbox, draftID st
 }
 
 func (f *fakeSender) DeleteDraft(ctx context.Context, profile, mailbox, draftID string) error {
+	if f.onDelete != nil {
+		f.onDelete(draftID)
+	}
 	f.mu.Lock()
 	delete(f.drafts, draftID)
 	f.mu.Unlock()
