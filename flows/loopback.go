@@ -30,9 +30,12 @@ type loopback struct {
 	deadline time.Time
 	pages    pageText
 	servers  []*http.Server
-	once     sync.Once
-	results  chan callback
-	closedCh chan struct{}
+	// listeners are closed by close too: Shutdown closes only those its
+	// Serve goroutine has started on, and one may not have started yet.
+	listeners []net.Listener
+	once      sync.Once
+	results   chan callback
+	closedCh  chan struct{}
 
 	mu       sync.Mutex
 	result   []byte        // the page resultPath shows, once the outcome is known
@@ -94,6 +97,7 @@ func newLoopback(env *Env, timeout time.Duration, pages pageText) (*loopback, er
 			MaxHeaderBytes:    16 << 10,
 		}
 		l.servers = append(l.servers, srv)
+		l.listeners = append(l.listeners, ln)
 		go func() { _ = srv.Serve(ln) }()
 	}
 	return l, nil
@@ -140,6 +144,9 @@ func (l *loopback) close() {
 				_ = s.Close()
 			}
 			cancel()
+		}
+		for _, ln := range l.listeners {
+			_ = ln.Close()
 		}
 	})
 }
