@@ -82,7 +82,7 @@ func (g *GraphSender) Deliver(ctx context.Context, profile string, msg io.Reader
 	}
 	// The profile's default Reply-To (mailgrant edit --reply-to), for a
 	// message that names none; the From default is the route's business.
-	if p.ReplyTo != "" && !flows.HeaderPresentAt(msg, size, "Reply-To") {
+	if p.ReplyTo != "" && flows.ValidateAddress("reply-to", p.ReplyTo) == nil && !flows.HeaderPresentAt(msg, size, "Reply-To") {
 		line := []byte("Reply-To: " + p.ReplyTo + "\r\n")
 		msg, size = prefixed{head: line, rest: msg}, size+int64(len(line))
 	}
