@@ -76,7 +76,7 @@ that spool; "queue run" delivers what is due when no relay runs (e.g. from a tim
 		Short: "Delete messages from the spool without sending them",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return &usageError{msg: "expected one or more message ids (see mailgrant queue list)"}
+				return &usageError{msg: "expected one or more message ids (see " + queueListCommand(o) + ")"}
 			}
 			return nil
 		},
@@ -241,7 +241,7 @@ func truncate(s string, n int) string {
 
 func queueRetryRun(_ context.Context, o *queueOptions, ids []string) error {
 	if o.all == (len(ids) > 0) {
-		return &usageError{msg: "give message ids or --all (see mailgrant queue list)"}
+		return &usageError{msg: "give message ids or --all (see " + queueListCommand(o) + ")"}
 	}
 	dir, err := o.spoolDir()
 	if err != nil {
@@ -262,25 +262,10 @@ func queueRetryRun(_ context.Context, o *queueOptions, ids []string) error {
 			ids = append(ids, m.ID)
 		}
 	}
-	var errs []error
-	for _, id := range ids {
-		unlock, ok, err := sp.TryLock(id)
-		if err != nil {
-			errs = append(errs, retryErr(id, err))
-			continue
-		}
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s is being delivered right now; see mailgrant queue list in a moment", id))
-			continue
-		}
-		_, err = sp.Retry(id, now)
-		unlock()
-		if err != nil {
-			errs = append(errs, retryErr(id, err))
-			continue
-		}
-		fmt.Fprintf(o.io.err, "%s: due now\n", id)
-	}
+	errs := eachLocked(o, sp, ids, "due now", func(id string) error {
+		_, err := sp.Retry(id, now)
+		return err
+	})
 	if len(ids) > 0 && len(errs) < len(ids) {
 		fmt.Fprintf(o.io.err, "A running relay picks them up within 30 seconds; without one, run: %s queue run%s\n", queuePrefix(o), spoolFlag(o))
 	} else if o.all && len(ids) == 0 {
@@ -289,40 +274,44 @@ func queueRetryRun(_ context.Context, o *queueOptions, ids []string) error {
 	return errors.Join(errs...)
 }
 
-func retryErr(id string, err error) error {
-	if errors.Is(err, spool.ErrNotFound) {
-		return &flows.InputError{Field: "id", Problem: fmt.Sprintf("%q is not in the spool (already sent or dropped?)", printable(id)), Hint: "see the ids with mailgrant queue list"}
+// eachLocked runs do for each message id under the message's lock, so a
+// relay or queue run never delivers it meanwhile, and reports each done
+// one as "ID: done"; the failures are returned together.
+func eachLocked(o *queueOptions, sp *spool.Spool, ids []string, done string, do func(id string) error) []error {
+	var errs []error
+	for _, id := range ids {
+		unlock, ok, err := sp.TryLock(id)
+		if err == nil && !ok {
+			errs = append(errs, fmt.Errorf("%s is being delivered right now; see %s in a moment", id, queueListCommand(o)))
+			continue
+		}
+		if err == nil {
+			err = do(id)
+			unlock()
+		}
+		if errors.Is(err, spool.ErrNotFound) {
+			err = &flows.InputError{Field: "id", Problem: fmt.Sprintf("%q is not in the spool (already sent or dropped?)", printable(id)), Hint: "see the ids with " + queueListCommand(o)}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(o.io.err, "%s: %s\n", id, done)
 	}
-	return err
+	return errs
 }
 
-// queuePrefix is the command prefix for hints.
-func queuePrefix(o *queueOptions) string {
-	p := "mailgrant"
-	if o.global.sandbox || sandboxFromEnv() {
-		p += " --sandbox"
-	}
-	if o.global.configDir != "" {
-		p += " --config-dir " + spoolShellQuote(o.global.configDir)
-	}
-	return p
-}
+// queuePrefix is the command prefix for hints, with the flags in force.
+func queuePrefix(o *queueOptions) string { return commandLine(*o.global) }
+
+// queueListCommand is the command that lists the spool, for hints.
+func queueListCommand(o *queueOptions) string { return queuePrefix(o) + " queue list" + spoolFlag(o) }
 
 func spoolFlag(o *queueOptions) string {
 	if o.spool == "" {
 		return ""
 	}
-	return " --spool " + spoolShellQuote(o.spool)
-}
-
-// spoolShellQuote quotes s for a POSIX shell when it needs it.
-func spoolShellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return " --spool " + shellQuote(o.spool)
 }
 
 func queueDropRun(_ context.Context, o *queueOptions, ids []string) error {
@@ -334,25 +323,7 @@ func queueDropRun(_ context.Context, o *queueOptions, ids []string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, id := range ids {
-		unlock, ok, err := sp.TryLock(id)
-		if err != nil {
-			errs = append(errs, retryErr(id, err))
-			continue
-		}
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s is being delivered right now; try again in a moment", id))
-			continue
-		}
-		err = sp.Remove(id)
-		unlock()
-		if err != nil {
-			errs = append(errs, retryErr(id, err))
-			continue
-		}
-		fmt.Fprintf(o.io.err, "%s: dropped\n", id)
-	}
+	errs := eachLocked(o, sp, ids, "dropped", sp.Remove)
 	return errors.Join(errs...)
 }
 

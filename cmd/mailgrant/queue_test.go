@@ -154,3 +154,17 @@ func TestSpoolForSendmail(t *testing.T) {
 		t.Fatalf("spooled %+v %v %v", m, failed, err)
 	}
 }
+
+// TestQueueHintsCarryTheFlags: a hint naming queue list is the command as it
+// must be typed here, with --sandbox and --config-dir.
+func TestQueueHintsCarryTheFlags(t *testing.T) {
+	dir := t.TempDir()
+	r := mailgrant(t, "", "--sandbox", "--config-dir", dir, "queue", "drop", "nosuch")
+	want := "mailgrant --sandbox --config-dir " + dir + " queue list"
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("queue drop nosuch: %d\n%s\nwant a hint with %q", r.code, r.stderr, want)
+	}
+	if r := mailgrant(t, "", "--sandbox", "--config-dir", dir, "queue", "list"); r.code != 0 {
+		t.Fatalf("the hint's command fails: %d %s", r.code, r.stderr)
+	}
+}
