@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -244,13 +243,8 @@ func (d *draft) json(base string) map[string]any {
 // createDraft is POST .../messages, from base64 MIME (Content-Type
 // text/plain) or a JSON message.
 func (s *Server) createDraft(w http.ResponseWriter, r *http.Request, mailbox User) {
-	body, err := readAllLimit(r, s.maxRequest())
-	if errors.Is(err, errTooLarge) {
-		s.writeGraphError(w, r, errRequestTooLarge)
-		return
-	}
-	if err != nil {
-		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "RequestBodyRead", "The request body could not be read."))
+	body, ok := s.readRequest(w, r)
+	if !ok {
 		return
 	}
 	d := &draft{id: draftID(), mailbox: mailbox}
@@ -285,13 +279,12 @@ func draftID() string {
 
 // patchDraft is PATCH .../messages/{id}: recipients and subject.
 func (s *Server) patchDraft(w http.ResponseWriter, r *http.Request, d *draft) {
-	body, err := readAllLimit(r, s.maxRequest())
-	if errors.Is(err, errTooLarge) {
-		s.writeGraphError(w, r, errRequestTooLarge)
+	body, ok := s.readRequest(w, r)
+	if !ok {
 		return
 	}
 	var fields map[string]json.RawMessage
-	if err != nil || json.Unmarshal(body, &fields) != nil {
+	if json.Unmarshal(body, &fields) != nil {
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "RequestBodyRead", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."))
 		return
 	}
@@ -362,9 +355,8 @@ func (s *Server) deleteDraft(d *draft) {
 // addAttachment is POST .../messages/{id}/attachments with a
 // #microsoft.graph.fileAttachment.
 func (s *Server) addAttachment(w http.ResponseWriter, r *http.Request, d *draft) {
-	body, err := readAllLimit(r, s.maxRequest())
-	if errors.Is(err, errTooLarge) {
-		s.writeGraphError(w, r, errRequestTooLarge)
+	body, ok := s.readRequest(w, r)
+	if !ok {
 		return
 	}
 	var a struct {
@@ -375,7 +367,7 @@ func (s *Server) addAttachment(w http.ResponseWriter, r *http.Request, d *draft)
 		IsInline     bool   `json:"isInline"`
 		ContentID    string `json:"contentId"`
 	}
-	if err != nil || json.Unmarshal(body, &a) != nil {
+	if json.Unmarshal(body, &a) != nil {
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "RequestBodyRead", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."))
 		return
 	}
@@ -410,9 +402,8 @@ func (s *Server) addAttachment(w http.ResponseWriter, r *http.Request, d *draft)
 
 // createUploadSession is POST .../attachments/createUploadSession.
 func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, d *draft) {
-	body, err := readAllLimit(r, s.maxRequest())
-	if errors.Is(err, errTooLarge) {
-		s.writeGraphError(w, r, errRequestTooLarge)
+	body, ok := s.readRequest(w, r)
+	if !ok {
 		return
 	}
 	var req struct {
@@ -425,7 +416,7 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, d *
 			ContentID      string `json:"contentId"`
 		} `json:"AttachmentItem"`
 	}
-	if err != nil || json.Unmarshal(body, &req) != nil || req.AttachmentItem == nil {
+	if json.Unmarshal(body, &req) != nil || req.AttachmentItem == nil {
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "RequestBodyRead", "The request needs an AttachmentItem."))
 		return
 	}
@@ -442,6 +433,7 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, d *
 		return
 	}
 	f := &storedFile{id: draftID(), name: it.Name, contentType: it.ContentType, contentID: it.ContentID, inline: it.IsInline, size: it.Size}
+	var err error
 	if f.blob, err = s.blobs.create(); err != nil {
 		s.writeGraphError(w, r, gerr(http.StatusInternalServerError, "InternalServerError", "The sandbox could not store the attachment."))
 		return
@@ -531,13 +523,8 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request, u *uploadSessi
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "InvalidContentRange", "The Content-Range header %q is not bytes START-END/TOTAL.", safeText(r.Header.Get("Content-Range"))))
 		return
 	}
-	body, err := readAllLimit(r, s.maxRequest())
-	if errors.Is(err, errTooLarge) {
-		s.writeGraphError(w, r, errRequestTooLarge)
-		return
-	}
-	if err != nil {
-		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "RequestBodyRead", "The request body could not be read."))
+	body, ok := s.readRequest(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

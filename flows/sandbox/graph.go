@@ -358,13 +358,8 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, c accessClaims
 		return
 	}
 
-	body, err := readAllLimit(r, s.maxRequest())
-	if errors.Is(err, errTooLarge) {
-		s.writeGraphError(w, r, errRequestTooLarge)
-		return
-	}
-	if err != nil {
-		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "RequestBodyRead", "The request body could not be read."))
+	body, ok := s.readRequest(w, r)
+	if !ok {
 		return
 	}
 	var msg SentMessage
@@ -638,4 +633,19 @@ func (n newlineStripper) Read(p []byte) (int, error) {
 			return j, err
 		}
 	}
+}
+
+// readRequest reads a Graph request's body under Graph's 4 MB limit; when it
+// cannot (too large: 413, unreadable: 400) it answers the error itself.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := readAllLimit(r, s.maxRequest())
+	switch {
+	case errors.Is(err, errTooLarge):
+		s.writeGraphError(w, r, errRequestTooLarge)
+		return nil, false
+	case err != nil:
+		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "RequestBodyRead", "The request body could not be read."))
+		return nil, false
+	}
+	return body, true
 }
