@@ -69,7 +69,7 @@ Reply-To.`,
 	f := cmd.Flags()
 	f.StringVar(&o.permissions, "permissions", "", "the required Graph permissions, comma-separated (replaces the list)")
 	f.StringVar(&o.account, "account", "", "the account that signs in (delegated) or the mailbox for test sends (app-only)")
-	f.StringVar(&o.from, "from", "", "the sender used when a message names none (send, sendmail, the relay)")
+	f.StringVar(&o.from, "from", "", "the sender used when a message names none (send and sendmail; the relay sends as the SMTP sender)")
 	f.StringVar(&o.replyTo, "reply-to", "", "the Reply-To used when a message has none")
 	f.StringVar(&o.scoping, "scoping", "", "rbac: rbac (RBAC for Applications) or policy (ApplicationAccessPolicy)")
 	f.StringVar(&o.policyAccess, "policy-access", "", "rbac with policy scoping: RestrictAccess or DenyAccess")

@@ -309,6 +309,10 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 		}
 		// The commands the hint prints work: after them the send goes.
 		runPrintedCommands(t, r.stderr)
+		// edit --permissions replaces the list: what was required stays.
+		if got := readProfile(t, dir, "cli-small").Permissions; !slices.Contains(got, "Mail.Send") || !slices.Contains(got, "Mail.ReadWrite") {
+			t.Fatalf("after the printed command the profile requires %v; want Mail.Send kept and Mail.ReadWrite added", got)
+		}
 		if r, _ := childRun(t, strings.NewReader("x"), "--sandbox", "send", "cli-small", "--to", megan, "--attach", path); r.code != 0 || len(readOutbox(t, dir)) != before+1 {
 			t.Fatalf("send after adding Mail.ReadWrite: %d %s", r.code, r.stderr)
 		}

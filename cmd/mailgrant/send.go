@@ -575,7 +575,12 @@ func (a *app) readWriteHint(err error, p store.Profile) error {
 	if !a.opts.sandbox || p.Scenario.Delegated() {
 		// edit keeps the cloud, the credential and the working grant,
 		// and signs in (or asks for consent) again only as needed.
-		c.Hint += fmt.Sprintf(". To add it: %s edit %s --permissions %s", a.commandPrefix(), p.Name, strings.Join(perms, ","))
+		// edit --permissions replaces the list: give the whole of it.
+		all := slices.Clone(p.Permissions)
+		if !slices.ContainsFunc(all, func(s string) bool { return strings.EqualFold(s, perm) }) {
+			all = append(all, perm)
+		}
+		c.Hint += fmt.Sprintf(". To add it: %s edit %s --permissions %s", a.commandPrefix(), p.Name, strings.Join(all, ","))
 		return &c
 	}
 	// In the sandbox, Mail.ReadWrite for an app is another app
