@@ -130,7 +130,14 @@ func Deliver(ctx context.Context, env *Env, p store.Profile, tok *Token, msg io.
 		}
 		return &DeliverResult{Mailbox: sendingMailbox(p, from), Path: "sendMail"}, nil
 	}
-	d, err := newDraftDelivery(env, p, tok, from)
+	why := WhyLarge
+	switch {
+	case len(plan.headerOnly) > 0:
+		why = fmt.Sprintf("its headers name %s, who is not among its recipients, and leaving them out takes a draft (sendmail -t would send to everyone the headers name)", strings.Join(plan.headerOnly, ", "))
+	case o.ExactlyOnce:
+		why = "exactly-once delivery goes through a draft"
+	}
+	d, err := newDraftDelivery(env, p, tok, from, why)
 	if err != nil {
 		return nil, err
 	}

@@ -278,6 +278,13 @@ func TestDeliverRefusals(t *testing.T) {
 	if flows.Classify(err) != flows.OutcomeNeedsPermission || !errors.As(err, &fe) || fe.Code != "needs-mail-readwrite" || !strings.Contains(fe.Message, "Mail.ReadWrite") || !strings.Contains(fe.Hint, "Mail.ReadWrite") {
 		t.Errorf("without Mail.ReadWrite: %v", err)
 	}
+	// A small message whose headers name someone outside the envelope
+	// takes a draft too: the refusal says why, not "too large".
+	small := []byte(largeHeaders + "Cc: alex.wilber@mailgrant-sandbox.onmicrosoft.com\r\n\r\nhello\r\n")
+	_, err = flows.Deliver(ctx, env, p, tok, bytes.NewReader(small), int64(len(small)), flows.Envelope{Recipients: []string{sandbox.MeganBowen.UPN}}, flows.DeliverOptions{})
+	if !errors.As(err, &fe) || fe.Code != "needs-mail-readwrite" || strings.Contains(fe.Message, "too large") || !strings.Contains(fe.Message, "alex.wilber@") {
+		t.Errorf("header-only recipient without Mail.ReadWrite: %v", err)
+	}
 	if n := srv.RequestCount("/v1.0/") - before; n != 0 {
 		t.Errorf("%d Graph requests for refused messages", n)
 	}

@@ -49,18 +49,19 @@ type draftDelivery struct {
 	tok     *Token
 	mailbox string // "" = /me
 	base    string // "me" or "users/{mailbox}"
+	why     string // why the message takes a draft, for a refusal
 }
 
 // newDraftDelivery checks that the token may create drafts in the mailbox
 // sent as, before any request.
-func newDraftDelivery(env *Env, p store.Profile, tok *Token, from string) (*draftDelivery, error) {
+func newDraftDelivery(env *Env, p store.Profile, tok *Token, from, why string) (*draftDelivery, error) {
 	env = env.ForProfile(p)
 	if !p.Scenario.Delegated() && from == "" && p.Account == "" {
 		return nil, &InputError{Field: "from", Problem: "no mailbox to send as", Hint: "app-only profiles send as a mailbox: give --from MAILBOX"}
 	}
-	d := &draftDelivery{env: env, p: p, tok: tok, mailbox: sendingMailbox(p, from)}
+	d := &draftDelivery{env: env, p: p, tok: tok, mailbox: sendingMailbox(p, from), why: why}
 	d.base = mailboxBase(d.mailbox)
-	if err := needsMailReadWrite(p, tok, d.mailbox); err != nil {
+	if err := needsMailReadWrite(p, tok, d.mailbox, why); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -105,7 +106,7 @@ func readWritePermission(p store.Profile, mailbox string) string {
 // needsMailReadWrite refuses, before any request, a token that cannot
 // create drafts. An rbac profile's rights live in Exchange, not in its
 // token, so Graph's answer decides for it (see draftRefused).
-func needsMailReadWrite(p store.Profile, tok *Token, mailbox string) error {
+func needsMailReadWrite(p store.Profile, tok *Token, mailbox, why string) error {
 	if p.Scenario == store.RBAC {
 		return nil
 	}
@@ -117,11 +118,18 @@ func needsMailReadWrite(p store.Profile, tok *Token, mailbox string) error {
 	if slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, perm) }) {
 		return nil
 	}
-	return readWriteError(p, perm)
+	return readWriteError(p, perm, why)
 }
 
-// readWriteError is the refusal of a message that needs a draft.
-func readWriteError(p store.Profile, perm string) *Error {
+// WhyLarge is why most messages take a draft: their size.
+const WhyLarge = "this message is too large for one request (about 3.5 MB)"
+
+// readWriteError is the refusal of a message that needs a draft; why says
+// what made it need one (WhyLarge when empty).
+func readWriteError(p store.Profile, perm, why string) *Error {
+	if why == "" {
+		why = WhyLarge
+	}
 	kind := "the delegated permission"
 	consent := "then sign in again"
 	if !p.Scenario.Delegated() {
@@ -136,7 +144,7 @@ func readWriteError(p store.Profile, perm string) *Error {
 	return &Error{
 		Code:    "needs-mail-readwrite",
 		State:   StateError,
-		Message: fmt.Sprintf("this message is too large for one request (about 3.5 MB), so it must go through a draft, which needs %s %s; profile %s lacks it", kind, perm, p.Name),
+		Message: fmt.Sprintf("%s, so it must go through a draft, which needs %s %s; profile %s lacks it", why, kind, perm, p.Name),
 		Hint:    fmt.Sprintf("add %s to the app registration's API permissions and to the profile's, %s; or send large files as links", perm, consent),
 	}
 }
@@ -313,7 +321,7 @@ func (d *draftDelivery) createDraft(ctx context.Context, msg io.ReaderAt, mimeSe
 func (d *draftDelivery) draftRefused(err error) error {
 	var fe *Error
 	if errors.As(err, &fe) && fe.HTTPStatus == http.StatusForbidden && fe.Code == "ErrorAccessDenied" {
-		c := readWriteError(d.p, readWritePermission(d.p, d.mailbox))
+		c := readWriteError(d.p, readWritePermission(d.p, d.mailbox), d.why)
 		c.HTTPStatus, c.Description, c.TraceID, c.Err = fe.HTTPStatus, fe.Description, fe.TraceID, err
 		return c
 	}
