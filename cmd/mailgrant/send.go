@@ -485,7 +485,11 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 		a.logSent(p, *g.json, err)
 	} else {
 		res, err = flows.Deliver(ctx, a.env, p, tok, g.file, g.size, g.envelope, flows.DeliverOptions{MaxMessageSize: o.maxBytes, Mailbox: o.from})
-		if lerr := flows.LogSent(a.dir, flows.SentRecordFor(p, o.from, g.recipients, g.size, "send", res, err)); lerr != nil {
+		from := o.from
+		if from == "" {
+			from = p.Account // the signed-in user (/me), or the app-only profile's mailbox
+		}
+		if lerr := flows.LogSent(a.dir, flows.SentRecordFor(p, from, g.recipients, g.size, "send", res, err)); lerr != nil {
 			fmt.Fprintf(a.io.err, "! The sent-mail log was not written: %v\n", lerr)
 		}
 	}
