@@ -78,11 +78,7 @@ func rotateRun(ctx context.Context, o *rotateOptions) error {
 		return err
 	}
 	defer a.close()
-	p, err := a.loadProfile(o.profile)
-	if err != nil {
-		return err
-	}
-	secrets, err := a.secretsFor(p)
+	p, secrets, err := a.openProfile(o.profile)
 	if err != nil {
 		return err
 	}

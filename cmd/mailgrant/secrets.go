@@ -44,6 +44,17 @@ func (a *app) secretsFor(p store.Profile) (store.Secrets, error) {
 	return a.storeFor(p.SecretsStore())
 }
 
+// openProfile loads the named profile and opens the store that holds its
+// secrets: what every command that uses a profile's secrets starts with.
+func (a *app) openProfile(name string) (store.Profile, store.Secrets, error) {
+	p, err := a.loadProfile(name)
+	if err != nil {
+		return p, nil, err
+	}
+	secrets, err := a.secretsFor(p)
+	return p, secrets, err
+}
+
 // storeFor opens (once) and returns the keyring or the encrypted file.
 func (a *app) storeFor(b store.Backend) (store.Secrets, error) {
 	if b == store.BackendFile {

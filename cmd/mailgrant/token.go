@@ -60,11 +60,7 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 		return err
 	}
 	defer a.close()
-	p, err := a.loadProfile(o.profile)
-	if err != nil {
-		return err
-	}
-	secrets, err := a.secretsFor(p)
+	p, secrets, err := a.openProfile(o.profile)
 	if err != nil {
 		return err
 	}
