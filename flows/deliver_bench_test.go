@@ -14,7 +14,7 @@ import (
 // loopback, reporting throughput and the bytes mailgrant allocates per
 // message (the sandbox runs in the same process and counts too).
 func BenchmarkDeliverDraft20MB(b *testing.B) {
-	srv, env := startSandbox(b, sandbox.Options{MailboxSendsPerMinute: -1})
+	srv, env := startSandbox(b, sandbox.Options{MailboxSendsPerMinute: -1, MailboxUploadBytes: -1})
 	p := userProfile("bench-large", sandbox.AdeleVance.UPN, "Mail.Send", "User.Read", "Mail.ReadWrite")
 	tok := deviceSignIn(b, srv, env, p)
 	msg := largeMessage(largeHeaders, "bench", randomFile("a.bin", 12<<20, 7), randomFile("b.bin", 4<<20, 8))

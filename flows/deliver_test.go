@@ -422,3 +422,22 @@ func TestDeliverSharedMailboxUpload(t *testing.T) {
 		t.Errorf("delegated upload session in a shared mailbox: %s, want 403", resp.Status)
 	}
 }
+
+// TestDeliverOverTheTenantsLimit: a message within the client's
+// --max-message-size but over the mailbox's (8 MB on disk, about 11 MB in
+// base64, against a 10 MB tenant) is refused by Exchange at send; Deliver
+// reports it as too large (a bounce, not a retry), with the fix, and
+// leaves no draft behind.
+func TestDeliverOverTheTenantsLimit(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{MaxMessageBytes: 10 << 20})
+	p, tok := readWriteUser(t, srv, env)
+	msg := largeMessage(largeHeaders, "one file", randomFile("scan.pdf", 8<<20, 1))
+	_, err := flows.Deliver(context.Background(), env, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{MaxMessageSize: 50 << 20})
+	var fe *flows.Error
+	if !errors.As(err, &fe) || fe.Code != "ErrorMessageSizeExceeded" || flows.Classify(err) != flows.OutcomeTooLarge || !strings.Contains(fe.Hint, "-MaxSendSize") {
+		t.Fatalf("err %#v, outcome %v", err, flows.Classify(err))
+	}
+	if len(srv.Sent()) != 0 || len(srv.Drafts()) != 0 {
+		t.Errorf("sent %d, drafts left %v", len(srv.Sent()), srv.Drafts())
+	}
+}

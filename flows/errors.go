@@ -227,6 +227,7 @@ var graphErrors = map[string]entry{
 	"ResourceNotFound":                    {"the user or mailbox does not exist", "check the address", StateError},
 	"Request_ResourceNotFound":            {"the user does not exist", "check the address", StateError},
 	"ErrorInvalidRecipients":              {"the message has no valid recipient", "give at least one --to address", StateError},
+	"ErrorMessageSizeExceeded":            {"Exchange refused the message: it is larger than the mailbox may send", "send large files as a link, or have an admin raise the mailbox's limit (Set-Mailbox NAME -MaxSendSize 150MB) and pass the new limit with --max-message-size", StateError},
 	"ErrorMimeContentInvalidBase64String": {"the MIME message was not valid base64", "report this as a mailgrant bug", StateError},
 	"RequestBodyRead":                     {"Graph could not read the request body", "report this as a mailgrant bug with --debug output", StateError},
 	"TooManyRequests":                     {"Graph is throttling this app and mailbox", "wait and try again; send fewer messages at once", StateError},

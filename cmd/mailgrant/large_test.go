@@ -152,11 +152,17 @@ func writePeakRSS(path string) {
 // exit status, output and peak resident memory (VmHWM, see writePeakRSS).
 func childRun(t *testing.T, stdin io.Reader, args ...string) (result, int64) {
 	t.Helper()
+	return childRunEnv(t, nil, stdin, args...)
+}
+
+// childRunEnv is childRun with more environment variables (NAME=value).
+func childRunEnv(t *testing.T, env []string, stdin io.Reader, args ...string) (result, int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rssFile := filepath.Join(t.TempDir(), "peak-rss")
 	cmd := mailgrantProcess(ctx, t, args...)
-	cmd.Env = append(cmd.Env, peakRSSEnv+"="+rssFile)
+	cmd.Env = append(append(cmd.Env, env...), peakRSSEnv+"="+rssFile)
 	var out, errb bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
 	err := cmd.Run()
@@ -241,13 +247,32 @@ func TestLargeMessagesThroughTheCLI(t *testing.T) {
 	})
 
 	t.Run("30 MB attachment over the default limit", func(t *testing.T) {
+		// The client refuses it before any request; over the client's
+		// limit but not the tenant's, the tenant refuses it at send;
+		// within both (MAILGRANT_SANDBOX_MAX_MESSAGE_SIZE, as an admin
+		// raises MaxSendSize), it is sent.
 		video := randomBytes(30<<20, 6)
 		path := writeFile(t, "video.mp4", video)
 		r, _ := childRun(t, strings.NewReader("x"), "--sandbox", "send", "cli-large", "--to", megan, "--attach", path)
 		if r.code != exitUsage || !strings.Contains(r.stderr, "this tenant's maximum message size is 35.0 MB") {
 			t.Fatalf("send over 35 MB: %d %s", r.code, r.stderr)
 		}
-		r, rss := childRun(t, strings.NewReader("the video"), "--sandbox", "send", "cli-large", "--to", megan, "--attach", path, "--max-message-size", "50MB")
+		// Raising --max-message-size does not raise the tenant's limit:
+		// the sandbox, like Exchange, refuses the draft at send (40 MB
+		// with its base64), and nothing is left behind.
+		outbox := func() int {
+			paths, _ := filepath.Glob(filepath.Join(dir, "sandbox", sandbox.OutboxDir, "*.eml"))
+			return len(paths)
+		}
+		sentBefore := outbox()
+		r, _ = childRun(t, strings.NewReader("the video"), "--sandbox", "send", "cli-large", "--to", megan, "--attach", path, "--max-message-size", "50MB")
+		if r.code != exitFailure || !strings.Contains(r.stderr, "larger than the mailbox may send") || !strings.Contains(r.stderr, "-MaxSendSize") || strings.Contains(r.stderr, "id: \n") {
+			t.Fatalf("send over the tenant's 35 MB: %d %s", r.code, r.stderr)
+		}
+		if n := outbox(); n != sentBefore {
+			t.Fatalf("a refused message reached the outbox (%d → %d)", sentBefore, n)
+		}
+		r, rss := childRunEnv(t, []string{sandboxMaxMessageEnv + "=50MB"}, strings.NewReader("the video"), "--sandbox", "send", "cli-large", "--to", megan, "--attach", path, "--max-message-size", "50MB")
 		if r.code != 0 {
 			t.Fatalf("send: %d %s", r.code, r.stderr)
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/mailgrant/mailgrant/flows"
@@ -120,8 +121,8 @@ func printError(w io.Writer, err error) {
 		if fe.Hint != "" {
 			fmt.Fprintf(w, "  hint: %s\n", fe.Hint)
 		}
-		if fe.TraceID != "" || fe.CorrelationID != "" {
-			fmt.Fprintf(w, "  trace id: %s  correlation id: %s\n", fe.TraceID, fe.CorrelationID)
+		if ids := traceIDs(fe); ids != "" {
+			fmt.Fprintf(w, "  %s\n", ids)
 		}
 	case errors.As(err, &ce):
 		fmt.Fprintf(w, "mailgrant: %s\n  hint: %s\n", ce.Error(), ce.Hint())
@@ -136,4 +137,17 @@ func printError(w io.Writer, err error) {
 			fmt.Fprintf(w, "  hint: %s\n", fse.Hint)
 		}
 	}
+}
+
+// traceIDs names the ids Microsoft support asks for, leaving out those the
+// answer did not carry.
+func traceIDs(fe *flows.Error) string {
+	var parts []string
+	if fe.TraceID != "" {
+		parts = append(parts, "trace id: "+fe.TraceID)
+	}
+	if fe.CorrelationID != "" {
+		parts = append(parts, "correlation id: "+fe.CorrelationID)
+	}
+	return strings.Join(parts, "  ")
 }

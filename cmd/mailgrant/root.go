@@ -116,7 +116,15 @@ func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
-		srv, err := sandbox.Start(sandbox.Options{StateDir: dir, Faults: sandbox.FaultsFromEnv()})
+		so := sandbox.Options{StateDir: dir, Faults: sandbox.FaultsFromEnv()}
+		if v := os.Getenv(sandboxMaxMessageEnv); v != "" {
+			n, err := flows.ParseSize(v)
+			if err != nil || n > flows.MaxTenantMessageSize {
+				return nil, &usageError{msg: fmt.Sprintf("%s: %q is not a message size up to 150MB; use a size such as 50MB (the sandbox tenant's maximum message size, 35MB when unset)", sandboxMaxMessageEnv, v)}
+			}
+			so.MaxMessageBytes = n
+		}
+		srv, err := sandbox.Start(so)
 		if err != nil {
 			return nil, fmt.Errorf("start the sandbox: %w", err)
 		}
@@ -251,3 +259,8 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 
 // sandboxFromEnv reports MAILGRANT_SANDBOX=1.
 func sandboxFromEnv() bool { return os.Getenv("MAILGRANT_SANDBOX") == "1" }
+
+// sandboxMaxMessageEnv sets the sandbox tenant's maximum message size (as
+// an admin raises a tenant's MaxSendSize), so --max-message-size above
+// 35MB can be tried with --sandbox.
+const sandboxMaxMessageEnv = "MAILGRANT_SANDBOX_MAX_MESSAGE_SIZE"

@@ -54,6 +54,7 @@ type uploadSession struct {
 	id, token string
 	draftID   string
 	mailbox   string // the draft's mailbox id
+	appID     string // the app that created the session
 	file      *storedFile
 	received  int64
 	expires   time.Time
@@ -196,7 +197,7 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request, c accessC
 				s.writeGraphError(w, r, gerr(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again."))
 				return
 			}
-			s.createUploadSession(w, r, d)
+			s.createUploadSession(w, r, c.AppID, d)
 		}
 	default:
 		s.writeGraphError(w, r, gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", safeText(rest[len(rest)-1])))
@@ -401,7 +402,7 @@ func (s *Server) addAttachment(w http.ResponseWriter, r *http.Request, d *draft)
 }
 
 // createUploadSession is POST .../attachments/createUploadSession.
-func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, d *draft) {
+func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, appID string, d *draft) {
 	body, ok := s.readRequest(w, r)
 	if !ok {
 		return
@@ -438,7 +439,7 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, d *
 		s.writeGraphError(w, r, gerr(http.StatusInternalServerError, "InternalServerError", "The sandbox could not store the attachment."))
 		return
 	}
-	u := &uploadSession{id: strings.ReplaceAll(randomID(), "-", ""), token: randomToken(32), draftID: d.id, mailbox: d.mailbox.ID, file: f, expires: s.now().Add(s.uploadTTL())}
+	u := &uploadSession{id: strings.ReplaceAll(randomID(), "-", ""), token: randomToken(32), draftID: d.id, mailbox: d.mailbox.ID, appID: appID, file: f, expires: s.now().Add(s.uploadTTL())}
 	s.mu.Lock()
 	s.uploads[u.id] = u
 	s.mu.Unlock()
@@ -502,6 +503,19 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, segs []stri
 		s.blobs.remove(u.file.blob)
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodPut:
+		// The upload URL is Outlook's: its chunks count against the app's
+		// limits on the mailbox like any other request.
+		key := strings.ToLower(u.mailbox)
+		release, ge := s.acquireMailbox(u.appID, key)
+		if ge != nil {
+			w.Header().Set("Retry-After", "1")
+			s.writeGraphError(w, r, ge)
+			return
+		}
+		defer release()
+		if !s.limitUpload(w, r, strings.ToLower(u.appID)+"/"+key) {
+			return
+		}
 		s.putChunk(w, r, u)
 	default:
 		s.writeGraphError(w, r, gerr(http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."))
@@ -635,6 +649,13 @@ func (s *Server) sendDraft(w http.ResponseWriter, r *http.Request, c accessClaim
 			s.writeGraphError(w, r, ge)
 			return
 		}
+	}
+	s.mu.Lock()
+	size := d.messageSize()
+	s.mu.Unlock()
+	if limit := s.maxMessage(); limit > 0 && size > limit {
+		s.writeGraphError(w, r, errMessageTooLarge(size, limit))
+		return
 	}
 	if wait := s.countSend(d.mailbox.UPN); wait > 0 {
 		s.writeSendLimited(w, r, d.mailbox.UPN, wait)

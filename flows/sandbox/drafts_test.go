@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -186,5 +187,121 @@ func TestMailboxLimits(t *testing.T) {
 	}
 	if counts[http.StatusOK] != 2 || counts[http.StatusTooManyRequests] != 1 {
 		t.Errorf("3 concurrent requests with a limit of 2: %v", counts)
+	}
+}
+
+// TestMessageSizeAndUploadLimits: a draft larger than the mailbox may send
+// (its files counted in base64) is refused at send with
+// ErrorMessageSizeExceeded and stays a draft; an app that has sent the
+// upload limit's bytes to a mailbox within five minutes gets 429 with
+// Retry-After on its next upload chunk (the upload URL counts like any
+// Graph request), and may go on once the window has passed; a bodiless
+// send is not an upload.
+func TestMessageSizeAndUploadLimits(t *testing.T) {
+	clock := newClock()
+	s := startServer(t, Options{Now: clock.Now, MaxMessageBytes: 20000, MailboxUploadBytes: 30000})
+	rw := delegatedToken(t, s, "organizations", PublicApp, AdeleVance.UPN, rwScope)["access_token"].(string)
+	mime := base64.StdEncoding.EncodeToString([]byte("From: " + AdeleVance.UPN + "\r\nTo: " + MeganBowen.UPN + "\r\nSubject: big\r\n\r\nsee attached\r\n"))
+	draftWithFile := func(size int) (msgURL string, put func(rng string, chunk []byte) response) {
+		created := graphReq(t, "POST", s.URL()+"/v1.0/me/messages", rw, "text/plain", mime)
+		if created.Status != http.StatusCreated {
+			t.Fatalf("create: %d %s", created.Status, created.Body)
+		}
+		msgURL = s.URL() + "/v1.0/me/messages/" + created.JSON(t)["id"].(string)
+		r := graphReq(t, "POST", msgURL+"/attachments/createUploadSession", rw, "application/json", fmt.Sprintf(`{"AttachmentItem":{"attachmentType":"file","name":"f.bin","size":%d}}`, size))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("createUploadSession: %d %s", r.Status, r.Body)
+		}
+		upload := r.JSON(t)["uploadUrl"].(string)
+		return msgURL, func(rng string, chunk []byte) response {
+			return graphReq(t, "PUT", upload, "", "application/octet-stream", string(chunk), "Content-Range", rng)
+		}
+	}
+
+	// 16,000 bytes are about 21,700 in base64: over the 20,000 limit.
+	content := []byte(strings.Repeat("0123456789abcdef", 1000))
+	msgURL, put := draftWithFile(len(content))
+	if r := put(fmt.Sprintf("bytes 0-%d/%d", len(content)-1, len(content)), content); r.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	wantGraphError(t, graphReq(t, "POST", msgURL+"/send", rw, "", ""), http.StatusBadRequest, "ErrorMessageSizeExceeded")
+	if len(s.Sent()) != 0 || len(s.Drafts()) != 1 {
+		t.Fatalf("after the refusal: sent %d, drafts %v", len(s.Sent()), s.Drafts())
+	}
+	if r := graphReq(t, "DELETE", msgURL, rw, "", ""); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d", r.Status)
+	}
+
+	// About 16,250 bytes uploaded so far; the chunk that crosses the
+	// 30,000 limit still passes, and so does a bodiless send.
+	small := content[:14000]
+	msgURL, put = draftWithFile(len(small))
+	if r := put("bytes 0-13999/14000", small); r.Status != http.StatusCreated {
+		t.Fatalf("upload crossing the limit: %d %s", r.Status, r.Body)
+	}
+	if r := graphReq(t, "POST", msgURL+"/send", rw, "", ""); r.Status != http.StatusAccepted {
+		t.Fatalf("a bodiless send after the uploads: %d %s", r.Status, r.Body)
+	}
+	clock.Advance(time.Minute)
+	r := graphReq(t, "POST", s.URL()+"/v1.0/me/messages", rw, "text/plain", mime)
+	wantGraphError(t, r, http.StatusTooManyRequests, "ApplicationThrottled")
+	if got := r.Header.Get("Retry-After"); got != "240" {
+		t.Errorf("Retry-After %q, want 240 (the first uploads leave the window 5 minutes after they came)", got)
+	}
+	clock.Advance(4*time.Minute + time.Second)
+	if r := graphReq(t, "POST", s.URL()+"/v1.0/me/messages", rw, "text/plain", mime); r.Status != http.StatusCreated {
+		t.Fatalf("after the window: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestUploadChunksCountAsConcurrentRequests: an app's upload PUTs hold one
+// of its four concurrent-request slots on the mailbox, like any Graph
+// request.
+func TestUploadChunksCountAsConcurrentRequests(t *testing.T) {
+	s := startServer(t, Options{MailboxConcurrency: 1, GraphLatency: 0})
+	rw := delegatedToken(t, s, "organizations", PublicApp, AdeleVance.UPN, rwScope)["access_token"].(string)
+	mime := base64.StdEncoding.EncodeToString([]byte("From: " + AdeleVance.UPN + "\r\nTo: " + MeganBowen.UPN + "\r\nSubject: big\r\n\r\nx\r\n"))
+	created := graphReq(t, "POST", s.URL()+"/v1.0/me/messages", rw, "text/plain", mime)
+	msgURL := s.URL() + "/v1.0/me/messages/" + created.JSON(t)["id"].(string)
+	r := graphReq(t, "POST", msgURL+"/attachments/createUploadSession", rw, "application/json", `{"AttachmentItem":{"attachmentType":"file","name":"f.bin","size":10}}`)
+	upload := r.JSON(t)["uploadUrl"].(string)
+
+	// A chunk whose body trickles in holds the slot while the app asks
+	// for something else on the same mailbox.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("PUT", upload, pr)
+	req.ContentLength = 10
+	req.Header.Set("Content-Range", "bytes 0-9/10")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- nil
+			return
+		}
+		done <- resp
+	}()
+	if _, err := pw.Write([]byte("01234")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var got response
+	for time.Now().Before(deadline) {
+		got = graphReq(t, "GET", msgURL, rw, "", "")
+		if got.Status == http.StatusTooManyRequests {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	wantGraphError(t, got, http.StatusTooManyRequests, "ApplicationThrottled")
+	_, _ = pw.Write([]byte("56789"))
+	pw.Close()
+	if resp := <-done; resp == nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the chunk: %v", resp)
+	} else {
+		resp.Body.Close()
+	}
+	if r := graphReq(t, "GET", msgURL, rw, "", ""); r.Status != http.StatusOK {
+		t.Fatalf("after the chunk: %d %s", r.Status, r.Body)
 	}
 }

@@ -169,6 +169,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, segs []strin
 		return
 	}
 	defer release()
+	if !s.limitUpload(w, r, strings.ToLower(claims.AppID)+"/"+mailboxKey(claims, target)) {
+		return
+	}
 	// Latency counts as time in flight, so the concurrency limit sees it.
 	if !s.latency(r) {
 		return

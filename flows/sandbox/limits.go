@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -19,6 +20,14 @@ const (
 	// DefaultMailboxSendsPerMinute is Exchange Online's limit of messages a
 	// mailbox sends per minute.
 	DefaultMailboxSendsPerMinute = 30
+	// DefaultMaxMessageBytes is Exchange Online's default maximum message
+	// size, 35 MB (admins may raise it to 150 MB).
+	DefaultMaxMessageBytes = 35 << 20
+	// DefaultMailboxUploadBytes is Outlook's limit of uploaded bytes
+	// (PATCH, POST, PUT) per app and mailbox in uploadWindow.
+	DefaultMailboxUploadBytes = 150 << 20
+	// uploadWindow is the period DefaultMailboxUploadBytes counts over.
+	uploadWindow = 5 * time.Minute
 )
 
 // errRequestTooLarge is Graph's answer to a request body over the limit.
@@ -128,4 +137,116 @@ func (s *Server) sendLimit() int {
 		return DefaultMailboxSendsPerMinute
 	}
 	return s.opts.MailboxSendsPerMinute
+}
+
+// uploadMark is one request's body bytes, counted against the upload limit.
+type uploadMark struct {
+	at time.Time
+	n  int64
+}
+
+// uploadLimit is the upload limit in force; 0 means none.
+func (s *Server) uploadLimit() int64 {
+	switch {
+	case s.opts.MailboxUploadBytes < 0:
+		return 0
+	case s.opts.MailboxUploadBytes == 0:
+		return DefaultMailboxUploadBytes
+	}
+	return s.opts.MailboxUploadBytes
+}
+
+// limitUpload refuses a request that sends a body (POST, PATCH, PUT; a
+// bodiless POST such as .../send is not an upload) when
+// the app has already sent the limit's worth of bytes to the mailbox in the
+// last five minutes, as Outlook does with 429 and Retry-After. Otherwise it
+// counts the body's bytes as they are read; the request that crosses the
+// limit still passes, the next one waits.
+func (s *Server) limitUpload(w http.ResponseWriter, r *http.Request, key string) bool {
+	limit := s.uploadLimit()
+	if limit == 0 || r.Body == nil || r.ContentLength == 0 || (r.Method != http.MethodPost && r.Method != http.MethodPatch && r.Method != http.MethodPut) {
+		return true
+	}
+	now := s.now()
+	s.mu.Lock()
+	marks := s.uploaded[key][:0]
+	var total int64
+	for _, m := range s.uploaded[key] {
+		if now.Sub(m.at) < uploadWindow {
+			marks = append(marks, m)
+			total += m.n
+		}
+	}
+	s.uploaded[key] = marks
+	var wait time.Duration
+	if total >= limit {
+		// Wait until enough of the oldest bytes leave the window.
+		for _, m := range marks {
+			total -= m.n
+			if total < limit {
+				wait = max(m.at.Add(uploadWindow).Sub(now), time.Second)
+				break
+			}
+		}
+	}
+	s.mu.Unlock()
+	if wait > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
+		s.writeGraphError(w, r, gerr(http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its MailboxUploadLimit: %d MB in %s per app and mailbox. Retry after the time given in Retry-After.", limit>>20, uploadWindow))
+		return false
+	}
+	r.Body = &countingBody{ReadCloser: r.Body, count: func(n int) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.uploaded[key] = append(s.uploaded[key], uploadMark{at: s.now(), n: int64(n)})
+	}}
+	return true
+}
+
+// countingBody reports the bytes read from a request body.
+type countingBody struct {
+	io.ReadCloser
+	count func(int)
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.count(n)
+	}
+	return n, err
+}
+
+// maxMessage is the maximum message size in force; 0 means none.
+func (s *Server) maxMessage() int64 {
+	switch {
+	case s.opts.MaxMessageBytes < 0:
+		return 0
+	case s.opts.MaxMessageBytes == 0:
+		return DefaultMaxMessageBytes
+	}
+	return s.opts.MaxMessageBytes
+}
+
+// messageSize is a draft's size as Exchange measures it: the MIME message,
+// attachments included in base64 (wrapped at 76 columns), which makes a
+// file about a third larger than on disk. Call with s.mu held.
+func (d *draft) messageSize() int64 {
+	size := int64(len(d.raw))
+	if d.raw == nil {
+		// A JSON draft: its text plus room for the headers.
+		size = int64(len(d.msg.Subject)+len(d.msg.Body)) + 1024
+	}
+	for _, f := range d.files {
+		enc := (f.size + 2) / 3 * 4
+		size += enc + (enc+75)/76*2
+	}
+	return size
+}
+
+// errMessageTooLarge is Exchange's refusal of a message over the maximum
+// message size. The HTTP status Graph answers with is not documented; the
+// sandbox answers 400 with the documented code.
+func errMessageTooLarge(size, limit int64) *graphError {
+	return gerr(http.StatusBadRequest, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size: it is %d bytes; this mailbox sends at most %d.", size, limit)
 }

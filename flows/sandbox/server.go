@@ -68,6 +68,16 @@ type Options struct {
 	// UploadSessionTTL is how long an upload session stays valid after
 	// its last chunk; 0 means 15 minutes.
 	UploadSessionTTL time.Duration
+	// MaxMessageBytes is the largest message a mailbox sends (Exchange
+	// Online's maximum message size); a draft over it is refused at send
+	// with ErrorMessageSizeExceeded. 0 means DefaultMaxMessageBytes
+	// (35 MB); negative means no limit.
+	MaxMessageBytes int64
+	// MailboxUploadBytes is how many request-body bytes (POST, PATCH,
+	// PUT, upload chunks included) one app may send to one mailbox in
+	// five minutes; past it requests get 429 with Retry-After. 0 means
+	// DefaultMailboxUploadBytes (150 MB); negative means no limit.
+	MailboxUploadBytes int64
 }
 
 // Server is a simulated tenant. It is an http.Handler serving both the login
@@ -90,9 +100,10 @@ type Server struct {
 	sent      []SentMessage
 	counts    map[string]int
 	graphN    int
-	inflight  map[string]int         // app/mailbox → Graph requests in flight
-	sendTimes map[string][]time.Time // mailbox → its sends of the last minute
-	drafts    map[string]*draft      // by id
+	inflight  map[string]int          // app/mailbox → Graph requests in flight
+	sendTimes map[string][]time.Time  // mailbox → its sends of the last minute
+	uploaded  map[string][]uploadMark // app/mailbox → bytes sent in the last five minutes
+	drafts    map[string]*draft       // by id
 	uploads   map[string]*uploadSession
 	blobs     *blobStore
 
@@ -120,6 +131,7 @@ func New(opts Options) *Server {
 		counts:    map[string]int{},
 		inflight:  map[string]int{},
 		sendTimes: map[string][]time.Time{},
+		uploaded:  map[string][]uploadMark{},
 		drafts:    map[string]*draft{},
 		uploads:   map[string]*uploadSession{},
 		blobs:     newBlobStore(opts.StateDir),
