@@ -48,9 +48,11 @@ type DeliverOptions struct {
 	// ExactlyOnce sends through a draft whose id is reported to OnDraft
 	// before the send, so a caller that records it can tell after a crash
 	// whether the message went (see DraftExists). When the send itself
-	// fails temporarily (its answer may have been lost), the draft is kept
-	// and Deliver returns its DeliverResult with the error: DraftExists
-	// then says whether it went, and SendDraft sends it if not.
+	// fails, the draft is kept and Deliver returns its DeliverResult with
+	// the error, for the caller to settle: after a temporary failure (its
+	// answer may have been lost) DraftExists says whether it went, and
+	// SendDraft sends it if not; after a refusal the caller forgets the
+	// id, then deletes the draft (DeleteDraft).
 	ExactlyOnce bool
 	// OnDraft, when set, is called with the draft's id once the draft is
 	// complete and before it is sent; an error from it stops the delivery
@@ -133,9 +135,9 @@ func Deliver(ctx context.Context, env *Env, p store.Profile, tok *Token, msg io.
 	why := WhyLarge
 	switch {
 	case len(plan.headerOnly) > 0:
-		why = fmt.Sprintf("its headers name %s, who is not among its recipients, and leaving them out takes a draft (sendmail -t would send to everyone the headers name)", strings.Join(plan.headerOnly, ", "))
+		why = fmt.Sprintf("its headers name %s, who is not among its recipients and must be left out (sendmail -t would send to everyone the headers name)", strings.Join(plan.headerOnly, ", "))
 	case o.ExactlyOnce:
-		why = "exactly-once delivery goes through a draft"
+		why = "exactly-once delivery was asked for"
 	}
 	d, err := newDraftDelivery(env, p, tok, from, why)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -440,4 +441,41 @@ func TestDeliverOverTheTenantsLimit(t *testing.T) {
 	if len(srv.Sent()) != 0 || len(srv.Drafts()) != 0 {
 		t.Errorf("sent %d, drafts left %v", len(srv.Sent()), srv.Drafts())
 	}
+}
+
+// TestDeliverExactlyOnceLeavesARefusedDraftToTheCaller: with ExactlyOnce a
+// draft whose send Graph refuses is kept and named in the result, so that
+// the caller, which recorded its id, forgets the id before deleting it.
+func TestDeliverExactlyOnceLeavesARefusedDraftToTheCaller(t *testing.T) {
+	srv, env := startSandbox(t, sandbox.Options{})
+	p, tok := readWriteUser(t, srv, env)
+	ctx := context.Background()
+	msg := []byte(largeHeaders + "\r\nrefused at its send\r\n")
+	refusing := *env
+	wrapTransport(&refusing, func(next http.RoundTripper) http.RoundTripper { return refusedSend{next} })
+	var recorded flows.DraftRef
+	res, err := flows.Deliver(ctx, &refusing, p, tok, bytes.NewReader(msg), int64(len(msg)), flows.Envelope{}, flows.DeliverOptions{ExactlyOnce: true, OnDraftRef: func(ref flows.DraftRef) error {
+		recorded = ref
+		return nil
+	}})
+	if flows.Classify(err) != flows.OutcomeDenied || res == nil || res.DraftID != recorded.ID || recorded.ID == "" {
+		t.Fatalf("res %+v, err %v (%v), recorded %+v", res, err, flows.Classify(err), recorded)
+	}
+	if ok, err := flows.DraftExists(ctx, env, p, tok, recorded.Mailbox, recorded.ID); err != nil || !ok {
+		t.Fatalf("the refused draft is gone before its caller forgot it: %v %v", ok, err)
+	}
+	if err := flows.DeleteDraft(ctx, env, p, tok, recorded.Mailbox, recorded.ID); err != nil || len(srv.Drafts()) != 0 {
+		t.Fatalf("delete: %v, drafts left %v", err, srv.Drafts())
+	}
+}
+
+// refusedSend answers a draft's send as Graph refuses it for good.
+type refusedSend struct{ next http.RoundTripper }
+
+func (r refusedSend) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, "/send") {
+		return r.next.RoundTrip(req)
+	}
+	body := `{"error":{"code":"ErrorSendAsDenied","message":"The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account."}}`
+	return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
 }

@@ -144,7 +144,7 @@ func readWriteError(p store.Profile, perm, why string) *Error {
 	return &Error{
 		Code:    "needs-mail-readwrite",
 		State:   StateError,
-		Message: fmt.Sprintf("%s, so it must go through a draft, which needs %s %s; profile %s lacks it", why, kind, perm, p.Name),
+		Message: fmt.Sprintf("%s: that takes a draft, which needs %s %s; profile %s lacks it", why, kind, perm, p.Name),
 		Hint:    fmt.Sprintf("add %s to the app registration's API permissions and to the profile's, %s; or send large files as links", perm, consent),
 	}
 }
@@ -174,9 +174,13 @@ func (d *draftDelivery) deliver(ctx context.Context, msg io.ReaderAt, size int64
 		return nil, err
 	}
 	rid, err := d.sendDraft(ctx, ref.ID)
-	if err != nil && o.ExactlyOnce && Classify(err) == OutcomeTemporary {
-		// The send may have gone through with its answer lost: keep the
-		// draft, which the caller recorded, to settle with DraftExists.
+	if err != nil && o.ExactlyOnce {
+		// The caller recorded the draft, so the caller settles it: after a
+		// temporary failure the send may have gone with its answer lost
+		// (DraftExists tells); after a refusal the caller forgets the id
+		// before it deletes the draft, so that a crash in between never
+		// leaves a recorded id naming a deleted draft, which would read
+		// as sent.
 		return res, err
 	}
 	if err != nil {

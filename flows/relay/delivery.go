@@ -711,7 +711,6 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 	meta.Attempts++
 	start := d.clock.Now()
 	t0 := time.Now()
-	recorded := meta.DraftID != "" // a draft from an earlier attempt
 	res, err := d.send(ctx, &meta)
 	d.m.latency.Observe(time.Since(t0).Seconds())
 	outcome := flows.Classify(err)
@@ -719,7 +718,10 @@ func (d *Delivery) attempt(ctx context.Context, id, key string) {
 		outcome = flows.OutcomeTemporary // cancelled by shutdown: try again later
 	}
 	if outcome.Permanent() && meta.DraftID != "" {
-		d.dropDraft(ctx, &meta, recorded)
+		if d.crashAt != nil {
+			d.crashAt("refused")
+		}
+		d.dropDraft(ctx, &meta)
 	}
 	switch {
 	case outcome == flows.OutcomeSent:
@@ -780,25 +782,22 @@ func (d *Delivery) count(f func(*Stats)) {
 
 // dropDraft forgets the draft of a message that failed for good, so that a
 // `mailgrant queue retry` delivers it afresh instead of taking the missing
-// draft for a sent one. The spool forgets it first: a crash after that
-// leaves at worst an unsent draft, never a message counted as sent. A draft
-// made by this attempt was deleted by flows.Deliver; one recorded by an
-// earlier attempt is deleted here, best effort. Only a message that
-// expires after temporary errors keeps its draft id: whether that draft
-// went out is still open.
-func (d *Delivery) dropDraft(ctx context.Context, meta *spool.Meta, recorded bool) {
+// draft for a sent one, then deletes the draft (flows.Deliver keeps a
+// recorded draft whose send failed). The spool forgets it first: a crash
+// after that leaves at worst an unsent draft, never a message counted as
+// sent. Only a message that expires after temporary errors keeps its draft
+// id: whether that draft went out is still open.
+func (d *Delivery) dropDraft(ctx context.Context, meta *spool.Meta) {
 	mailbox, id := meta.DraftMailbox, meta.DraftID
 	meta.DraftID, meta.DraftMailbox = "", ""
 	if err := d.sp.Update(*meta); err != nil {
 		d.log.Error("the spool entry could not forget the refused draft", "id", meta.ID, "error", err.Error())
 		return // the draft stays, so that its id does not name a deleted one
 	}
-	if recorded {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		if err := d.o.Sender.DeleteDraft(cctx, meta.Profile, mailbox, id); err != nil {
-			d.log.Warn("the draft of a failed message could not be deleted", "id", meta.ID, "error", describe(err))
-		}
-		cancel()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := d.o.Sender.DeleteDraft(cctx, meta.Profile, mailbox, id); err != nil {
+		d.log.Warn("the draft of a failed message could not be deleted", "id", meta.ID, "error", describe(err))
 	}
 }
 

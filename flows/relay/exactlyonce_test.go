@@ -279,3 +279,44 @@ func TestSandboxRecordedDraftGoneAtItsSend(t *testing.T) {
 		t.Fatalf("%d messages sent, want no bounce", n)
 	}
 }
+
+// TestCrashAfterARefusedDraftSend kills an exactly-once relay (SIGKILL)
+// after Graph refused the send of a recorded draft, before the spool
+// forgot the draft's id. Restarted, the relay must not take the draft for
+// a sent one: the draft is still there (flows.Deliver leaves a recorded
+// draft to its caller), its send is refused again, the message fails
+// (and is bounced), and no draft is left.
+func TestCrashAfterARefusedDraftSend(t *testing.T) {
+	// Given an exactly-once relay killed after Graph refused its draft's
+	// send (and refuses it once more after the restart).
+	r := newRig(t, sandbox.Options{})
+	r.failDraftSends(2, 403, "ErrorSendAsDenied")
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashDeliveryHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "RELAY_CRASH_AT=refused", "RELAY_CRASH_SANDBOX="+r.url, "RELAY_CRASH_SPOOL="+dir,
+		"RELAY_CRASH_EXACTLY_ONCE=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if ctx.Err() != nil || !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the relay process was not killed after the refusal: %v\n%s", err, out)
+	}
+
+	// When it starts again on the same spool.
+	d := r.delivery(t, Options{Spool: dir, ExactlyOnce: true})
+	st, err := d.Drain(context.Background())
+
+	// Then the message failed rather than counting as sent (its sender
+	// got the bounce), and no draft is left behind.
+	if err != nil || st.Failed != 1 || r.sentBySubject()["crash"] != 0 || r.sentBySubject()["Undelivered Mail Returned to Sender"] != 1 {
+		t.Fatalf("after the restart: %+v %v, sent %v; want it failed and bounced, not sent", st, err, r.sentBySubject())
+	}
+	f, _ := d.Spool().Failed()
+	if len(f) != 1 || f[0].LastCode != "ErrorSendAsDenied" || f[0].DraftID != "" {
+		t.Fatalf("failed/ %+v", f)
+	}
+	if drafts := r.srv.Drafts(); len(drafts) != 0 {
+		t.Fatalf("drafts left behind: %v", drafts)
+	}
+}
