@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type relayOptions struct {
 	io     *streams
 
 	listen        string
+	listenTLS     string
 	profile       string
 	routes        []string
 	maxSize       string
@@ -83,7 +85,10 @@ clients need no AUTH unless --require-auth. Any other listen address needs TLS
 made with "mailgrant relay passwd"); every non-loopback client must then
 AUTH (PLAIN or LOGIN), which is offered only after STARTTLS. On a loopback
 listener without TLS, AUTH is offered in clear when --users is given (the
-password does not leave the machine). --allow-ip limits client networks;
+password does not leave the machine). --listen-tls adds a listener with
+implicit TLS (SMTPS, usually port 465) for devices that cannot STARTTLS; it
+takes the same certificate and, off loopback, the same accounts. --allow-ip
+limits client networks;
 failed AUTH attempts are slowed down and, after 5 within 15 minutes, the
 address is locked out for 15 minutes.
 
@@ -93,13 +98,16 @@ names the profile and someone delivers from the spool: a relay runs on it
 (it holds spool/relay.lock) or "mailgrant queue run" ran within the last 10
 minutes (run it from a timer when no relay runs).
 
-When ready it prints one line "listening on smtp://HOST:PORT" on standard
-error (the real port when 0 was asked), then one log line per message. On
+When ready it prints "listening on smtps://HOST:PORT" (with --listen-tls),
+then "listening on smtp://HOST:PORT" on standard error (the real port when 0
+was asked), then one log line per message. On
 SIGTERM or Ctrl-C it stops accepting, finishes the messages being received
 (they stay spooled) and exits 0.`,
 		Example: `  mailgrant relay --profile scanner
   mailgrant relay --listen 0.0.0.0:587 --tls-self-signed --users /etc/mailgrant/relay-users \
     --route '*@contoso.com=mailer' --route 'scanner@contoso.com=scanner'
+  mailgrant relay --listen-tls 0.0.0.0:465 --tls-cert relay.pem --tls-key relay.key \
+    --users /etc/mailgrant/relay-users --profile scanner
   mailgrant relay passwd --users /etc/mailgrant/relay-users printer --allow-from scanner@contoso.com`,
 		Args: exactArgs(0, "no arguments (did you mean mailgrant relay passwd?)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -111,6 +119,7 @@ SIGTERM or Ctrl-C it stops accepting, finishes the messages being received
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:2525", "HOST:PORT to listen on (port 0 picks a free one)")
+	f.StringVar(&o.listenTLS, "listen-tls", "", "also listen on HOST:PORT with implicit TLS (SMTPS, usually 465; needs --tls-cert/--tls-key or --tls-self-signed)")
 	f.StringVar(&o.profile, "profile", "", "the default profile (default: the only profile)")
 	f.StringArrayVar(&o.routes, "route", nil, "PATTERN=PROFILE: send mail from senders matching PATTERN through PROFILE (repeatable; the most specific wins)")
 	f.StringVar(&o.maxSize, "max-size", "35MB", "the largest message accepted, advertised with SIZE (the tenant's limit)")
@@ -118,8 +127,8 @@ SIGTERM or Ctrl-C it stops accepting, finishes the messages being received
 	f.StringVar(&o.users, "users", "", "the accounts file for SMTP AUTH (see mailgrant relay passwd)")
 	f.BoolVar(&o.requireAuth, "require-auth", false, "make loopback clients AUTH too")
 	f.StringArrayVar(&o.allowIPs, "allow-ip", nil, "serve only clients in CIDR (repeatable), e.g. 192.168.1.0/24")
-	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate chain for STARTTLS")
-	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key for STARTTLS")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate chain for STARTTLS and --listen-tls")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key for STARTTLS and --listen-tls")
 	f.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "use a self-signed ECDSA certificate kept in <config dir>/relay-tls (its SHA-256 fingerprint is printed)")
 	f.IntVar(&o.maxConnections, "max-connections", relay.DefaultMaxConnections, "the most concurrent SMTP connections")
 	f.IntVar(&o.maxRecipients, "max-recipients", relay.DefaultMaxRecipients, "the most recipients per message (452 past it)")
@@ -164,12 +173,9 @@ func isLoopbackHost(h string) bool {
 // check validates the flags; every problem is an InputError (exit 2).
 func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 	c := &relayConfig{}
-	host, port, err := net.SplitHostPort(o.listen)
+	host, err := listenHost("listen", o.listen, "for example --listen 127.0.0.1:2525, or 0.0.0.0:587 with TLS and --users")
 	if err != nil {
-		return nil, &flows.InputError{Field: "listen", Problem: fmt.Sprintf("%q is not HOST:PORT", o.listen), Hint: "for example --listen 127.0.0.1:2525, or 0.0.0.0:587 with TLS and --users"}
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return nil, &flows.InputError{Field: "listen", Problem: fmt.Sprintf("%q is not a port", port), Hint: "give a port from 0 (pick a free one) to 65535"}
+		return nil, err
 	}
 	c.loopback = isLoopbackHost(host)
 	if c.maxSize, err = flows.ParseSize(o.maxSize); err != nil {
@@ -208,6 +214,24 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 			Problem: fmt.Sprintf("%s is reachable from the network, and a relay there must not be open: it needs %s", o.listen, strings.Join(short, " and ")),
 			Hint:    "add " + strings.Join(missing, " and ") + ", or listen on a loopback address such as 127.0.0.1:2525",
 		}
+	}
+	hosts := []string{host}
+	if o.listenTLS != "" {
+		tlsHost, err := listenHost("listen-tls", o.listenTLS, "for example --listen-tls 0.0.0.0:465 with a certificate and --users")
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !hasTLS:
+			return nil, &flows.InputError{Field: "listen-tls", Problem: "implicit TLS (SMTPS) needs a certificate", Hint: "add --tls-cert FILE --tls-key FILE, or --tls-self-signed"}
+		case !isLoopbackHost(tlsHost) && o.users == "":
+			return nil, &flows.InputError{
+				Field:   "listen-tls",
+				Problem: fmt.Sprintf("%s is reachable from the network, and a relay there must not be open: it needs AUTH", o.listenTLS),
+				Hint:    "add AUTH (--users FILE, accounts made with " + o.prefix() + " relay passwd --users FILE USER), or listen on a loopback address such as 127.0.0.1:465",
+			}
+		}
+		hosts = append(hosts, tlsHost)
 	}
 	if o.requireAuth && o.users == "" {
 		return nil, &flows.InputError{Field: "require-auth", Problem: "--require-auth needs accounts", Hint: "add --users FILE (accounts made with " + o.prefix() + " relay passwd --users FILE USER)"}
@@ -256,15 +280,31 @@ func (o *relayOptions) check(configDir string) (*relayConfig, error) {
 		c.spoolDir = relay.DefaultSpoolDir(configDir)
 	}
 	c.hasTLS = hasTLS
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		if h, err := os.Hostname(); err == nil {
+	for _, h := range hosts {
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			if name, err := os.Hostname(); err == nil {
+				c.tlsHosts = append(c.tlsHosts, name)
+			}
+			c.tlsHosts = append(c.tlsHosts, "localhost", "127.0.0.1")
+		} else {
 			c.tlsHosts = append(c.tlsHosts, h)
 		}
-		c.tlsHosts = append(c.tlsHosts, "localhost", "127.0.0.1")
-	} else {
-		c.tlsHosts = []string{host}
 	}
+	slices.Sort(c.tlsHosts)
+	c.tlsHosts = slices.Compact(c.tlsHosts)
 	return c, nil
+}
+
+// listenHost checks a HOST:PORT flag and returns its host.
+func listenHost(field, v, example string) (string, error) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return "", &flows.InputError{Field: field, Problem: fmt.Sprintf("%q is not HOST:PORT", v), Hint: example}
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", &flows.InputError{Field: field, Problem: fmt.Sprintf("%q is not a port", port), Hint: "give a port from 0 (pick a free one) to 65535"}
+	}
+	return host, nil
 }
 
 // prefix is how the admin runs mailgrant, for printed commands.
@@ -390,11 +430,21 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
+	var tln net.Listener
+	if o.listenTLS != "" {
+		if tln, err = net.Listen("tcp", o.listenTLS); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w", o.listenTLS, err)
+		}
+	}
 	var metricsSrv *http.Server
 	if o.metricsListen != "" {
 		mln, err := net.Listen("tcp", o.metricsListen)
 		if err != nil {
 			ln.Close()
+			if tln != nil {
+				tln.Close()
+			}
 			return fmt.Errorf("listen on %s for metrics: %w", o.metricsListen, err)
 		}
 		metricsSrv = &http.Server{Handler: relay.Handler(reg, q.Health), ReadHeaderTimeout: 10 * time.Second}
@@ -409,9 +459,15 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 		defer wg.Done()
 		_ = q.Run(runCtx)
 	}()
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if tln != nil {
+		go func() { serveErr <- srv.ServeTLS(tln) }()
+	}
 	logger.Info("relay ready", "senders", router.Describe(), "spool", c.spoolDir, "auth_users", c.users.Len(), "tls", cfg.TLS != nil)
+	if tln != nil {
+		fmt.Fprintf(a.io.err, "listening on smtps://%s\n", tln.Addr().String())
+	}
 	fmt.Fprintf(a.io.err, "listening on smtp://%s\n", ln.Addr().String())
 
 	var runErr error

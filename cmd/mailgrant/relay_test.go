@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,20 @@ func tryStartRelay(t *testing.T, args ...string) (*relayProc, error) {
 	case <-time.After(60 * time.Second):
 		return rp, fmt.Errorf("relay did not say it was listening:\n%s", rp.stderr())
 	}
+}
+
+// smtpsAddr is the --listen-tls address the relay printed.
+func (r *relayProc) smtpsAddr(t *testing.T) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.lines {
+		if a, ok := strings.CutPrefix(l, "listening on smtps://"); ok {
+			return a
+		}
+	}
+	t.Fatalf("the relay printed no smtps:// line:\n%s", strings.Join(r.lines, "\n"))
+	return ""
 }
 
 // stop sends SIGTERM and returns the exit status.
@@ -294,16 +309,20 @@ func TestRelayPlainLoopback(t *testing.T) {
 }
 
 // TestRelayNonLoopbackRefused: listening beyond loopback without TLS and
-// AUTH exits 2 and says which flags fix it; with them it starts.
+// AUTH (or with --listen-tls, without AUTH or a certificate) exits 2 and
+// says which flags fix it; with them it starts.
 func TestRelayNonLoopbackRefused(t *testing.T) {
 	relayEnv(t, sandbox.Options{})
 	for _, args := range [][]string{
 		{"--listen", "0.0.0.0:0"},
 		{"--listen", "0.0.0.0:0", "--tls-self-signed"},
 		{"--listen", "[::]:0", "--users", "/nonexistent"},
+		{"--listen-tls", "127.0.0.1:0"},
+		{"--listen-tls", "0.0.0.0:0", "--tls-self-signed"},
+		{"--listen-tls", "0.0.0.0"},
 	} {
 		r := mailgrant(t, "", append([]string{"relay", "--profile", "relay-megan"}, args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, "listen") || !strings.Contains(r.stderr, "hint:") || strings.Contains(r.stderr, "listening on") {
+		if r.code != 2 || !strings.Contains(r.stderr, args[0][2:]+":") || !strings.Contains(r.stderr, "hint:") || strings.Contains(r.stderr, "listening on") {
 			t.Fatalf("%v: want exit 2 naming listen with a hint, got %d: %s", args, r.code, r.stderr)
 		}
 	}
@@ -510,16 +529,17 @@ func requireSMTPClient(t *testing.T, name string) string {
 }
 
 // TestRelayIndependentClients: swaks (Perl) and Python's smtplib, plain on
-// loopback, with bare LF line ends, and STARTTLS with AUTH LOGIN and PLAIN,
-// against a relay process.
+// loopback, with bare LF line ends, STARTTLS with AUTH LOGIN and PLAIN,
+// and implicit TLS (--listen-tls, SMTPS) with AUTH, against a relay process.
 func TestRelayIndependentClients(t *testing.T) {
 	srv, _ := relayEnv(t, sandbox.Options{})
 	users := filepath.Join(t.TempDir(), "users")
 	if r := mailgrant(t, "wordpress-password\n", "relay", "passwd", "--users", users, "wordpress"); r.code != 0 {
 		t.Fatalf("passwd: %d %s", r.code, r.stderr)
 	}
-	rp := startRelay(t, "--profile", "relay-megan", "--tls-self-signed", "--users", users)
+	rp := startRelay(t, "--profile", "relay-megan", "--tls-self-signed", "--users", users, "--listen-tls", "127.0.0.1:0")
 	host, port, _ := net.SplitHostPort(rp.addr)
+	_, tlsPort, _ := net.SplitHostPort(rp.smtpsAddr(t))
 	megan, adele := sandbox.MeganBowen.UPN, sandbox.AdeleVance.UPN
 
 	t.Run("swaks", func(t *testing.T) {
@@ -538,6 +558,10 @@ func TestRelayIndependentClients(t *testing.T) {
 		if !strings.Contains(out, "235 2.0.0") {
 			t.Fatalf("no AUTH LOGIN success:\n%s", out)
 		}
+		out = run("swaks-smtps", "--port", tlsPort, "--tls-on-connect", "--auth", "PLAIN", "--auth-user", "wordpress", "--auth-password", "wordpress-password")
+		if !strings.Contains(out, "235 2.0.0") {
+			t.Fatalf("no AUTH PLAIN success over implicit TLS:\n%s", out)
+		}
 		cmd := exec.Command(swaks, "--server", host, "--port", port, "--from", megan, "--to", adele, "--tls",
 			"--auth", "PLAIN", "--auth-user", "wordpress", "--auth-password", "not-the-password", "--timeout", "30")
 		out2, _ := cmd.CombinedOutput()
@@ -545,7 +569,7 @@ func TestRelayIndependentClients(t *testing.T) {
 			t.Fatalf("wrong password: no 535 5.7.8:\n%s", out2)
 		}
 		waitUntil(t, 20*time.Second, "swaks' messages at Graph", func() bool {
-			return len(sentWith(srv, "swaks-plain")) == 1 && len(sentWith(srv, "swaks-tls")) == 1
+			return len(sentWith(srv, "swaks-plain")) == 1 && len(sentWith(srv, "swaks-tls")) == 1 && len(sentWith(srv, "swaks-smtps")) == 1
 		})
 	})
 	t.Run("python smtplib", func(t *testing.T) {
@@ -564,14 +588,17 @@ with smtplib.SMTP(host, port, timeout=30) as s:
     s.starttls(context=ctx)
     s.login("wordpress", "wordpress-password")
     s.sendmail(frm, [to], ("From: %s\r\nTo: %s\r\nSubject: python-tls\r\n\r\nhi\r\n" % (frm, to)).encode())
+with smtplib.SMTP_SSL(host, int(sys.argv[5]), context=ctx, timeout=30) as s:
+    s.login("wordpress", "wordpress-password")
+    s.sendmail(frm, [to], ("From: %s\r\nTo: %s\r\nSubject: python-smtps\r\n\r\nhi\r\n" % (frm, to)).encode())
 print("ok")
 `
-		out, err := exec.Command(py, "-c", script, host, port, megan, adele).CombinedOutput()
+		out, err := exec.Command(py, "-c", script, host, port, megan, adele, tlsPort).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "ok") {
 			t.Fatalf("python: %v\n%s", err, out)
 		}
 		waitUntil(t, 20*time.Second, "python's messages at Graph", func() bool {
-			return len(sentWith(srv, "python-lf")) == 1 && len(sentWith(srv, "python-tls")) == 1
+			return len(sentWith(srv, "python-lf")) == 1 && len(sentWith(srv, "python-tls")) == 1 && len(sentWith(srv, "python-smtps")) == 1
 		})
 		if b := sentWith(srv, "python-lf")[0].Body; !strings.Contains(b, "line two") {
 			t.Fatalf("the bare-LF message arrived as %q", b)
@@ -1197,5 +1224,85 @@ func TestRelayPasswdDeleteUnknownHint(t *testing.T) {
 	out, err := exec.Command("sh", "-c", hint).Output()
 	if err != nil || string(out) != "wordpress\n" {
 		t.Fatalf("%s printed %q (%v), want the account name only", hint, out, err)
+	}
+}
+
+// TestRelayImplicitTLS: --listen-tls serves SMTPS: TLS from the first
+// byte with the printed certificate, no STARTTLS offered, AUTH offered
+// (and required, with --require-auth); a message sent over it reaches
+// Graph; a plain-text client gets no SMTP from that port.
+func TestRelayImplicitTLS(t *testing.T) {
+	srv, _ := relayEnv(t, sandbox.Options{})
+	users := filepath.Join(t.TempDir(), "users")
+	if r := mailgrant(t, "printer-password\n", "relay", "passwd", "--users", users, "printer"); r.code != 0 {
+		t.Fatalf("passwd: %d %s", r.code, r.stderr)
+	}
+	rp := startRelay(t, "--profile", "relay-megan", "--tls-self-signed", "--users", users, "--require-auth", "--listen-tls", "127.0.0.1:0")
+	_, printed, _ := strings.Cut(rp.stderr(), "SHA-256 fingerprint: ")
+	printed, _, _ = strings.Cut(printed, "\n")
+	megan, adele := sandbox.MeganBowen.UPN, sandbox.AdeleVance.UPN
+
+	conn, err := tls.Dial("tcp", rp.smtpsAddr(t), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS handshake on the smtps listener: %v", err)
+	}
+	leaf := conn.ConnectionState().PeerCertificates[0]
+	if sum := sha256.Sum256(leaf.Raw); !strings.EqualFold(strings.ReplaceAll(printed, ":", ""), hex.EncodeToString(sum[:])) {
+		t.Errorf("the smtps listener serves another certificate than the printed %s", printed)
+	}
+	c, err := smtp.NewClient(conn, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("printer.local"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		t.Error("STARTTLS offered on a connection that is already TLS")
+	}
+	if ok, mechs := c.Extension("AUTH"); !ok || !strings.Contains(mechs, "PLAIN") {
+		t.Fatalf("AUTH not offered over implicit TLS: %q", mechs)
+	}
+	if err := c.Mail(megan); err == nil || !hasReply(err, "530") {
+		t.Fatalf("MAIL before AUTH: %v", err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "printer", "printer-password", "127.0.0.1")); err != nil {
+		t.Fatalf("auth: %v", err)
+	}
+	if err := c.Mail(megan); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(adele); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(w, message(megan, adele, "smtps", "over implicit TLS"))
+	if err := w.Close(); err != nil {
+		t.Fatalf("DATA: %v", err)
+	}
+	_ = c.Quit()
+
+	// A plain-text client on the smtps port gets no SMTP greeting.
+	raw, err := net.DialTimeout("tcp", rp.smtpsAddr(t), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := raw.Write([]byte("EHLO plain\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if n, _ := raw.Read(buf); strings.HasPrefix(string(buf[:n]), "220") || strings.HasPrefix(string(buf[:n]), "250") {
+		t.Errorf("the smtps port answered plain SMTP: %q", buf[:n])
+	}
+	raw.Close()
+
+	waitUntil(t, 20*time.Second, "the smtps message at Graph", func() bool { return len(sentWith(srv, "smtps")) == 1 })
+	if code := rp.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
 	}
 }

@@ -181,6 +181,38 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.smtp.Serve(&listener{Listener: ln, s: s})
 }
 
+// ServeTLS is Serve with implicit TLS (SMTPS, RFC 8314): the TLS handshake
+// comes before the greeting, so STARTTLS is not offered and AUTH is. It
+// needs Config.TLS.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.cfg.TLS == nil {
+		return errors.New("relay: ServeTLS needs Config.TLS")
+	}
+	return s.smtp.Serve(tlsListener{Listener: &listener{Listener: ln, s: s}, cfg: s.cfg.TLS})
+}
+
+// tlsHandshakeTimeout bounds an implicit-TLS handshake.
+const tlsHandshakeTimeout = 30 * time.Second
+
+// tlsListener wraps accepted connections in TLS. go-smtp sets no read
+// deadline before its greeting, whose write runs the handshake, so a
+// client that connects and says nothing would hold the connection: the
+// handshake gets its own deadline (go-smtp sets its own before each
+// command).
+type tlsListener struct {
+	net.Listener
+	cfg *tls.Config
+}
+
+func (l tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(tlsHandshakeTimeout))
+	return tls.Server(c, l.cfg), nil
+}
+
 // Shutdown stops accepting connections, ends idle ones with 421, lets a
 // message being received finish (its wait for delivery is cut short: it
 // stays queued), and returns when every connection is closed or ctx ends
