@@ -53,12 +53,14 @@ func newHomeKeys() homeKeys {
 	}
 }
 
-// ShortHelp lists the keys for the help bar; Up's help covers Down.
+// ShortHelp lists the keys for the help bar, most used first: an 80-column
+// bar ends after New. The arrows (a list with a cursor) are in the full
+// help only.
 func (k homeKeys) ShortHelp() []key.Binding {
 	if k.Yes.Enabled() {
 		return []key.Binding{k.Yes, k.No}
 	}
-	return []key.Binding{k.Up, k.Open, k.CheckAll, k.Reauth, k.Edit, k.Rotate, k.Delete, k.New, k.Quit}
+	return []key.Binding{k.Open, k.CheckAll, k.Reauth, k.Edit, k.Rotate, k.New, k.Delete, k.Quit}
 }
 
 // FullHelp lists the keys in one column, with longer words.
@@ -69,7 +71,7 @@ func (k homeKeys) FullHelp() [][]key.Binding {
 	edit, rotate := k.Edit, k.Rotate
 	edit.SetHelp("e", "edit permissions, account, From, Reply-To, scoping")
 	rotate.SetHelp("R", "rotate the client secret or certificate (app-only)")
-	return [][]key.Binding{{k.Up, k.Open, k.CheckAll, k.Reauth, edit, rotate, k.Delete, k.New, k.Quit}}
+	return [][]key.Binding{{k.Up, k.Down, k.Open, k.CheckAll, k.Reauth, edit, rotate, k.New, k.Delete, k.Quit}}
 }
 
 // chooserKeys are the keys of the scenario chooser.

@@ -497,6 +497,22 @@ func (s rotateScreen) doneView() string {
 	return strings.Join(lines, "\n")
 }
 
+// summary is what the list says after the screen is left: the switch and
+// what to remove, or that nothing changed.
+func (s rotateScreen) summary() string {
+	switch {
+	case s.saved != nil:
+		old := s.old
+		if s.saved.Credential == store.CredentialSecret {
+			old = s.profile.CertificateThumbprint
+		}
+		return "Rotated " + s.profile.Name + ": it now uses " + currentCredential(*s.saved) + ". " + flows.RemoveOldCredential(s.deps.Env, s.profile, old)
+	case s.started():
+		return "Nothing rotated: " + s.profile.Name + " keeps its old credential."
+	}
+	return ""
+}
+
 // portal is the Entra admin center of the cloud in use.
 func (s rotateScreen) portal() string {
 	if s.deps.Env == nil {

@@ -327,6 +327,7 @@ func (m Model) back() (tea.Model, tea.Cmd) {
 		return m.toHome()
 	case stepRotate:
 		m.rotate = m.rotate.stop()
+		m.home.notice = m.rotate.summary()
 		return m.toHome()
 	}
 	return m, nil
