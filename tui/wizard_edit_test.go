@@ -233,26 +233,7 @@ func TestRotateBadSecretChangesNothing(t *testing.T) {
 func TestRotateCertificateNamesTheOldOne(t *testing.T) {
 	// Given a profile working with an uploaded certificate, and the
 	// sandbox's upload standing in for the portal.
-	var oldThumb string
-	w := startWizardWith(t, func(d *tui.Deps, srv *sandbox.Server) {
-		c, err := flows.GenerateCertificate("old", 30*24*time.Hour, 2048, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		oldThumb = c.Thumbprint()
-		if err := srv.UploadCertificate(sandbox.DaemonApp.ClientID, c.Leaf.Raw); err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.GrantAdminConsent(sandbox.DaemonApp.ClientID); err != nil {
-			t.Fatal(err)
-		}
-		p := store.Profile{Name: "certd", Scenario: store.SendAsAny, Cloud: d.Env.Cloud.Name, Tenant: sandbox.TenantID,
-			ClientID: sandbox.DaemonApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: flows.DefaultPermissions(store.SendAsAny)}
-		if _, err := flows.SaveApp(d.ConfigDir, d.Secrets, p, flows.AppCredential{Cert: c}); err != nil {
-			t.Fatal(err)
-		}
-		d.UploadCertificate = srv.UploadCertificate
-	})
+	w, oldThumb := certProfile(t, true)
 	pem := filepath.Join(t.TempDir(), "certd-new.pem")
 	w.waitFor(t, "mailgrant profiles", "certd")
 
@@ -307,4 +288,146 @@ func TestRotateDelegatedExplains(t *testing.T) {
 	if strings.Contains(screen, "Rotate the credential") {
 		t.Error("the rotation screen opened for a delegated profile")
 	}
+}
+
+// signedInMailer runs a setup of send-as-user with perms, signing in as
+// the prefilled account, then starts the wizard again on its list.
+func signedInMailer(t *testing.T, perms ...string) *wizard {
+	t.Helper()
+	w := startWizard(t, func(d *tui.Deps) { d.Prefill.Permissions = perms })
+	w.signIn(t)
+	w.waitFor(t, "token mailer")
+	if out, _ := w.finish(t, tea.KeyEnter); !out.Completed {
+		t.Fatalf("setup outcome = %+v", out)
+	}
+	w.deps.Start = tui.StartHome
+	w.start(t)
+	w.waitFor(t, "mailgrant profiles", "mailer")
+	return w
+}
+
+func TestEditAccountSignsInAgain(t *testing.T) {
+	// Given a delegated profile signed in as Adele.
+	w := signedInMailer(t, "Mail.Send", "User.Read")
+	before := w.requireSecret(t, "mailer", store.KindRefreshToken)
+
+	// When its account becomes Megan, the screen says a sign-in is needed.
+	w.press('e')
+	w.waitFor(t, "Edit mailer (send-as-user)")
+	w.press(tea.KeyTab)
+	w.clearField()
+	w.tm.Type(sandbox.MeganBowen.UPN)
+	w.submit()
+	w.waitFor(t, "Needs: a new sign-in", "opens the browser")
+
+	// And y signs Megan in, checks and saves.
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.MeganBowen.UPN)
+	w.press('y')
+	w.waitFor(t, "Authorized mailer as "+sandbox.MeganBowen.UPN)
+	w.press(tea.KeyEnter)
+	w.waitFor(t, "mailgrant profiles", "Saved mailer: works.")
+	w.finish(t, 'q')
+	p, _ := w.loadProfile(t, "mailer")
+	if p.Account != sandbox.MeganBowen.UPN || p.LastState != string(flows.StateAuthorized) {
+		t.Errorf("profile = %+v", p)
+	}
+	if w.requireSecret(t, "mailer", store.KindRefreshToken) == before {
+		t.Error("the refresh token was not replaced by Megan's")
+	}
+}
+
+func TestEditFewerDelegatedPermissionsKeepsTheGrant(t *testing.T) {
+	// Given a delegated profile that also asked for Calendars.Read.
+	w := signedInMailer(t, "Mail.Send", "User.Read", "Calendars.Read")
+	visits := func() int { data, _ := os.ReadFile(w.log); return strings.Count(string(data), "/authorize?") }
+	signIns := visits()
+	if signIns == 0 {
+		t.Fatal("the setup's sign-in is not in the browser log")
+	}
+
+	// When Calendars.Read is dropped, a check is enough.
+	w.press('e')
+	w.waitFor(t, "Edit mailer")
+	w.clearField()
+	w.tm.Type("Mail.Send, User.Read")
+	w.submit()
+	w.waitFor(t, "Needs: a check with the new settings", "stored sign-in")
+	w.press('y')
+
+	// Then the stored grant is checked and the shorter list saved, with no
+	// new sign-in.
+	w.waitFor(t, "Authorized mailer")
+	w.press(tea.KeyEnter)
+	w.waitFor(t, "mailgrant profiles", "Saved mailer")
+	w.finish(t, 'q')
+	p, _ := w.loadProfile(t, "mailer")
+	if !slices.Equal(p.Permissions, []string{"Mail.Send", "User.Read"}) {
+		t.Errorf("permissions = %v", p.Permissions)
+	}
+	if n := visits(); n != signIns {
+		t.Errorf("%d new visits to the sign-in page; a shorter list needs none", n-signIns)
+	}
+}
+
+// certProfile starts the wizard on a send-as-any profile "certd" working
+// with an uploaded certificate, and returns its thumbprint. upload says
+// whether the sandbox takes new certificates at once (as if the admin
+// uploaded them) or never.
+func certProfile(t *testing.T, upload bool) (*wizard, string) {
+	t.Helper()
+	var oldThumb string
+	w := startWizardWith(t, func(d *tui.Deps, srv *sandbox.Server) {
+		c, err := flows.GenerateCertificate("old", 30*24*time.Hour, 2048, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldThumb = c.Thumbprint()
+		if err := srv.UploadCertificate(sandbox.DaemonApp.ClientID, c.Leaf.Raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.GrantAdminConsent(sandbox.DaemonApp.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		p := store.Profile{Name: "certd", Scenario: store.SendAsAny, Cloud: d.Env.Cloud.Name, Tenant: sandbox.TenantID,
+			ClientID: sandbox.DaemonApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: flows.DefaultPermissions(store.SendAsAny)}
+		if _, err := flows.SaveApp(d.ConfigDir, d.Secrets, p, flows.AppCredential{Cert: c}); err != nil {
+			t.Fatal(err)
+		}
+		if upload {
+			d.UploadCertificate = srv.UploadCertificate
+		}
+	})
+	return w, oldThumb
+}
+
+func TestRotateCertificateStopWaitingChangesNothing(t *testing.T) {
+	// Given a certificate profile, and a new certificate nobody uploads.
+	w, oldThumb := certProfile(t, false)
+	pem := filepath.Join(t.TempDir(), "certd-new.pem")
+	w.waitFor(t, "mailgrant profiles", "certd")
+	oldKey := w.requireSecret(t, "certd", store.KindCertificateKey)
+
+	// When the rotation waits for it, with a countdown, and esc stops it.
+	w.press('R')
+	w.waitFor(t, "Save public to")
+	w.clearField()
+	w.tm.Type(pem)
+	w.press(tea.KeyEnter)
+	w.waitFor(t, "Waiting until a token signed with the new certificate works", "left", "not yet:")
+	w.press(tea.KeyEscape)
+	w.waitFor(t, "stopped waiting; nothing was switched")
+
+	// Then the profile still uses the old certificate, and the new key is
+	// kept for a later run to resume with.
+	w.press(tea.KeyEnter)
+	w.waitFor(t, "mailgrant profiles", "Nothing rotated")
+	w.finish(t, 'q')
+	p, _ := w.loadProfile(t, "certd")
+	if p.CertificateThumbprint != oldThumb {
+		t.Errorf("thumbprint = %q, want the old %q", p.CertificateThumbprint, oldThumb)
+	}
+	if w.requireSecret(t, "certd", store.KindCertificateKey) != oldKey {
+		t.Error("the stored key changed")
+	}
+	w.requireSecret(t, "certd", store.KindCertificateKeyNext)
 }
