@@ -55,6 +55,7 @@ type rotateScreen struct {
 	// why the last try failed, deadline when the wait ends, now the clock
 	// of the last tick.
 	waiting  bool
+	stopping bool
 	lastTry  error
 	deadline time.Time
 	now      time.Time
@@ -175,7 +176,9 @@ func (s *rotateScreen) setKeys() {
 		b.SetEnabled(form)
 	}
 	s.keys.Choose.SetEnabled(form && s.focus == rotateKind)
-	s.keys.Stop.SetEnabled(s.running())
+	// Only the wait can be stopped: a secret is one quick request, and
+	// stopping it half-way could not say whether it switched.
+	s.keys.Stop.SetEnabled(s.waiting && !s.stopping)
 	s.keys.Done.SetEnabled(s.started() && !s.running())
 }
 
@@ -184,7 +187,7 @@ func (s rotateScreen) stop() rotateScreen {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	s.cancel, s.attempt, s.waiting = nil, 0, false
+	s.cancel, s.attempt, s.waiting, s.stopping = nil, 0, false, false
 	return s
 }
 
@@ -214,10 +217,15 @@ func (s rotateScreen) Update(msg tea.Msg) (rotateScreen, tea.Cmd) {
 		}
 		return s, nil
 	case certificateRotatedMsg:
-		if s.owns(msg.Attempt) {
-			return s.finished(msg.Profile, msg.Old, msg.Err)
+		if !s.owns(msg.Attempt) {
+			return s, nil
 		}
-		return s, nil
+		if msg.Err != nil && errors.Is(msg.Err, context.Canceled) {
+			msg.Err = &flows.Error{Code: "cancelled", State: flows.StateError,
+				Message: "stopped waiting; nothing was switched, the profile still uses the old credential",
+				Hint:    fmt.Sprintf("the new key stays kept: once %s is uploaded, press R again to resume with the same certificate (thumbprint %s)", s.certPath, s.cert.Thumbprint())}
+		}
+		return s.finished(msg.Profile, msg.Old, msg.Err)
 	case rotateTickMsg:
 		if s.owns(msg.Attempt) && s.waiting {
 			s.now = msg.At
@@ -245,10 +253,12 @@ func (s rotateScreen) Update(msg tea.Msg) (rotateScreen, tea.Cmd) {
 func (s rotateScreen) updateKeys(km tea.KeyPressMsg) (rotateScreen, tea.Cmd) {
 	switch {
 	case key.Matches(km, s.keys.Stop):
-		s = s.stop()
-		s.err = &flows.Error{Code: "cancelled", State: flows.StateError,
-			Message: "stopped waiting; nothing was switched, the profile still uses the old credential",
-			Hint:    fmt.Sprintf("the new key stays kept: once %s is uploaded, press R again to resume with the same certificate (thumbprint %s)", s.certPath, s.cert.Thumbprint())}
+		// The wait ends with certificateRotatedMsg: cancelled, or switched
+		// if the last try had just worked.
+		s.stopping = true
+		if s.cancel != nil {
+			s.cancel()
+		}
 		s.setKeys()
 		return s, nil
 	case key.Matches(km, s.keys.Done):
@@ -342,6 +352,7 @@ func (s rotateScreen) certificatePrepared(msg certificatePreparedMsg) (rotateScr
 		s.cancel()
 	}
 	s.cancel = cancel
+	s.setKeys()
 	d := s.deps
 	return s, tea.Batch(pollCertificate(ctx, d.Env, d.ConfigDir, d.Secrets, s.attempt, s.profile, s.cert), rotateTick(s.attempt))
 }
@@ -379,6 +390,8 @@ func (s rotateScreen) View() string {
 		b.WriteString(s.spinner.View() + " Asking Entra for a token with the new client secret…")
 	case s.running() && s.cert == nil:
 		b.WriteString(s.spinner.View() + " Making the new certificate…")
+	case s.stopping:
+		b.WriteString(s.spinner.View() + " Stopping…")
 	case s.running():
 		b.WriteString(s.waitView())
 	case s.err != nil:
