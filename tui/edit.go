@@ -182,20 +182,13 @@ func (s editScreen) Update(msg tea.Msg) (editScreen, tea.Cmd) {
 }
 
 func (s editScreen) updateKeys(km tea.KeyPressMsg) (editScreen, tea.Cmd) {
-	fs := s.fields()
-	at := max(0, slices.Index(fs, s.focus))
-	switch {
-	case key.Matches(km, s.keys.Submit):
-		return s.submit()
-	case key.Matches(km, s.keys.Enter):
-		if at == len(fs)-1 {
+	if to, submit, ok := navigate(s.fields(), s.focus, km, formNav{next: s.keys.Next, prev: s.keys.Prev, enter: s.keys.Enter, submit: s.keys.Submit}); ok {
+		if submit {
 			return s.submit()
 		}
-		return s.focusOn(fs[at+1])
-	case key.Matches(km, s.keys.Next):
-		return s.focusOn(fs[(at+1)%len(fs)])
-	case key.Matches(km, s.keys.Prev):
-		return s.focusOn(fs[(at+len(fs)-1)%len(fs)])
+		return s.focusOn(to)
+	}
+	switch {
 	case key.Matches(km, s.keys.Back):
 		s = s.stop()
 		return s, emit(backRequestedMsg{})
@@ -227,14 +220,8 @@ func (s editScreen) focusOn(f editField) (editScreen, tea.Cmd) {
 // change: nothing to do, a save at once (From, Reply-To), or the question.
 func (s editScreen) submit() (editScreen, tea.Cmd) {
 	s.notice, s.err = "", nil
-	for _, f := range s.fields() {
-		in := &s.inputs[f]
-		if in.Validate == nil {
-			continue
-		}
-		if in.Err = in.Validate(in.Value()); in.Err != nil {
-			return s.focusOn(f)
-		}
+	if f, bad := firstInvalid(s.fields(), s.inputs); bad {
+		return s.focusOn(f)
 	}
 	e := s.editedProfile()
 	if err := flows.ValidateProfile(e); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -267,20 +266,13 @@ func (s rotateScreen) updateKeys(km tea.KeyPressMsg) (rotateScreen, tea.Cmd) {
 	if s.started() {
 		return s, nil
 	}
-	fs := s.fields()
-	at := max(0, slices.Index(fs, s.focus))
-	switch {
-	case key.Matches(km, s.keys.Submit):
-		return s.submit()
-	case key.Matches(km, s.keys.Enter):
-		if at == len(fs)-1 {
+	if to, submit, ok := navigate(s.fields(), s.focus, km, formNav{next: s.keys.Next, prev: s.keys.Prev, enter: s.keys.Enter, submit: s.keys.Submit}); ok {
+		if submit {
 			return s.submit()
 		}
-		return s.focusOn(fs[at+1])
-	case key.Matches(km, s.keys.Next):
-		return s.focusOn(fs[(at+1)%len(fs)])
-	case key.Matches(km, s.keys.Prev):
-		return s.focusOn(fs[(at+len(fs)-1)%len(fs)])
+		return s.focusOn(to)
+	}
+	switch {
 	case key.Matches(km, s.keys.Back):
 		return s, emit(backRequestedMsg{})
 	case key.Matches(km, s.keys.Choose):
@@ -308,14 +300,8 @@ func (s rotateScreen) focusOn(f rotateField) (rotateScreen, tea.Cmd) {
 // submit validates the fields of the chosen kind, staying on a bad one,
 // then starts the rotation.
 func (s rotateScreen) submit() (rotateScreen, tea.Cmd) {
-	for _, f := range s.fields() {
-		in := &s.inputs[f]
-		if f == rotateKind || in.Validate == nil {
-			continue
-		}
-		if in.Err = in.Validate(in.Value()); in.Err != nil {
-			return s.focusOn(f)
-		}
+	if f, bad := firstInvalid(s.fields(), s.inputs); bad {
+		return s.focusOn(f)
 	}
 	s.inputs[s.focus].Blur()
 	ctx, cancel := context.WithCancel(s.ctx)
