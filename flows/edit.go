@@ -141,3 +141,21 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// SaveEdited keeps an edit that needs nothing (From and Reply-To) in the
+// stored profile, leaving its grant, secrets and state as they are. It
+// returns the profile as stored.
+func SaveEdited(dir string, e store.Profile) (store.Profile, error) {
+	var saved store.Profile
+	err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
+		cur, ok := ps.Get(e.Name)
+		if !ok {
+			return &InputError{Field: "profile", Problem: fmt.Sprintf("%s was deleted meanwhile", e.Name), Hint: "create it again with setup"}
+		}
+		cur.From, cur.ReplyTo = e.From, e.ReplyTo
+		ps.Put(cur)
+		saved = cur
+		return nil
+	})
+	return saved, err
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -118,6 +119,29 @@ func FuzzSafeText(f *testing.F) {
 		}
 		if SafeText(out) != out {
 			t.Fatalf("SafeText is not idempotent on %q", s)
+		}
+	})
+}
+
+// FuzzParseSecretExpiry feeds arbitrary expiry dates (typed into the
+// wizard or given as --secret-expires): a date is returned, or an input
+// error naming the field.
+func FuzzParseSecretExpiry(f *testing.F) {
+	for _, s := range []string{"2027-11-30", "", "31/12/2027", "2027-02-30", " 2027-01-01\n", "9999-12-31"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseSecretExpiry(s, now)
+		if err != nil {
+			ie, ok := err.(*InputError)
+			if !ok || ie.Field != "secret-expires" || got != nil {
+				t.Fatalf("ParseSecretExpiry(%q) = %v, %v", s, got, err)
+			}
+			return
+		}
+		if got != nil && got.Before(now) {
+			t.Fatalf("ParseSecretExpiry(%q) = %v, in the past", s, got)
 		}
 	})
 }

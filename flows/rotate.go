@@ -1,9 +1,12 @@
 package flows
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/mailgrant/mailgrant/store"
@@ -61,6 +64,48 @@ func RotateSecret(ctx context.Context, env *Env, dir string, secrets Secrets, p 
 		return Save(dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
 	}
 	return SaveApp(dir, secrets, p, AppCredential{Secret: secret})
+}
+
+// ParseSecretExpiry reads a client secret's expiry date as the portal shows
+// it (YYYY-MM-DD, taken as midnight UTC); empty means unknown (nil). A date
+// before today (now) is refused: a new secret that has already expired
+// would not work.
+func ParseSecretExpiry(s string, now time.Time) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	exp, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return nil, &InputError{Field: "secret-expires", Problem: fmt.Sprintf("%s is not a date", shown(s)), Hint: "use YYYY-MM-DD, e.g. 2027-05-31 (the Expires column under Certificates & secrets)"}
+	}
+	exp = exp.UTC()
+	if exp.Before(now.UTC().Truncate(24 * time.Hour)) {
+		return nil, &InputError{Field: "secret-expires", Problem: fmt.Sprintf("%s is in the past", s), Hint: "give the expiry of the new secret, as the Expires column under Certificates & secrets shows it"}
+	}
+	return &exp, nil
+}
+
+// RemoveOldCredential says where the admin removes the credential a
+// rotation replaced, once nothing uses it: the certificate with
+// oldThumbprint, or (empty) the old client secret.
+func RemoveOldCredential(env *Env, p store.Profile, oldThumbprint string) string {
+	portal := "https://" + env.Cloud.Portal
+	if oldThumbprint != "" {
+		return fmt.Sprintf("Now remove the old certificate: %s > App registrations > %s > Certificates & secrets > Certificates > thumbprint %s > Delete.", portal, p.ClientID, oldThumbprint)
+	}
+	return fmt.Sprintf("Now delete the old secret: %s > App registrations > %s > Certificates & secrets > Client secrets (once no other program uses it).", portal, p.ClientID)
+}
+
+// WritePendingCertificate writes a rotation's new certificate (its public
+// part, for upload) to path, as a new file (store.WriteNewFile: never
+// following a link, replacing a file only with force). A resumed rotation
+// whose file already holds this certificate leaves it: already is true.
+func WritePendingCertificate(path string, c *Certificate, resumed, force bool) (already bool, err error) {
+	if old, rerr := os.ReadFile(path); resumed && rerr == nil && bytes.Equal(old, c.CertPEM()) {
+		return true, nil
+	}
+	return false, store.WriteNewFile(path, c.CertPEM(), 0o644, force)
 }
 
 // newCredentialRefused wraps why a new credential did not work, saying that

@@ -145,6 +145,10 @@ const (
 	// stepStore is the keyring offer: the OS keyring does not work, and
 	// the encrypted file may be chosen instead.
 	stepStore
+	// stepEdit changes a stored profile; stepRotate replaces its
+	// credential.
+	stepEdit
+	stepRotate
 )
 
 // Model is the root model: it holds the screens and routes messages between
@@ -196,6 +200,8 @@ type Model struct {
 	rbac         rbacScreen
 	done         doneScreen
 	status       statusScreen
+	edit         editScreen
+	rotate       rotateScreen
 }
 
 // New builds the root model. ctx bounds every flow the wizard starts.
@@ -372,6 +378,16 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.rbacClosed()
 	case finishedMsg:
 		return m.finished()
+	case editRequestedMsg:
+		return m.toEdit(msg.Profile)
+	case editSavedMsg:
+		return m.editSaved(msg)
+	case editConfirmedMsg:
+		return m.editConfirmed(msg)
+	case editTokenMsg:
+		return m.editToken(msg)
+	case rotateRequestedMsg:
+		return m.toRotate(msg.Profile)
 	}
 	return m.updateScreens(msg)
 }
@@ -393,6 +409,8 @@ func (m *Model) setSize(w, h int) {
 	m.done.setSize(w, room)
 	m.status.setSize(w)
 	m.storeCheck.setSize(w)
+	m.edit.setSize(w)
+	m.rotate.setSize(w)
 }
 
 // chromeHeight is the number of lines around a screen: the banner, and the
@@ -478,6 +496,10 @@ func (m Model) activeView() string {
 		return m.status.View()
 	case stepStore:
 		return m.storeCheck.View()
+	case stepEdit:
+		return m.edit.View()
+	case stepRotate:
+		return m.rotate.View()
 	default:
 		return m.home.View()
 	}
@@ -506,6 +528,10 @@ func (m Model) activeKeys() help.KeyMap {
 		return m.status.keys
 	case stepStore:
 		return m.storeCheck.keys
+	case stepEdit:
+		return m.edit.keys
+	case stepRotate:
+		return m.rotate.keys
 	default:
 		return m.home.keys
 	}
@@ -535,6 +561,10 @@ func (m Model) updateActive(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status, cmd = m.status.Update(msg)
 	case stepStore:
 		m.storeCheck, cmd = m.storeCheck.Update(msg)
+	case stepEdit:
+		m.edit, cmd = m.edit.Update(msg)
+	case stepRotate:
+		m.rotate, cmd = m.rotate.Update(msg)
 	default:
 		m.home, cmd = m.home.Update(msg)
 	}
@@ -546,7 +576,7 @@ func (m Model) updateActive(msg tea.Msg) (tea.Model, tea.Cmd) {
 // attempt or component id, so a late result of a cancelled attempt is
 // dropped even after the user moved on.
 func (m Model) updateScreens(msg tea.Msg) (tea.Model, tea.Cmd) {
-	cmds := make([]tea.Cmd, 11)
+	cmds := make([]tea.Cmd, 13)
 	m.home, cmds[0] = m.home.Update(msg)
 	m.chooser, cmds[1] = m.chooser.Update(msg)
 	m.registration, cmds[2] = m.registration.Update(msg)
@@ -558,5 +588,7 @@ func (m Model) updateScreens(msg tea.Msg) (tea.Model, tea.Cmd) {
 	m.done, cmds[8] = m.done.Update(msg)
 	m.status, cmds[9] = m.status.Update(msg)
 	m.storeCheck, cmds[10] = m.storeCheck.Update(msg)
+	m.edit, cmds[11] = m.edit.Update(msg)
+	m.rotate, cmds[12] = m.rotate.Update(msg)
 	return m, tea.Batch(cmds...)
 }

@@ -106,7 +106,7 @@ func (s homeScreen) stop() homeScreen {
 func (s *homeScreen) setKeys() {
 	has := len(s.profiles) > 0
 	asking := s.confirm != nil || s.reauthAsk != nil
-	for _, b := range []*key.Binding{&s.keys.Open, &s.keys.Reauth, &s.keys.Delete, &s.keys.CheckAll} {
+	for _, b := range []*key.Binding{&s.keys.Open, &s.keys.Reauth, &s.keys.Edit, &s.keys.Rotate, &s.keys.Delete, &s.keys.CheckAll} {
 		b.SetEnabled(has && !asking)
 	}
 	s.keys.CheckAll.SetEnabled(has && !asking && s.batch == 0)
@@ -166,6 +166,14 @@ func (s homeScreen) updateKeys(km tea.KeyPressMsg) (homeScreen, tea.Cmd) {
 		if p, ok := s.selected(); ok {
 			s.reauthAsk, s.notice, s.actionErr = &p, "", nil
 			s.setKeys()
+		}
+	case key.Matches(km, s.keys.Edit):
+		if p, ok := s.selected(); ok {
+			return s, emit(editRequestedMsg{Profile: p})
+		}
+	case key.Matches(km, s.keys.Rotate):
+		if p, ok := s.selected(); ok {
+			return s, emit(rotateRequestedMsg{Profile: p})
 		}
 	case key.Matches(km, s.keys.Delete):
 		if p, ok := s.selected(); ok && s.deleting == 0 {
@@ -533,6 +541,12 @@ func profileSummary(p store.Profile) string {
 	}
 	if p.ClientID != "" {
 		out += ", app " + p.ClientID
+	}
+	if p.From != "" {
+		out += ", From " + p.From
+	}
+	if p.ReplyTo != "" {
+		out += ", Reply-To " + p.ReplyTo
 	}
 	return out
 }

@@ -30,9 +30,10 @@ func newRootKeys() rootKeys {
 }
 
 // homeKeys are the keys of the profile list. Yes and No answer the delete
-// confirmation, and are enabled only while it is asked.
+// confirmation, and are enabled only while it is asked. Edit opens the edit
+// screen of the selected profile, Rotate its credential rotation.
 type homeKeys struct {
-	Up, Down, Open, CheckAll, Reauth, Delete, New, Quit, Yes, No key.Binding
+	Up, Down, Open, CheckAll, Reauth, Edit, Rotate, Delete, New, Quit, Yes, No key.Binding
 }
 
 func newHomeKeys() homeKeys {
@@ -42,6 +43,8 @@ func newHomeKeys() homeKeys {
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "status")),
 		CheckAll: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check all")),
 		Reauth:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reauth")),
+		Edit:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Rotate:   key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "rotate")),
 		Delete:   key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
 		New:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new")),
 		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
@@ -50,16 +53,26 @@ func newHomeKeys() homeKeys {
 	}
 }
 
-// ShortHelp lists the keys for the help bar; Up's help covers Down.
+// ShortHelp lists the keys for the help bar, most used first: an 80-column
+// bar ends after New. The arrows (a list with a cursor) are in the full
+// help only.
 func (k homeKeys) ShortHelp() []key.Binding {
 	if k.Yes.Enabled() {
 		return []key.Binding{k.Yes, k.No}
 	}
-	return []key.Binding{k.Up, k.Open, k.CheckAll, k.Reauth, k.Delete, k.New, k.Quit}
+	return []key.Binding{k.Open, k.CheckAll, k.Reauth, k.Edit, k.Rotate, k.New, k.Delete, k.Quit}
 }
 
-// FullHelp lists the keys in one column.
-func (k homeKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+// FullHelp lists the keys in one column, with longer words.
+func (k homeKeys) FullHelp() [][]key.Binding {
+	if k.Yes.Enabled() {
+		return [][]key.Binding{k.ShortHelp()}
+	}
+	edit, rotate := k.Edit, k.Rotate
+	edit.SetHelp("e", "edit permissions, account, From, Reply-To, scoping")
+	rotate.SetHelp("R", "rotate the client secret or certificate (app-only)")
+	return [][]key.Binding{{k.Up, k.Down, k.Open, k.CheckAll, k.Reauth, edit, rotate, k.New, k.Delete, k.Quit}}
+}
 
 // chooserKeys are the keys of the scenario chooser.
 type chooserKeys struct {
@@ -297,3 +310,83 @@ func (k statusKeys) ShortHelp() []key.Binding {
 
 // FullHelp lists the keys in one column.
 func (k statusKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// editKeys are the keys of the edit screen. Letters type into the fields,
+// so quitting is ctrl+c only; Yes and No answer "apply this change?".
+type editKeys struct {
+	Next, Prev, Enter, Submit, Choose, Back, Quit, Yes, No key.Binding
+}
+
+func newEditKeys() editKeys {
+	return editKeys{
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("↑↓", "move")),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
+		Enter:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
+		Submit: key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "review")),
+		Choose: key.NewBinding(key.WithKeys("left", "right", "space"), key.WithHelp("←/→", "choose"), key.WithDisabled()),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back, change nothing")),
+		Quit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Yes:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "apply"), key.WithDisabled()),
+		No:     key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "change it"), key.WithDisabled()),
+	}
+}
+
+// ShortHelp lists the keys for the help bar.
+func (k editKeys) ShortHelp() []key.Binding {
+	if k.Yes.Enabled() {
+		return []key.Binding{k.Yes, k.No}
+	}
+	if k.Choose.Enabled() {
+		return []key.Binding{k.Next, k.Choose, k.Submit, k.Back, k.Quit}
+	}
+	return []key.Binding{k.Next, k.Enter, k.Submit, k.Back, k.Quit}
+}
+
+// FullHelp lists every key in one column.
+func (k editKeys) FullHelp() [][]key.Binding {
+	if k.Yes.Enabled() {
+		return [][]key.Binding{k.ShortHelp()}
+	}
+	return [][]key.Binding{{k.Next, k.Prev, k.Choose, k.Enter, k.Submit, k.Back, k.Quit}}
+}
+
+// rotateKeys are the keys of the rotation screen. While a new certificate
+// is awaited esc stops waiting (Stop); once it is over Done goes back.
+type rotateKeys struct {
+	Next, Prev, Enter, Submit, Choose, Stop, Back, Done, Quit key.Binding
+}
+
+func newRotateKeys() rotateKeys {
+	return rotateKeys{
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("↑↓", "move")),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
+		Enter:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
+		Submit: key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "verify and switch")),
+		Choose: key.NewBinding(key.WithKeys("left", "right", "space"), key.WithHelp("←/→", "choose"), key.WithDisabled()),
+		Stop:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop waiting, change nothing"), key.WithDisabled()),
+		Back:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back, change nothing")),
+		Done:   key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "back to the list"), key.WithDisabled()),
+		Quit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+	}
+}
+
+// ShortHelp lists the keys for the help bar.
+func (k rotateKeys) ShortHelp() []key.Binding {
+	switch {
+	case k.Done.Enabled():
+		return []key.Binding{k.Done, k.Quit}
+	case k.Stop.Enabled():
+		return []key.Binding{k.Stop, k.Quit}
+	case k.Choose.Enabled():
+		return []key.Binding{k.Next, k.Choose, k.Submit, k.Back, k.Quit}
+	}
+	return []key.Binding{k.Next, k.Enter, k.Submit, k.Back, k.Quit}
+}
+
+// FullHelp lists every key in one column.
+func (k rotateKeys) FullHelp() [][]key.Binding {
+	if k.Done.Enabled() || k.Stop.Enabled() {
+		return [][]key.Binding{k.ShortHelp()}
+	}
+	return [][]key.Binding{{k.Next, k.Prev, k.Choose, k.Enter, k.Submit, k.Back, k.Quit}}
+}

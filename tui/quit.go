@@ -79,6 +79,12 @@ func (m Model) wouldLose() string {
 		if m.home.deleting != 0 {
 			return "The deletion in progress may stop half-way."
 		}
+	case stepEdit:
+		return "The edit is not applied; the profile stays as it is."
+	case stepRotate:
+		if m.rotate.running() {
+			return "The rotation stops; nothing is switched, the profile keeps its old credential."
+		}
 	}
 	return ""
 }
@@ -98,6 +104,10 @@ func (m Model) typing() bool {
 		return m.status.asking
 	case stepStore:
 		return m.storeCheck.typing()
+	case stepEdit:
+		return m.edit.typing()
+	case stepRotate:
+		return m.rotate.typing()
 	}
 	return false
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -321,6 +322,13 @@ func (m Model) back() (tea.Model, tea.Cmd) {
 	case stepStatus:
 		m.status = m.status.stop()
 		return m.toHome()
+	case stepEdit:
+		m.edit = m.edit.stop()
+		return m.toHome()
+	case stepRotate:
+		m.rotate = m.rotate.stop()
+		m.home.notice = m.rotate.summary()
+		return m.toHome()
 	}
 	return m, nil
 }
@@ -338,6 +346,10 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 		out = m.doneOutcome()
 	case m.step == stepStatus, m.step == stepRBAC && m.rbac.from == stepStatus:
 		// Looking at a stored profile is not a setup to cancel.
+	case m.step == stepRotate && m.rotate.err != nil && !m.rotate.running():
+		out.Err = m.rotate.err
+	case m.step == stepEdit && m.edit.err != nil:
+		out.Err = m.edit.err
 	case m.step == stepAuthorize && m.authorize.err != nil:
 		out.Err = m.authorize.err
 	case m.step == stepAppAuth && m.appAuth.err != nil:
@@ -368,6 +380,8 @@ func (m Model) stopAll(out Outcome) (tea.Model, tea.Cmd) {
 	m.check = m.check.stop()
 	m.status = m.status.stop()
 	m.home = m.home.stop()
+	m.edit = m.edit.stop()
+	m.rotate = m.rotate.stop()
 	m.outcome = out
 	m.confirmQuit, m.showHelp = false, false
 	if out.Cancelled {
@@ -393,6 +407,69 @@ func (m Model) currentProfile() string {
 		return m.rbac.profile.Name
 	case stepStatus:
 		return m.status.profile.Name
+	case stepEdit:
+		return m.edit.profile.Name
+	case stepRotate:
+		return m.rotate.profile.Name
 	}
 	return ""
+}
+
+// toEdit opens the edit screen of a stored profile.
+func (m Model) toEdit(p store.Profile) (tea.Model, tea.Cmd) {
+	m.home.notice, m.home.actionErr = "", nil
+	m.step = stepEdit
+	m.edit = newEditScreen(m.ctx, m.styles, m.deps, p)
+	m.edit.setSize(m.width)
+	return m, m.edit.inputs[m.edit.focus].Focus()
+}
+
+// editSaved returns to the list after an edit that needed nothing.
+func (m Model) editSaved(msg editSavedMsg) (tea.Model, tea.Cmd) {
+	if msg.Attempt == 0 || msg.Attempt != m.edit.attempt {
+		return m, nil
+	}
+	m.edit = m.edit.stop()
+	m.home.notice = "Saved " + msg.Profile.Name + " (no new sign-in or consent needed): " + strings.Join(msg.Changes, "; ") + "."
+	return m.toHome()
+}
+
+// editConfirmed re-authorizes the edited profile through the
+// re-authorization path, which stores it only once verified.
+func (m Model) editConfirmed(msg editConfirmedMsg) (tea.Model, tea.Cmd) {
+	if m.step != stepEdit {
+		return m, nil
+	}
+	return m.toReauth(msg.Profile)
+}
+
+// editToken checks a delegated profile's stored grant against its edited
+// settings; the check keeps the edit only when it is authorized.
+func (m Model) editToken(msg editTokenMsg) (tea.Model, tea.Cmd) {
+	if msg.Attempt == 0 || msg.Attempt != m.edit.attempt || m.step != stepEdit {
+		return m, nil
+	}
+	m.edit = m.edit.stop()
+	m.reauth = true
+	m.details = detailsFromProfile(m.styles, m.deps, msg.Profile).setExisting(m.profileNames()).withSecret(msg.Secret)
+	m.details.setSize(m.width, m.height-m.chromeHeight())
+	m.step = stepCheck
+	var cmd tea.Cmd
+	m.check.reauth = true
+	m.check, cmd = m.check.startVerify(m.ctx, m.deps, msg.Profile, msg.Secret, msg.Token)
+	return m, cmd
+}
+
+// toRotate opens the rotation screen of an app-only profile, or says on
+// the list why a delegated one has nothing to rotate here.
+func (m Model) toRotate(p store.Profile) (tea.Model, tea.Cmd) {
+	m.home.notice, m.home.actionErr = "", nil
+	if why := rotationNotApplicable(p, m.deps.CommandPrefix); why != "" {
+		m.home.notice = why
+		return m, nil
+	}
+	m.step = stepRotate
+	m.rotate = newRotateScreen(m.ctx, m.styles, m.deps, p)
+	m.rotate.setSize(m.width)
+	return m, m.rotate.inputs[m.rotate.focus].Focus()
 }

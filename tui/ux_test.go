@@ -67,6 +67,10 @@ func everyScreen(t *testing.T) map[string]Model {
 	out["rbac"] = next.(Model)
 	next, _ = m.toStatus(p)
 	out["status"] = next.(Model)
+	next, _ = m.toEdit(p)
+	out["edit"] = next.(Model)
+	next, _ = m.toRotate(p)
+	out["rotate"] = next.(Model)
 	m.step = stepDone
 	m.done = newDoneScreen(m.styles, m.deps, p, &flows.Status{State: flows.StateAuthorized}, "")
 	out["done"] = m

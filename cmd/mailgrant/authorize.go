@@ -259,8 +259,14 @@ func writeNewCertificate(w io.Writer, path string, c *flows.Certificate, portal 
 	if err := store.WriteNewFile(path, c.CertPEM(), 0o644, force); err != nil {
 		return newFileError("new-certificate", path, err)
 	}
+	printNewCertificate(w, path, c, portal)
+	return nil
+}
+
+// printNewCertificate says where a new certificate was written and how to
+// upload it.
+func printNewCertificate(w io.Writer, path string, c *flows.Certificate, portal string) {
 	fmt.Fprintf(w, "✓ New certificate written to %s (public part only; the private key goes to the keyring).\n", path)
 	fmt.Fprintf(w, "  Thumbprint %s, expires %s.\n", c.Thumbprint(), c.Leaf.NotAfter.Format(time.DateOnly))
 	fmt.Fprintf(w, "  Upload it: %s > App registrations > the app > Certificates & secrets > Certificates > Upload certificate.\n", portal)
-	return nil
 }

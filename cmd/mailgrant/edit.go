@@ -156,7 +156,7 @@ func editRun(ctx context.Context, o *editOptions) error {
 		return nil
 	}
 	if plan.Need == flows.NeedNothing {
-		if err := saveEdited(a, e); err != nil {
+		if _, err := flows.SaveEdited(a.dir, e); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.io.out, "edited %s\n", p.Name)
@@ -193,19 +193,6 @@ func editRun(ctx context.Context, o *editOptions) error {
 		return err
 	}
 	return nil
-}
-
-// saveEdited stores a changed profile whose grant is unchanged.
-func saveEdited(a *app, e store.Profile) error {
-	return store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
-		cur, ok := ps.Get(e.Name)
-		if !ok {
-			return &flows.InputError{Field: "profile", Problem: fmt.Sprintf("%s was deleted meanwhile", e.Name), Hint: "create it again with setup"}
-		}
-		cur.From, cur.ReplyTo = e.From, e.ReplyTo
-		ps.Put(cur)
-		return nil
-	})
 }
 
 // editCheckDelegated verifies a delegated profile with fewer permissions by

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -98,14 +96,9 @@ func rotateRun(ctx context.Context, o *rotateOptions) error {
 // rotateSecret proves the new secret, then switches to it.
 func (a *app) rotateSecret(ctx context.Context, o *rotateOptions, secrets store.Secrets, p store.Profile) error {
 	w := a.io.err
-	var expires *time.Time
-	if o.secretExpires != "" {
-		exp, err := time.Parse(time.DateOnly, o.secretExpires)
-		if err != nil {
-			return &flows.InputError{Field: "secret-expires", Problem: fmt.Sprintf("%q is not a date", o.secretExpires), Hint: "use YYYY-MM-DD, e.g. 2027-05-31"}
-		}
-		exp = exp.UTC()
-		expires = &exp
+	expires, err := flows.ParseSecretExpiry(o.secretExpires, a.env.Now())
+	if err != nil {
+		return err
 	}
 	secret, err := readClientSecret(a.io.in, o.secretStdin)
 	if err != nil {
@@ -131,11 +124,7 @@ func (a *app) rotateSecret(ctx context.Context, o *rotateOptions, secrets store.
 	} else {
 		fmt.Fprintf(w, "! No expiry date was given, so status cannot warn before the secret lapses: rerun with --secret-expires YYYY-MM-DD.\n")
 	}
-	if p.CertificateThumbprint != "" {
-		fmt.Fprintf(w, "Now remove the old certificate: %s > App registrations > %s > Certificates & secrets > Certificates > thumbprint %s > Delete.\n", "https://"+a.env.Cloud.Portal, p.ClientID, p.CertificateThumbprint)
-	} else {
-		fmt.Fprintf(w, "Now delete the old secret: %s > App registrations > %s > Certificates & secrets > Client secrets (once no other program uses it).\n", "https://"+a.env.Cloud.Portal, p.ClientID)
-	}
+	fmt.Fprintln(w, flows.RemoveOldCredential(a.env, p, p.CertificateThumbprint))
 	fmt.Fprintf(a.io.out, "rotated %s\n", p.Name)
 	return nil
 }
@@ -157,11 +146,15 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 	if resumed {
 		fmt.Fprintf(w, "Resuming the rotation started earlier, with the same new certificate.\n")
 	}
-	if old, rerr := os.ReadFile(out); resumed && rerr == nil && bytes.Equal(old, c.CertPEM()) {
+	already, err := flows.WritePendingCertificate(out, c, resumed, o.force)
+	switch {
+	case err != nil:
+		return newFileError("new-certificate", out, err)
+	case already:
 		// The same certificate, written by the rotation being resumed.
 		fmt.Fprintf(w, "✓ The new certificate is already in %s (thumbprint %s).\n", out, c.Thumbprint())
-	} else if err := writeNewCertificate(w, out, c, a.env.Cloud.Portal, o.force); err != nil {
-		return err
+	default:
+		printNewCertificate(w, out, c, a.env.Cloud.Portal)
 	}
 	fmt.Fprintf(w, "  Keep the current certificate%s listed until mailgrant says to remove it.\n", thumbprintNote(p.CertificateThumbprint))
 	if err := a.uploadToSandbox(p.ClientID, c); err != nil {
@@ -183,11 +176,7 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 		return &fe
 	}
 	fmt.Fprintf(w, "✓ A token signed with the new certificate %s works; the profile now uses it (expires %s).\n", c.Thumbprint(), saved.CredentialExpiresAt.Format(time.DateOnly))
-	if old != "" {
-		fmt.Fprintf(w, "Now remove the old certificate: %s > App registrations > %s > Certificates & secrets > Certificates > thumbprint %s > Delete.\n", "https://"+a.env.Cloud.Portal, p.ClientID, old)
-	} else {
-		fmt.Fprintf(w, "Now delete the old client secret: %s > App registrations > %s > Certificates & secrets > Client secrets.\n", "https://"+a.env.Cloud.Portal, p.ClientID)
-	}
+	fmt.Fprintln(w, flows.RemoveOldCredential(a.env, p, old))
 	fmt.Fprintf(a.io.out, "rotated %s\n", p.Name)
 	return nil
 }
