@@ -52,7 +52,7 @@ func (a *app) openFileProfiles(start tui.Start, profile string) error {
 func (a *app) storeOffer(start tui.Start) *tui.StoreOffer {
 	// In the wizard the keyring may put up an unlock prompt: give the admin
 	// time to answer it.
-	k := store.NewKeyring(store.ServiceName(a.opts.sandbox), store.WithTimeout(interactiveKeyringTimeout))
+	k := a.openKeyring(interactiveKeyringTimeout)
 	a.useKeyring(k)
 	if start == tui.StartReauth || a.newBackend() != store.BackendKeyring {
 		return nil
