@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +13,9 @@ import (
 
 // backend is where an in-process command test keeps the secrets the
 // commands would put in the OS keyring: "memory", a store.Memory per keyring
-// service given to the commands through their factory, runs everywhere;
-// "keyring", the real OS keyring, runs under .ci/with-keyring and is
+// service given to the commands through their factory (and the encrypted
+// file at a small scrypt cost), runs everywhere; "keyring", the real OS
+// keyring (and the file at age's cost), runs under .ci/with-keyring and is
 // required by CI (MAILGRANT_REQUIRE_KEYRING=1). Tests that start mailgrant
 // as a child process cannot share a Memory and stay on the real keyring
 // (env).
@@ -46,9 +48,16 @@ func newBackend(name string) *backend {
 		return b
 	}
 	b.memories = map[string]*store.Memory{}
-	b.deps = &factory{Keyring: func(service string, _ time.Duration) keyring {
-		return memoryKeyring{b.memory(service)}
-	}}
+	b.deps = &factory{
+		Keyring: func(service string, _ time.Duration) keyring {
+			return memoryKeyring{b.memory(service)}
+		},
+		// The file is real, at a small scrypt cost: under -race each
+		// command opening it at age's cost takes seconds.
+		File: func(path, passphrase string) (*store.File, error) {
+			return store.OpenFile(path, passphrase, store.WithScryptWorkFactor(10))
+		},
+	}
 	return b
 }
 
@@ -76,8 +85,33 @@ func (b *backend) env(t *testing.T, service string, profiles ...string) string {
 	if b.name == "keyring" {
 		return env(t, service, profiles...)
 	}
-	return testEnv(t)
+	dir := testEnv(t)
+	t.Cleanup(func() { assertNotInKeyring(t, service, profiles) })
+	return dir
 }
+
+// assertNotInKeyring fails if the OS keyring has an item of the profiles:
+// a memory run must keep everything in its Memory. Without a keyring
+// there is nothing to look at.
+func assertNotInKeyring(t *testing.T, service string, profiles []string) {
+	t.Helper()
+	if len(profiles) == 0 || !keyringWorks() {
+		return
+	}
+	k := store.NewKeyring(service)
+	for _, p := range profiles {
+		for _, kind := range store.Kinds {
+			if _, err := k.Get(p, kind); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("a memory run reached the OS keyring: %s/%s under %s (%v)", p, kind, service, err)
+			}
+		}
+	}
+}
+
+// keyringWorks reports, once per test binary, whether the OS keyring answers.
+var keyringWorks = sync.OnceValue(func() bool {
+	return store.NewKeyring("mailgrant-test-probe", store.WithTimeout(5*time.Second)).Probe() == nil
+})
 
 // keyring is what the commands keep under the keyring service, for the
 // test to read.

@@ -6,15 +6,17 @@ import (
 	"github.com/mailgrant/mailgrant/store"
 )
 
-// factory makes what commands reach outside the process for, so that
-// in-process command tests can give them something else (cli/cli's
-// cmdutil.Factory): the tests run every command against a store.Memory as
-// well as the real keyring. Production uses realFactory; a nil *factory in
-// globalOptions means the same.
+// factory makes the two places secrets can be, so that in-process command
+// tests can give the commands other ones (cli/cli's cmdutil.Factory): they
+// run every command on a store.Memory as well as on the OS keyring.
+// Production uses realFactory; a nil *factory in globalOptions means the
+// same.
 type factory struct {
 	// Keyring opens the OS keyring's items under service, each call bounded
 	// by timeout (0: store.DefaultKeyringTimeout).
 	Keyring func(service string, timeout time.Duration) keyring
+	// File opens the encrypted file at path with passphrase.
+	File func(path, passphrase string) (*store.File, error)
 }
 
 // keyring is the slice of store.Keyring commands use: the secrets, and the
@@ -26,7 +28,8 @@ type keyring interface {
 
 var _ keyring = (*store.Keyring)(nil)
 
-// realFactory is the factory of the mailgrant binary: the OS keyring.
+// realFactory is the factory of the mailgrant binary: the OS keyring, and
+// the encrypted file at age's scrypt cost.
 func realFactory() *factory {
 	return &factory{
 		Keyring: func(service string, timeout time.Duration) keyring {
@@ -35,15 +38,22 @@ func realFactory() *factory {
 			}
 			return store.NewKeyring(service, store.WithTimeout(timeout))
 		},
+		File: func(path, passphrase string) (*store.File, error) {
+			return store.OpenFile(path, passphrase)
+		},
 	}
 }
 
-// openKeyring opens the keyring service of this profile set (sandbox or
-// not) through the factory in the global options.
-func (a *app) openKeyring(timeout time.Duration) keyring {
-	f := a.opts.deps
-	if f == nil {
-		f = realFactory()
+// deps is the factory in the global options, or the real one.
+func (a *app) deps() *factory {
+	if a.opts.deps == nil {
+		return realFactory()
 	}
-	return f.Keyring(store.ServiceName(a.opts.sandbox), timeout)
+	return a.opts.deps
+}
+
+// openKeyring opens the keyring service of this profile set (sandbox or
+// not).
+func (a *app) openKeyring(timeout time.Duration) keyring {
+	return a.deps().Keyring(store.ServiceName(a.opts.sandbox), timeout)
 }

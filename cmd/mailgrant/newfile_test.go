@@ -116,13 +116,13 @@ func testRBACScriptOutputIsNew(t *testing.T, b *backend) {
 	if r := b.mailgrant(t, "", "rbac-script", "nf-script", "--output", out); r.code != 2 || !strings.Contains(r.stderr, "already exists") {
 		t.Fatalf("want exit 2, got %d %s", r.code, r.stderr)
 	}
-	if b, _ := os.ReadFile(out); string(b) != "keep me" {
-		t.Fatalf("the existing file was replaced: %q", b)
+	if data, _ := os.ReadFile(out); string(data) != "keep me" {
+		t.Fatalf("the existing file was replaced: %q", data)
 	}
 	if r := b.mailgrant(t, "", "rbac-script", "nf-script", "--output", out, "--force"); r.code != 0 {
 		t.Fatalf("--force: %d %s", r.code, r.stderr)
 	}
-	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "New-ManagementRoleAssignment") {
-		t.Fatalf("--force did not write the script: %q", b)
+	if data, _ := os.ReadFile(out); !strings.Contains(string(data), "New-ManagementRoleAssignment") {
+		t.Fatalf("--force did not write the script: %q", data)
 	}
 }

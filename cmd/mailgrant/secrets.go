@@ -144,7 +144,7 @@ func (a *app) openFile() (*store.File, error) {
 			return nil, err
 		}
 	}
-	f, err := store.OpenFile(path, pass.Value)
+	f, err := a.deps().File(path, pass.Value)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (a *app) storeOffer(start tui.Start) *tui.StoreOffer {
 		Path:       a.secretsPath(),
 		Passphrase: pass.Value,
 		Open: func(passphrase string) (store.Secrets, error) {
-			f, err := store.OpenFile(a.secretsPath(), passphrase)
+			f, err := a.deps().File(a.secretsPath(), passphrase)
 			if err != nil {
 				return nil, err
 			}
