@@ -17,8 +17,10 @@ import (
 // TestStatusKeepsGrantsAlive: a status run redeems each delegated refresh
 // token, stores the rotated one and records when, so the 90-day lapse date
 // moves forward; the new refresh token works.
-func TestStatusKeepsGrantsAlive(t *testing.T) {
-	_, dir := sendmailSetup(t, map[string]string{"web": megan})
+func TestStatusKeepsGrantsAlive(t *testing.T) { forEachBackend(t, testStatusKeepsGrantsAlive) }
+
+func testStatusKeepsGrantsAlive(t *testing.T, b *backend) {
+	_, dir := b.sendmailSetup(t, map[string]string{"web": megan})
 	old := time.Now().Add(-80 * 24 * time.Hour).UTC()
 	if err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
 		p, _ := ps.Get("web")
@@ -28,9 +30,9 @@ func TestStatusKeepsGrantsAlive(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	k := store.NewKeyring("mailgrant")
+	k := b.keyring("mailgrant")
 	before, _ := k.Get("web", store.KindRefreshToken)
-	if r := mailgrant(t, "", "status"); r.code != 0 {
+	if r := b.mailgrant(t, "", "status"); r.code != 0 {
 		t.Fatalf("status: %d %s", r.code, r.stderr)
 	}
 	after, _ := k.Get("web", store.KindRefreshToken)
@@ -44,7 +46,7 @@ func TestStatusKeepsGrantsAlive(t *testing.T) {
 		t.Fatalf("the lapse date did not move: %v (rotated at %v)", lapse, p.RefreshRotatedAt)
 	}
 	// The stored token is the one that works next time.
-	if r := mailgrant(t, "", "token", "web", "--no-cache"); r.code != 0 {
+	if r := b.mailgrant(t, "", "token", "web", "--no-cache"); r.code != 0 {
 		t.Fatalf("token with the rotated refresh token: %d %s", r.code, r.stderr)
 	}
 }

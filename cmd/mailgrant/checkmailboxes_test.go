@@ -32,9 +32,11 @@ func mailboxesJSON(t *testing.T, out string) map[string]flows.MailboxResult {
 	return got
 }
 
-func TestCheckMailboxesCommand(t *testing.T) {
-	dir := env(t, "mailgrant-sandbox", "cli-cm-rbac", "cli-cm-user")
-	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "cli-cm-rbac")
+func TestCheckMailboxesCommand(t *testing.T) { forEachBackend(t, testCheckMailboxesCommand) }
+
+func testCheckMailboxesCommand(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant-sandbox", "cli-cm-rbac", "cli-cm-user")
+	r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "cli-cm-rbac")
 	if r.code != 0 {
 		t.Fatalf("setup rbac: %d %s", r.code, r.stderr)
 	}
@@ -61,7 +63,7 @@ func TestCheckMailboxesCommand(t *testing.T) {
 	}
 
 	t.Run("arguments, JSON", func(t *testing.T) {
-		r := mailgrant(t, "", append([]string{"--sandbox", "check-mailboxes", "cli-cm-rbac", "--json"}, all...)...)
+		r := b.mailgrant(t, "", append([]string{"--sandbox", "check-mailboxes", "cli-cm-rbac", "--json"}, all...)...)
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
@@ -71,7 +73,7 @@ func TestCheckMailboxesCommand(t *testing.T) {
 		}
 	})
 	t.Run("arguments, table", func(t *testing.T) {
-		r := mailgrant(t, "", append([]string{"--sandbox", "check-mailboxes", "cli-cm-rbac", "--concurrency", "2"}, all...)...)
+		r := b.mailgrant(t, "", append([]string{"--sandbox", "check-mailboxes", "cli-cm-rbac", "--concurrency", "2"}, all...)...)
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
@@ -91,21 +93,21 @@ func TestCheckMailboxesCommand(t *testing.T) {
 	})
 	t.Run("--file with comments, and duplicates", func(t *testing.T) {
 		f := writeFile(t, "mailboxes.txt", []byte("# sales\n"+sandbox.AdeleVance.UPN+"\n\n  "+sandbox.AlexWilber.UPN+"  # the admin\n"+strings.ToUpper(sandbox.AdeleVance.UPN)+"\n"+nobody+"\n"))
-		r := mailgrant(t, "", "--sandbox", "check-mailboxes", "cli-cm-rbac", "--file", f, "--json")
+		r := b.mailgrant(t, "", "--sandbox", "check-mailboxes", "cli-cm-rbac", "--file", f, "--json")
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		checkVerdicts(t, mailboxesJSON(t, r.stdout), []string{sandbox.AdeleVance.UPN, sandbox.AlexWilber.UPN, nobody})
 	})
 	t.Run("--file - reads stdin", func(t *testing.T) {
-		r := mailgrant(t, sandbox.MeganBowen.UPN+"\n"+sandbox.LeeGu.UPN+"\n", "--sandbox", "check-mailboxes", "cli-cm-rbac", "--file", "-", "--json", "--to", sandbox.AdeleVance.UPN)
+		r := b.mailgrant(t, sandbox.MeganBowen.UPN+"\n"+sandbox.LeeGu.UPN+"\n", "--sandbox", "check-mailboxes", "cli-cm-rbac", "--file", "-", "--json", "--to", sandbox.AdeleVance.UPN)
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		checkVerdicts(t, mailboxesJSON(t, r.stdout), []string{sandbox.MeganBowen.UPN, sandbox.LeeGu.UPN})
 	})
 	t.Run("no addresses: the profile's own mailboxes", func(t *testing.T) {
-		r := mailgrant(t, "", "--sandbox", "check-mailboxes", "cli-cm-rbac", "--json")
+		r := b.mailgrant(t, "", "--sandbox", "check-mailboxes", "cli-cm-rbac", "--json")
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
@@ -131,7 +133,7 @@ func TestCheckMailboxesCommand(t *testing.T) {
 		{"no profile", "", nil, "expected a PROFILE"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := mailgrant(t, tt.stdin, append([]string{"--sandbox", "check-mailboxes"}, tt.args...)...)
+			r := b.mailgrant(t, tt.stdin, append([]string{"--sandbox", "check-mailboxes"}, tt.args...)...)
 			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
 				t.Fatalf("exit %d, want 2 with %q: %s", r.code, tt.want, r.stderr)
 			}
@@ -140,11 +142,11 @@ func TestCheckMailboxesCommand(t *testing.T) {
 
 	t.Run("a delegated profile is refused", func(t *testing.T) {
 		t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AdeleVance.UPN)
-		r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-cm-user")
+		r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-cm-user")
 		if r.code != 0 {
 			t.Fatalf("setup: %d %s", r.code, r.stderr)
 		}
-		r = mailgrant(t, "", "--sandbox", "check-mailboxes", "cli-cm-user", sandbox.AdeleVance.UPN)
+		r = b.mailgrant(t, "", "--sandbox", "check-mailboxes", "cli-cm-user", sandbox.AdeleVance.UPN)
 		if r.code != exitUsage || !strings.Contains(r.stderr, "delegated") || !strings.Contains(r.stderr, "send cli-cm-user --from MAILBOX") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}

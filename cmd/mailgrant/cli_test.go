@@ -66,25 +66,27 @@ func graphAccepts(t *testing.T, token, path string) bool {
 
 // TestSandboxSendAsUser is the first slice's promise: setup against the
 // sandbox, status reports authorized, token prints a token Graph accepts.
-func TestSandboxSendAsUser(t *testing.T) {
-	dir := env(t, "mailgrant-sandbox", "cli-user")
-	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-user")
+func TestSandboxSendAsUser(t *testing.T) { forEachBackend(t, testSandboxSendAsUser) }
+
+func testSandboxSendAsUser(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant-sandbox", "cli-user")
+	r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-user")
 	if r.code != 0 || !strings.Contains(r.stdout, "authorized cli-user") {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
-	r = mailgrant(t, "", "--sandbox", "status", "--json")
+	r = b.mailgrant(t, "", "--sandbox", "status", "--json")
 	s := parseStatus(t, r.stdout)
 	if r.code != 0 || len(s.Profiles) != 1 || s.Profiles[0].State != "authorized" {
 		t.Fatalf("status: %d %+v", r.code, s)
 	}
-	r = mailgrant(t, "", "--sandbox", "token", "cli-user")
+	r = b.mailgrant(t, "", "--sandbox", "token", "cli-user")
 	token := strings.TrimSpace(r.stdout)
 	if r.code != 0 || !graphAccepts(t, token, "me") {
 		t.Fatalf("token: %d %q", r.code, r.stderr)
 	}
 	// The refresh token is in the keyring under the sandbox's own service,
 	// and in no file.
-	rt, err := store.NewKeyring("mailgrant-sandbox").Get("cli-user", store.KindRefreshToken)
+	rt, err := b.keyring("mailgrant-sandbox").Get("cli-user", store.KindRefreshToken)
 	if err != nil || rt == "" {
 		t.Fatalf("refresh token not in the keyring: %v", err)
 	}
@@ -94,15 +96,17 @@ func TestSandboxSendAsUser(t *testing.T) {
 // TestHostOverridesRealKeyring: setup --non-interactive against a tenant
 // given by MAILGRANT_LOGIN_HOST/GRAPH_HOST keeps the refresh token under the
 // keyring service mailgrant, in no file.
-func TestHostOverridesRealKeyring(t *testing.T) {
-	dir := env(t, "mailgrant", "cli-override")
+func TestHostOverridesRealKeyring(t *testing.T) { forEachBackend(t, testHostOverridesRealKeyring) }
+
+func testHostOverridesRealKeyring(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant", "cli-override")
 	srv := sandboxtest.Start(t, sandbox.Options{})
-	r := mailgrant(t, "", "setup", "--non-interactive", "--profile", "cli-override",
+	r := b.mailgrant(t, "", "setup", "--non-interactive", "--profile", "cli-override",
 		"--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.MeganBowen.UPN)
 	if r.code != 0 {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
-	rt, err := store.NewKeyring("mailgrant").Get("cli-override", store.KindRefreshToken)
+	rt, err := b.keyring("mailgrant").Get("cli-override", store.KindRefreshToken)
 	if err != nil || rt == "" {
 		t.Fatalf("refresh token not under service mailgrant: %v", err)
 	}
@@ -111,8 +115,8 @@ func TestHostOverridesRealKeyring(t *testing.T) {
 	// token: the first call refreshes, the second comes from the cache.
 	tokenPath := "/" + sandbox.TenantID + "/oauth2/v2.0/token"
 	before := srv.RequestCount(tokenPath)
-	r1 := mailgrant(t, "", "token", "cli-override", "--json")
-	r2 := mailgrant(t, "", "token", "cli-override", "--json")
+	r1 := b.mailgrant(t, "", "token", "cli-override", "--json")
+	r2 := b.mailgrant(t, "", "token", "cli-override", "--json")
 	if r1.code != 0 || r2.code != 0 {
 		t.Fatalf("token: %s %s", r1.stderr, r2.stderr)
 	}
@@ -128,26 +132,28 @@ func TestHostOverridesRealKeyring(t *testing.T) {
 	if err := json.Unmarshal([]byte(r2.stdout), &tj); err != nil || tj.TokenType != "Bearer" || tj.ExpiresAt.Before(time.Now().Add(5*time.Minute)) || len(tj.Scopes) == 0 {
 		t.Fatalf("token --json: %v %+v", err, tj)
 	}
-	cached, _ := store.NewKeyring("mailgrant").Get("cli-override", store.KindAccessToken)
+	cached, _ := b.keyring("mailgrant").Get("cli-override", store.KindAccessToken)
 	assertNotInFiles(t, dir, tj.AccessToken, cached)
 
 	// A revoked grant: status says reauthorize, exit 1, with the command to run.
 	srv.SetFaults("revoked")
-	r = mailgrant(t, "", "status", "--json")
+	r = b.mailgrant(t, "", "status", "--json")
 	s := parseStatus(t, r.stdout)
 	if r.code != 1 || s.Profiles[0].State != "reauthorize" || s.Profiles[0].Error == nil || !strings.Contains(s.Profiles[0].Error.Hint, "reauth cli-override") {
 		t.Fatalf("revoked: %d %+v", r.code, s)
 	}
 	srv.SetFaults()
-	if after, _ := store.NewKeyring("mailgrant").Get("cli-override", store.KindRefreshToken); after == "" {
+	if after, _ := b.keyring("mailgrant").Get("cli-override", store.KindRefreshToken); after == "" {
 		t.Fatal("a failed status check removed the refresh token")
 	}
 }
 
 // TestSetupBadInput: each bad or missing field is exit 2, names the field,
 // and writes nothing.
-func TestSetupBadInput(t *testing.T) {
-	dir := env(t, "mailgrant", "bad")
+func TestSetupBadInput(t *testing.T) { forEachBackend(t, testSetupBadInput) }
+
+func testSetupBadInput(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant", "bad")
 	sandboxtest.Start(t, sandbox.Options{})
 	good := []string{"setup", "--non-interactive", "--profile", "bad", "--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.AdeleVance.UPN}
 	with := func(flag, value string) []string {
@@ -183,7 +189,7 @@ func TestSetupBadInput(t *testing.T) {
 			if tt.field == "MAILGRANT_LOGIN_HOST" {
 				t.Setenv("MAILGRANT_LOGIN_HOST", "http://login.example.com")
 			}
-			r := mailgrant(t, "", tt.args...)
+			r := b.mailgrant(t, "", tt.args...)
 			if r.code != 2 || !strings.Contains(r.stderr, tt.field) || !strings.Contains(r.stderr, "hint:") {
 				t.Fatalf("want exit 2 naming %s with a hint, got %d: %s", tt.field, r.code, r.stderr)
 			}
@@ -192,11 +198,11 @@ func TestSetupBadInput(t *testing.T) {
 			}
 		})
 	}
-	r := mailgrant(t, "", "no-such-command")
+	r := b.mailgrant(t, "", "no-such-command")
 	if r.code != 2 {
 		t.Errorf("unknown command: exit %d", r.code)
 	}
-	r = mailgrant(t, "", "status", "--bogus")
+	r = b.mailgrant(t, "", "status", "--bogus")
 	if r.code != 2 {
 		t.Errorf("unknown flag: exit %d", r.code)
 	}
@@ -204,15 +210,17 @@ func TestSetupBadInput(t *testing.T) {
 
 // TestAppOnlyScenarios authorizes send-as-any (admin consent in the browser)
 // and rbac (new certificate) without screens, then checks them.
-func TestAppOnlyScenarios(t *testing.T) {
-	dir := env(t, "mailgrant-sandbox", "cli-any", "cli-rbac")
+func TestAppOnlyScenarios(t *testing.T) { forEachBackend(t, testAppOnlyScenarios) }
+
+func testAppOnlyScenarios(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant-sandbox", "cli-any", "cli-rbac")
 	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
-	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "cli-any", "--test-send-to", sandbox.MeganBowen.UPN)
+	r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "cli-any", "--test-send-to", sandbox.MeganBowen.UPN)
 	if r.code != 0 || !strings.Contains(r.stderr, "every mailbox") {
 		t.Fatalf("send-as-any: %d %s", r.code, r.stderr)
 	}
 	pem := filepath.Join(t.TempDir(), "rbac.pem")
-	r = mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "cli-rbac", "--new-certificate", pem)
+	r = b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "cli-rbac", "--new-certificate", pem)
 	if r.code != 0 || !strings.Contains(r.stderr, "Thumbprint") || !strings.Contains(r.stderr, "Out-of-scope mailbox refused") {
 		t.Fatalf("rbac: %d %s", r.code, r.stderr)
 	}
@@ -220,48 +228,50 @@ func TestAppOnlyScenarios(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), "BEGIN CERTIFICATE") || strings.Contains(string(data), "PRIVATE KEY") {
 		t.Fatalf("the public certificate file is wrong: %v", err)
 	}
-	key, _ := store.NewKeyring("mailgrant-sandbox").Get("cli-rbac", store.KindCertificateKey)
+	key, _ := b.keyring("mailgrant-sandbox").Get("cli-rbac", store.KindCertificateKey)
 	if !strings.Contains(key, "PRIVATE KEY") {
 		t.Fatal("the certificate key is not in the keyring")
 	}
 	assertNotInFiles(t, dir, strings.Split(key, "-----END PRIVATE KEY-----")[0], sandbox.DaemonApp.Secret)
 
-	r = mailgrant(t, "", "--sandbox", "status", "--json", "cli-any", "cli-rbac")
+	r = b.mailgrant(t, "", "--sandbox", "status", "--json", "cli-any", "cli-rbac")
 	s := parseStatus(t, r.stdout)
 	if r.code != 0 || len(s.Profiles) != 2 || s.Profiles[0].State != "authorized" || s.Profiles[1].State != "authorized" {
 		t.Fatalf("status: %d %+v", r.code, s)
 	}
-	r = mailgrant(t, "", "--sandbox", "token", "cli-any")
+	r = b.mailgrant(t, "", "--sandbox", "token", "cli-any")
 	if r.code != 0 || !graphAccepts(t, strings.TrimSpace(r.stdout), "users/"+sandbox.AdeleVance.UPN) {
 		t.Fatalf("token: %d %s", r.code, r.stderr)
 	}
-	r = mailgrant(t, "", "--sandbox", "rbac-script", "cli-rbac")
+	r = b.mailgrant(t, "", "--sandbox", "rbac-script", "cli-rbac")
 	if r.code != 0 || !strings.Contains(r.stdout, `New-ManagementRoleAssignment -App $AppId -Role "Application Mail.Send"`) || !strings.Contains(r.stdout, "Test-ServicePrincipalAuthorization") {
 		t.Fatalf("rbac-script: %d %s", r.code, r.stdout)
 	}
-	r = mailgrant(t, "", "--sandbox", "rbac-script", "cli-rbac", "--legacy-policy")
+	r = b.mailgrant(t, "", "--sandbox", "rbac-script", "cli-rbac", "--legacy-policy")
 	if !strings.Contains(r.stdout, "New-ApplicationAccessPolicy") || !strings.Contains(r.stdout, "more than an hour") {
 		t.Fatalf("legacy: %s", r.stdout)
 	}
 
 	// With the secret expired, status explains the state and the fix.
 	t.Setenv("MAILGRANT_SANDBOX_FAULTS", "expired-secret")
-	r = mailgrant(t, "", "--sandbox", "status", "--json", "cli-any")
+	r = b.mailgrant(t, "", "--sandbox", "status", "--json", "cli-any")
 	s = parseStatus(t, r.stdout)
 	if r.code != 1 || s.Profiles[0].State != "credential-expired" || s.Profiles[0].Error.Code != "AADSTS7000222" || s.Profiles[0].Error.Hint == "" {
 		t.Fatalf("expired secret: %d %+v", r.code, s)
 	}
 }
 
-func TestPrintRegistration(t *testing.T) {
-	env(t, "mailgrant")
+func TestPrintRegistration(t *testing.T) { forEachBackend(t, testPrintRegistration) }
+
+func testPrintRegistration(t *testing.T, b *backend) {
+	b.env(t, "mailgrant")
 	for sc, want := range map[string][]string{
 		"send-as-user": {"http://localhost", "Mobile and desktop", "e383f46e-2787-4529-855e-0e479a3ffac0", "Allow public client flows", "needs the delegated permission Mail.ReadWrite (024d486e-b451-40bb-833d-3e66d98c5c73"},
 		"send-as-any":  {"b633e1c5-b582-4048-a93e-9f11b44c7e96", "Application", "admin consent", "needs the application permission Mail.ReadWrite (e2a3a72e-5f79-4c64-b1b1-878b674786c9)"},
 		"rbac":         {"Do NOT add Mail.Send", "rbac-script", "Application Mail.ReadWrite"},
 		"personal":     {"Personal Microsoft accounts", "consumers"},
 	} {
-		r := mailgrant(t, "", "setup", "--print-registration", "--scenario", sc, "--profile", "p")
+		r := b.mailgrant(t, "", "setup", "--print-registration", "--scenario", sc, "--profile", "p")
 		for _, w := range want {
 			if r.code != 0 || !strings.Contains(r.stdout, w) {
 				t.Errorf("%s: registration lacks %q (exit %d):\n%s", sc, w, r.code, r.stdout)
@@ -272,31 +282,33 @@ func TestPrintRegistration(t *testing.T) {
 
 // TestDeleteAndList: delete needs --yes without a terminal, removes every
 // keyring item, and says what it cannot revoke.
-func TestDeleteAndList(t *testing.T) {
-	env(t, "mailgrant-sandbox", "cli-del")
-	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-del"); r.code != 0 {
+func TestDeleteAndList(t *testing.T) { forEachBackend(t, testDeleteAndList) }
+
+func testDeleteAndList(t *testing.T, b *backend) {
+	b.env(t, "mailgrant-sandbox", "cli-del")
+	if r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-del"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	r := mailgrant(t, "", "--sandbox", "list", "--json")
+	r := b.mailgrant(t, "", "--sandbox", "list", "--json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"name": "cli-del"`) || strings.Contains(r.stdout, "0.SBX") {
 		t.Fatalf("list: %s", r.stdout)
 	}
-	if r := mailgrant(t, "", "--sandbox", "delete", "cli-del"); r.code != 2 {
+	if r := b.mailgrant(t, "", "--sandbox", "delete", "cli-del"); r.code != 2 {
 		t.Fatalf("delete without --yes and no terminal: exit %d", r.code)
 	}
-	r = mailgrant(t, "", "--sandbox", "delete", "cli-del", "--yes")
+	r = b.mailgrant(t, "", "--sandbox", "delete", "cli-del", "--yes")
 	if r.code != 0 || !strings.Contains(r.stderr, "Revoke sessions") {
 		t.Fatalf("delete: %d %s", r.code, r.stderr)
 	}
 	for _, k := range store.Kinds {
-		if _, err := store.NewKeyring("mailgrant-sandbox").Get("cli-del", k); !errors.Is(err, store.ErrNotFound) {
+		if _, err := b.keyring("mailgrant-sandbox").Get("cli-del", k); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s still in the keyring after delete: %v", k, err)
 		}
 	}
-	if r := mailgrant(t, "", "--sandbox", "token", "cli-del"); r.code != 2 || !strings.Contains(r.stderr, "no profile named") {
+	if r := b.mailgrant(t, "", "--sandbox", "token", "cli-del"); r.code != 2 || !strings.Contains(r.stderr, "no profile named") {
 		t.Fatalf("token after delete: %d %s", r.code, r.stderr)
 	}
-	if r := mailgrant(t, "", "--sandbox", "status"); r.code != 0 || !strings.Contains(r.stdout, "No profiles") {
+	if r := b.mailgrant(t, "", "--sandbox", "status"); r.code != 0 || !strings.Contains(r.stdout, "No profiles") {
 		t.Fatalf("status with no profiles: %d %s", r.code, r.stdout)
 	}
 }
@@ -361,16 +373,18 @@ func assertNotInFiles(t *testing.T, dir string, secrets ...string) {
 
 // TestFileStore: --store file keeps secrets in the encrypted file, never in
 // the keyring, and explains a wrong or missing passphrase.
-func TestFileStore(t *testing.T) {
-	dir := env(t, "mailgrant", "cli-file")
+func TestFileStore(t *testing.T) { forEachBackend(t, testFileStore) }
+
+func testFileStore(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant", "cli-file")
 	sandboxtest.Start(t, sandbox.Options{})
 	t.Setenv("MAILGRANT_STORE", "file")
 	t.Setenv("MAILGRANT_PASSPHRASE", "correct horse battery staple")
-	r := mailgrant(t, "", "setup", "--non-interactive", "--profile", "cli-file", "--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.AdeleVance.UPN)
+	r := b.mailgrant(t, "", "setup", "--non-interactive", "--profile", "cli-file", "--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.AdeleVance.UPN)
 	if r.code != 0 || !strings.Contains(r.stderr, "encrypted file") {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
-	if _, err := store.NewKeyring("mailgrant").Get("cli-file", store.KindRefreshToken); !errors.Is(err, store.ErrNotFound) {
+	if _, err := b.keyring("mailgrant").Get("cli-file", store.KindRefreshToken); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("--store file wrote to the keyring: %v", err)
 	}
 	f, err := store.OpenFile(filepath.Join(dir, store.SecretsFile), "correct horse battery staple")
@@ -382,15 +396,15 @@ func TestFileStore(t *testing.T) {
 		t.Fatalf("no refresh token in the file: %v", err)
 	}
 	assertNotInFiles(t, dir, rt)
-	if r := mailgrant(t, "", "token", "cli-file"); r.code != 0 {
+	if r := b.mailgrant(t, "", "token", "cli-file"); r.code != 0 {
 		t.Fatalf("token: %s", r.stderr)
 	}
 	t.Setenv("MAILGRANT_PASSPHRASE", "wrong")
-	if r := mailgrant(t, "", "token", "cli-file"); r.code == 0 || !strings.Contains(r.stderr, "passphrase does not decrypt") || !strings.Contains(r.stderr, "hint:") {
+	if r := b.mailgrant(t, "", "token", "cli-file"); r.code == 0 || !strings.Contains(r.stderr, "passphrase does not decrypt") || !strings.Contains(r.stderr, "hint:") {
 		t.Fatalf("wrong passphrase: %d %s", r.code, r.stderr)
 	}
 	os.Unsetenv("MAILGRANT_PASSPHRASE")
-	if r := mailgrant(t, "", "token", "cli-file"); r.code != 2 || !strings.Contains(r.stderr, "MAILGRANT_PASSPHRASE") {
+	if r := b.mailgrant(t, "", "token", "cli-file"); r.code != 2 || !strings.Contains(r.stderr, "MAILGRANT_PASSPHRASE") {
 		t.Fatalf("no passphrase: %d %s", r.code, r.stderr)
 	}
 }
@@ -505,8 +519,10 @@ func TestKillNine(t *testing.T) {
 
 // TestCorruptProfiles: a damaged, older-shaped or newer profiles.json is
 // refused with exit 2 and a hint, and left as it is.
-func TestCorruptProfiles(t *testing.T) {
-	dir := env(t, "mailgrant")
+func TestCorruptProfiles(t *testing.T) { forEachBackend(t, testCorruptProfiles) }
+
+func testCorruptProfiles(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant")
 	for name, content := range map[string]string{
 		"not JSON":       `{"version":1,"profiles":[`,
 		"newer version":  `{"version":99,"profiles":[]}`,
@@ -521,7 +537,7 @@ func TestCorruptProfiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, args := range [][]string{{"list"}, {"status"}, {"token", "a"}} {
-				r := mailgrant(t, "", args...)
+				r := b.mailgrant(t, "", args...)
 				if r.code != 2 || !strings.Contains(r.stderr, "profiles.json") || !strings.Contains(r.stderr, "hint:") {
 					t.Errorf("%v: want exit 2 naming profiles.json with a hint, got %d: %s", args, r.code, r.stderr)
 				}
@@ -536,9 +552,11 @@ func TestCorruptProfiles(t *testing.T) {
 // TestEveryScenarioAndCredential authorizes each scenario with each kind of
 // credential that applies through setup --non-interactive against the
 // sandbox, then checks status --json and token for each.
-func TestEveryScenarioAndCredential(t *testing.T) {
+func TestEveryScenarioAndCredential(t *testing.T) { forEachBackend(t, testEveryScenarioAndCredential) }
+
+func testEveryScenarioAndCredential(t *testing.T, b *backend) {
 	names := []string{"sc-user", "sc-user-web", "sc-personal", "sc-any-secret", "sc-any-pem", "sc-any-pfx", "sc-any-new", "sc-rbac-secret", "sc-rbac-new"}
-	env(t, "mailgrant-sandbox", names...)
+	b.env(t, "mailgrant-sandbox", names...)
 	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", "")
 	certDir := t.TempDir()
 	cert, err := flows.GenerateCertificate("existing", 365*24*time.Hour, 2048, time.Now())
@@ -578,14 +596,14 @@ func TestEveryScenarioAndCredential(t *testing.T) {
 				t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
 			}
 			args := append([]string{"--sandbox", "setup", "--non-interactive", "--profile", tt.profile}, tt.args...)
-			if r := mailgrant(t, tt.stdin, args...); r.code != 0 {
+			if r := b.mailgrant(t, tt.stdin, args...); r.code != 0 {
 				t.Fatalf("setup: %d %s", r.code, r.stderr)
 			}
-			r := mailgrant(t, "", "--sandbox", "status", "--json", tt.profile)
+			r := b.mailgrant(t, "", "--sandbox", "status", "--json", tt.profile)
 			if s := parseStatus(t, r.stdout); r.code != 0 || s.Profiles[0].State != "authorized" {
 				t.Fatalf("status: %d %s", r.code, r.stdout)
 			}
-			if r := mailgrant(t, "", "--sandbox", "token", tt.profile); r.code != 0 || len(strings.TrimSpace(r.stdout)) < 20 {
+			if r := b.mailgrant(t, "", "--sandbox", "token", tt.profile); r.code != 0 || len(strings.TrimSpace(r.stdout)) < 20 {
 				t.Fatalf("token: %d %s", r.code, r.stderr)
 			}
 		})
@@ -594,15 +612,17 @@ func TestEveryScenarioAndCredential(t *testing.T) {
 
 // TestFaultSwitches: each sandbox failure switch gives the documented state
 // and a hint, through the commands.
-func TestFaultSwitches(t *testing.T) {
-	env(t, "mailgrant-sandbox", "fs-user", "fs-any", "fs-rbac")
+func TestFaultSwitches(t *testing.T) { forEachBackend(t, testFaultSwitches) }
+
+func testFaultSwitches(t *testing.T, b *backend) {
+	b.env(t, "mailgrant-sandbox", "fs-user", "fs-any", "fs-rbac")
 	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
 	for _, args := range [][]string{
 		{"--profile", "fs-user", "--account", sandbox.AlexWilber.UPN},
 		{"--profile", "fs-any", "--scenario", "send-as-any"},
 		{"--profile", "fs-rbac", "--scenario", "rbac"},
 	} {
-		if r := mailgrant(t, "", append([]string{"--sandbox", "setup", "--non-interactive"}, args...)...); r.code != 0 {
+		if r := b.mailgrant(t, "", append([]string{"--sandbox", "setup", "--non-interactive"}, args...)...); r.code != 0 {
 			t.Fatalf("setup %v: %s", args, r.stderr)
 		}
 	}
@@ -620,7 +640,7 @@ func TestFaultSwitches(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
 			t.Setenv("MAILGRANT_SANDBOX_FAULTS", tt.fault)
-			r := mailgrant(t, "", "--sandbox", "status", "--json", tt.profile)
+			r := b.mailgrant(t, "", "--sandbox", "status", "--json", tt.profile)
 			s := parseStatus(t, r.stdout)
 			p := s.Profiles[0]
 			if p.State != tt.state {
@@ -638,10 +658,10 @@ func TestFaultSwitches(t *testing.T) {
 		})
 	}
 	t.Run("failed reauth changes nothing", func(t *testing.T) {
-		k := store.NewKeyring("mailgrant-sandbox")
+		k := b.keyring("mailgrant-sandbox")
 		before, _ := k.Get("fs-user", store.KindRefreshToken)
 		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "missing-scope")
-		r := mailgrant(t, "", "--sandbox", "reauth", "fs-user", "--non-interactive")
+		r := b.mailgrant(t, "", "--sandbox", "reauth", "fs-user", "--non-interactive")
 		if r.code != 1 || !strings.Contains(r.stderr, "left as it was") {
 			t.Fatalf("reauth lacking consent: %d %s", r.code, r.stderr)
 		}
@@ -649,21 +669,21 @@ func TestFaultSwitches(t *testing.T) {
 			t.Fatal("a failed re-authorization replaced the refresh token")
 		}
 		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "")
-		if r := mailgrant(t, "", "--sandbox", "status", "fs-user"); r.code != 0 {
+		if r := b.mailgrant(t, "", "--sandbox", "status", "fs-user"); r.code != 0 {
 			t.Fatalf("the working authorization was lost: %s", r.stdout)
 		}
 	})
 	t.Run("declined-consent", func(t *testing.T) {
 		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "declined-consent")
 		dir := t.TempDir() // a fresh sandbox state: no consent yet
-		r := mailgrant(t, "", "--sandbox", "--config-dir", dir, "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "fs-declined")
+		r := b.mailgrant(t, "", "--sandbox", "--config-dir", dir, "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "fs-declined")
 		if r.code != 1 || !strings.Contains(r.stderr, "AADSTS65004") || !strings.Contains(r.stderr, "hint:") {
 			t.Fatalf("declined consent: %d %s", r.code, r.stderr)
 		}
 	})
 	t.Run("public-flows-disabled", func(t *testing.T) {
 		t.Setenv("MAILGRANT_SANDBOX_FAULTS", "public-flows-disabled")
-		r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "fs-device", "--device-code")
+		r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "fs-device", "--device-code")
 		if r.code != 1 || !strings.Contains(r.stderr, "Allow public client flows") {
 			t.Fatalf("public flows off: %d %s", r.code, r.stderr)
 		}

@@ -400,8 +400,12 @@ func TestSandboxAppOnlyLargeMessage(t *testing.T) {
 // TestPermissionsAddToTheScenario: --permissions Mail.Send,Files.Read.All
 // (the README's example) keeps User.Read, so the account check passes.
 func TestPermissionsAddToTheScenario(t *testing.T) {
-	dir := env(t, "mailgrant-sandbox", "cli-perms")
-	r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-perms", "--permissions", "Mail.Send,Files.Read.All")
+	forEachBackend(t, testPermissionsAddToTheScenario)
+}
+
+func testPermissionsAddToTheScenario(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant-sandbox", "cli-perms")
+	r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--profile", "cli-perms", "--permissions", "Mail.Send,Files.Read.All")
 	if r.code != 0 {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
@@ -413,7 +417,7 @@ func TestPermissionsAddToTheScenario(t *testing.T) {
 	if !slices.Equal(p.Permissions, []string{"Mail.Send", "User.Read", "Files.Read.All"}) {
 		t.Errorf("permissions %v", p.Permissions)
 	}
-	r = mailgrant(t, "", "--sandbox", "status", "--json", "cli-perms")
+	r = b.mailgrant(t, "", "--sandbox", "status", "--json", "cli-perms")
 	var s statusJSON
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || len(s.Profiles) != 1 || s.Profiles[0].State != "authorized" {
 		t.Errorf("status: %d %s %s", r.code, r.stdout, r.stderr)

@@ -36,9 +36,14 @@ func main() {
 // run executes one command line and returns the exit status. main owns the
 // process; everything else returns errors.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(realFactory(), args, stdin, stdout, stderr)
+}
+
+// runWith is run with the dependencies f makes (tests give store.Memory).
+func runWith(f *factory, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd(&streams{in: stdin, out: stdout, err: stderr})
+	root := newRootCmd(&streams{in: stdin, out: stdout, err: stderr}, f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	return reportError(stderr, err)

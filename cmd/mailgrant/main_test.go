@@ -71,6 +71,22 @@ func requireKeyring(t testing.TB) {
 func env(t *testing.T, service string, profiles ...string) string {
 	t.Helper()
 	requireKeyring(t)
+	dir := testEnv(t)
+	t.Cleanup(func() {
+		k := store.NewKeyring(service)
+		for _, p := range profiles {
+			for _, kind := range store.Kinds {
+				_ = k.Delete(p, kind)
+			}
+		}
+	})
+	return dir
+}
+
+// testEnv prepares a test that needs no keyring: a config dir, the
+// stand-in browser, and none of mailgrant's variables from the caller.
+func testEnv(t *testing.T) string {
+	t.Helper()
 	sandboxtest.InstallFakeBrowser(t)
 	dir := t.TempDir()
 	t.Setenv("MAILGRANT_CONFIG_DIR", dir)
@@ -84,13 +100,5 @@ func env(t *testing.T, service string, profiles ...string) string {
 	t.Setenv("HTTPS_PROXY", "")
 	t.Setenv("MAILGRANT_PASSPHRASE", "")
 	os.Unsetenv("MAILGRANT_PASSPHRASE") // set but empty would be refused; t.Setenv restores it
-	t.Cleanup(func() {
-		k := store.NewKeyring(service)
-		for _, p := range profiles {
-			for _, kind := range store.Kinds {
-				_ = k.Delete(p, kind)
-			}
-		}
-	})
 	return dir
 }

@@ -15,11 +15,15 @@ import (
 // before any work and the file is left as it was; --force replaces a link
 // itself, never the file it points to.
 func TestNewCertificateNeverReplacesAFile(t *testing.T) {
-	dir := env(t, "mailgrant-sandbox", "nf-first", "nf-rbac", "nf-forced")
+	forEachBackend(t, testNewCertificateNeverReplacesAFile)
+}
+
+func testNewCertificateNeverReplacesAFile(t *testing.T, b *backend) {
+	dir := b.env(t, "mailgrant-sandbox", "nf-first", "nf-rbac", "nf-forced")
 	t.Setenv("MAILGRANT_SANDBOX", "1")
 	setup := func(profile, path string, extra ...string) result {
 		args := append([]string{"setup", "--non-interactive", "--scenario", "rbac", "--profile", profile, "--new-certificate", path}, extra...)
-		return mailgrant(t, "", args...)
+		return b.mailgrant(t, "", args...)
 	}
 	if r := setup("nf-first", filepath.Join(t.TempDir(), "first.pem")); r.code != 0 {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
@@ -45,7 +49,7 @@ func TestNewCertificateNeverReplacesAFile(t *testing.T) {
 	if after, _ := os.ReadFile(profiles); string(after) != string(before) {
 		t.Fatalf("profiles.json was changed:\n%s", after)
 	}
-	if r := mailgrant(t, "", "list"); strings.Contains(r.stdout, "nf-rbac") {
+	if r := b.mailgrant(t, "", "list"); strings.Contains(r.stdout, "nf-rbac") {
 		t.Fatalf("a refused setup saved a profile: %s", r.stdout)
 	}
 	if r := setup("nf-forced", link, "--force"); r.code != 0 {
@@ -97,26 +101,28 @@ func TestNewCertificateWrittenOnlyAfterTheFlow(t *testing.T) {
 
 // TestRBACScriptOutputIsNew: rbac-script --output refuses an existing file
 // (exit 2, file unchanged) unless --force.
-func TestRBACScriptOutputIsNew(t *testing.T) {
-	env(t, "mailgrant-sandbox", "nf-script")
+func TestRBACScriptOutputIsNew(t *testing.T) { forEachBackend(t, testRBACScriptOutputIsNew) }
+
+func testRBACScriptOutputIsNew(t *testing.T, b *backend) {
+	b.env(t, "mailgrant-sandbox", "nf-script")
 	t.Setenv("MAILGRANT_SANDBOX", "1")
-	if r := mailgrant(t, "", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "nf-script"); r.code != 0 {
+	if r := b.mailgrant(t, "", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "nf-script"); r.code != 0 {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
 	out := filepath.Join(t.TempDir(), "scope.ps1")
 	if err := os.WriteFile(out, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := mailgrant(t, "", "rbac-script", "nf-script", "--output", out); r.code != 2 || !strings.Contains(r.stderr, "already exists") {
+	if r := b.mailgrant(t, "", "rbac-script", "nf-script", "--output", out); r.code != 2 || !strings.Contains(r.stderr, "already exists") {
 		t.Fatalf("want exit 2, got %d %s", r.code, r.stderr)
 	}
-	if b, _ := os.ReadFile(out); string(b) != "keep me" {
-		t.Fatalf("the existing file was replaced: %q", b)
+	if data, _ := os.ReadFile(out); string(data) != "keep me" {
+		t.Fatalf("the existing file was replaced: %q", data)
 	}
-	if r := mailgrant(t, "", "rbac-script", "nf-script", "--output", out, "--force"); r.code != 0 {
+	if r := b.mailgrant(t, "", "rbac-script", "nf-script", "--output", out, "--force"); r.code != 0 {
 		t.Fatalf("--force: %d %s", r.code, r.stderr)
 	}
-	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "New-ManagementRoleAssignment") {
-		t.Fatalf("--force did not write the script: %q", b)
+	if data, _ := os.ReadFile(out); !strings.Contains(string(data), "New-ManagementRoleAssignment") {
+		t.Fatalf("--force did not write the script: %q", data)
 	}
 }

@@ -19,9 +19,9 @@ type queueListJSON struct {
 	Messages []queueEntry `json:"messages"`
 }
 
-func queueList(t *testing.T) queueListJSON {
+func queueList(t *testing.T, b *backend) queueListJSON {
 	t.Helper()
-	r := mailgrant(t, "", "--sandbox", "queue", "list", "--json")
+	r := b.mailgrant(t, "", "--sandbox", "queue", "list", "--json")
 	var l queueListJSON
 	if err := json.Unmarshal([]byte(r.stdout), &l); r.code != 0 || err != nil {
 		t.Fatalf("queue list --json: %d %v\n%s", r.code, err, r.stdout)
@@ -32,10 +32,12 @@ func queueList(t *testing.T) queueListJSON {
 // TestQueueCommands: messages handed to the spool (as sendmail does) are
 // listed, delivered by `queue run` against the sandbox, failed ones are
 // listed with Graph's reason, retried and dropped.
-func TestQueueCommands(t *testing.T) {
-	env(t, "mailgrant-sandbox", "cli-queue")
+func TestQueueCommands(t *testing.T) { forEachBackend(t, testQueueCommands) }
+
+func testQueueCommands(t *testing.T, b *backend) {
+	b.env(t, "mailgrant-sandbox", "cli-queue")
 	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
-	if r := mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "cli-queue"); r.code != 0 {
+	if r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "send-as-any", "--profile", "cli-queue"); r.code != 0 {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
 	dir, err := store.DefaultDir("", true)
@@ -52,41 +54,41 @@ func TestQueueCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l := queueList(t)
+	l := queueList(t, b)
 	if l.Spool != spoolDir || len(l.Messages) != 2 || l.Messages[0].State != "queued" || l.Messages[0].Sender != adele {
 		t.Fatalf("before run: %+v", l)
 	}
-	if r := mailgrant(t, "", "--sandbox", "queue", "list"); !strings.Contains(r.stdout, "NEXT ATTEMPT") || !strings.Contains(r.stdout, nobody) {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "list"); !strings.Contains(r.stdout, "NEXT ATTEMPT") || !strings.Contains(r.stdout, nobody) {
 		t.Fatalf("table: %s", r.stdout)
 	}
 
 	// A credential Entra refuses is a temporary failure: deferred, exit 75.
 	t.Setenv("MAILGRANT_SANDBOX_FAULTS", "expired-secret")
-	r := mailgrant(t, "", "--sandbox", "queue", "run")
+	r := b.mailgrant(t, "", "--sandbox", "queue", "run")
 	if r.code != 75 || !strings.Contains(r.stderr, "deferred 2") || !strings.Contains(r.stderr, "AADSTS7000222") {
 		t.Fatalf("queue run with the secret refused: %d, want 75 with both deferred\n%s", r.code, r.stderr)
 	}
-	for _, m := range queueList(t).Messages {
+	for _, m := range queueList(t, b).Messages {
 		if m.State != "deferred" || m.Attempts != 1 || m.LastCode != "AADSTS7000222" || !m.NextAttempt.After(time.Now()) {
 			t.Fatalf("after a deferral: %+v", m)
 		}
 	}
 	t.Setenv("MAILGRANT_SANDBOX_FAULTS", "")
-	if r := mailgrant(t, "", "--sandbox", "queue", "run"); r.code != 0 || !strings.Contains(r.stderr, "sent 0, deferred 0, failed 0") {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "run"); r.code != 0 || !strings.Contains(r.stderr, "sent 0, deferred 0, failed 0") {
 		t.Fatalf("queue run with nothing due: %d\n%s", r.code, r.stderr)
 	}
-	if r := mailgrant(t, "", "--sandbox", "queue", "retry", "--all"); r.code != 0 {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "retry", "--all"); r.code != 0 {
 		t.Fatalf("retry --all: %d %s", r.code, r.stderr)
 	}
 
-	r = mailgrant(t, "", "--sandbox", "queue", "run")
+	r = b.mailgrant(t, "", "--sandbox", "queue", "run")
 	if r.code != 1 || !strings.Contains(r.stderr, "sent 2, deferred 0, failed 1 (bounces queued 1)") || !strings.Contains(r.stderr, "mailgrant --sandbox queue list") {
 		t.Fatalf("queue run: %d, want 1 (one failed for good, its bounce sent from the profile's mailbox) and a hint\n%s", r.code, r.stderr)
 	}
 	if strings.Contains(r.stderr, "Subj-") || strings.Contains(r.stderr, "BodyText") {
 		t.Fatalf("the log shows message content:\n%s", r.stderr)
 	}
-	l = queueList(t)
+	l = queueList(t, b)
 	var failedID string
 	for _, m := range l.Messages {
 		if m.State != "failed" {
@@ -103,27 +105,27 @@ func TestQueueCommands(t *testing.T) {
 		t.Fatalf("the refused message is not in failed/: %+v", l)
 	}
 
-	if r := mailgrant(t, "", "--sandbox", "queue", "retry", failedID); r.code != 0 || !strings.Contains(r.stderr, failedID+": due now") {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "retry", failedID); r.code != 0 || !strings.Contains(r.stderr, failedID+": due now") {
 		t.Fatalf("retry: %d %s", r.code, r.stderr)
 	}
-	for _, m := range queueList(t).Messages {
+	for _, m := range queueList(t, b).Messages {
 		if m.ID == failedID && (m.State == "failed" || m.NextAttempt.After(time.Now())) {
 			t.Fatalf("retried message is %s, next attempt %s; want due now", m.State, m.NextAttempt)
 		}
 	}
-	if r := mailgrant(t, "", "--sandbox", "queue", "drop", failedID); r.code != 0 {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "drop", failedID); r.code != 0 {
 		t.Fatalf("drop: %d %s", r.code, r.stderr)
 	}
-	if r := mailgrant(t, "", "--sandbox", "queue", "drop", failedID); r.code != 2 || !strings.Contains(r.stderr, "not in the spool") {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "drop", failedID); r.code != 2 || !strings.Contains(r.stderr, "not in the spool") {
 		t.Fatalf("drop of a gone id: %d %s", r.code, r.stderr)
 	}
-	if r := mailgrant(t, "", "--sandbox", "queue", "retry"); r.code != 2 {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "retry"); r.code != 2 {
 		t.Fatalf("retry without ids or --all: %d", r.code)
 	}
-	if r := mailgrant(t, "", "--sandbox", "queue", "retry", "--all"); r.code != 0 {
+	if r := b.mailgrant(t, "", "--sandbox", "queue", "retry", "--all"); r.code != 0 {
 		t.Fatalf("retry --all: %d %s", r.code, r.stderr)
 	}
-	if l := queueList(t).Messages; len(l) != 0 {
+	if l := queueList(t, b).Messages; len(l) != 0 {
 		t.Fatalf("messages left: %+v, want none", l)
 	}
 }

@@ -41,7 +41,8 @@ func isTerminal(r any) bool {
 	return ok && term.IsTerminal(f.Fd())
 }
 
-// globalOptions are the flags every command takes.
+// globalOptions are the flags every command takes, and the factory of what
+// commands reach outside the process for.
 type globalOptions struct {
 	sandbox   bool
 	configDir string
@@ -49,6 +50,7 @@ type globalOptions struct {
 	store     string
 	noBrowser bool
 	debug     bool
+	deps      *factory // nil: realFactory
 }
 
 // app is what a command needs, built once from the global flags: where
@@ -182,9 +184,10 @@ func profileNames(ps *store.Profiles, prefix string) string {
 	return "existing profiles: " + strings.Join(names, ", ")
 }
 
-// newRootCmd builds the command tree.
-func newRootCmd(s *streams) *cobra.Command {
-	var o globalOptions
+// newRootCmd builds the command tree; its commands get their dependencies
+// from deps (realFactory in the binary).
+func newRootCmd(s *streams, deps *factory) *cobra.Command {
+	o := globalOptions{deps: deps}
 	root := &cobra.Command{
 		Use:   "mailgrant",
 		Short: "Authorize programs to send mail through Microsoft Graph",
@@ -228,7 +231,7 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		newRBACScriptCmd(s, &o, nil),
 		newSendCmd(s, &o, nil),
 		newCheckMailboxesCmd(s, &o, nil),
-		newSendmailCmd(s),
+		newSendmailCmd(s, deps),
 		newPrintUnitsCmd(s, &o, nil),
 		newMoveCmd(s, &o, nil),
 		newRotateCmd(s, &o, nil),

@@ -67,7 +67,7 @@ func (a *app) storeFor(b store.Backend) (store.Secrets, error) {
 	a.stores.mu.Lock()
 	defer a.stores.mu.Unlock()
 	if a.stores.keyring == nil {
-		a.stores.keyring = store.NewKeyring(store.ServiceName(a.opts.sandbox))
+		a.stores.keyring = a.openKeyring(0)
 	}
 	return a.stores.keyring, nil
 }
@@ -144,7 +144,7 @@ func (a *app) openFile() (*store.File, error) {
 			return nil, err
 		}
 	}
-	f, err := store.OpenFile(path, pass.Value)
+	f, err := a.deps().File(path, pass.Value)
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func sendmailArgs(argv []string) []string {
 
 // newSendmailCmd builds `mailgrant sendmail`. Its command line is sendmail's
 // (see sendmailargs.go), so cobra leaves it alone.
-func newSendmailCmd(s *streams) *cobra.Command {
+func newSendmailCmd(s *streams, deps *factory) *cobra.Command {
 	return &cobra.Command{
 		Use:                "sendmail [-t] [-i|-oi] [-f SENDER] [-F NAME] [--profile P] [RCPT...]",
 		Short:              "Send a message read on standard input, as sendmail does (PHP, cron, mailx)",
@@ -71,6 +71,7 @@ func newSendmailCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return sendmailFail(s.err, exUsage, err.Error())
 			}
+			o.global.deps = deps
 			if o.help {
 				fmt.Fprint(s.out, sendmailUsage)
 				return nil

@@ -156,16 +156,22 @@ func runSendmail(t *testing.T, argv0 string, env []string, stdin string, args ..
 // MAILGRANT_GRAPH_HOST, with secrets in the real keyring.
 func sendmailSetup(t *testing.T, profiles map[string]string) (*sandbox.Server, string) {
 	t.Helper()
+	return newBackend("keyring").sendmailSetup(t, profiles)
+}
+
+// sendmailSetup is sendmailSetup on this backend.
+func (b *backend) sendmailSetup(t *testing.T, profiles map[string]string) (*sandbox.Server, string) {
+	t.Helper()
 	var names []string
 	for name := range profiles {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	dir := env(t, "mailgrant", names...)
+	dir := b.env(t, "mailgrant", names...)
 	srv := sandboxtest.Start(t, sandbox.Options{})
 	for _, name := range names {
 		t.Setenv("MAILGRANT_FAKE_BROWSER_USER", profiles[name])
-		r := mailgrant(t, "", "setup", "--non-interactive", "--profile", name,
+		r := b.mailgrant(t, "", "setup", "--non-interactive", "--profile", name,
 			"--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", profiles[name])
 		if r.code != 0 {
 			t.Fatalf("setup %s: %d %s", name, r.code, r.stderr)

@@ -99,10 +99,17 @@ func fileSecret(t *testing.T, dir, profile string, kind store.Kind) (string, err
 	return f.Get(profile, kind)
 }
 
-// setupSandbox authorizes a send-as-user profile in the sandbox.
+// setupSandbox authorizes a send-as-user profile in the sandbox, with its
+// secrets in the real keyring.
 func setupSandbox(t *testing.T, name string, extra ...string) {
 	t.Helper()
-	r := mailgrant(t, "", append(append([]string{"--sandbox"}, extra...), "setup", "--non-interactive", "--profile", name)...)
+	newBackend("keyring").setupSandbox(t, name, extra...)
+}
+
+// setupSandbox authorizes a send-as-user profile in the sandbox.
+func (b *backend) setupSandbox(t *testing.T, name string, extra ...string) {
+	t.Helper()
+	r := b.mailgrant(t, "", append(append([]string{"--sandbox"}, extra...), "setup", "--non-interactive", "--profile", name)...)
 	if r.code != 0 {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
@@ -111,14 +118,16 @@ func setupSandbox(t *testing.T, name string, extra ...string) {
 // TestMoveBothWays: a keyring profile moves to the encrypted file and back;
 // each time every secret is in exactly one place, profiles.json, status and
 // list say where, and token works from there without --store.
-func TestMoveBothWays(t *testing.T) {
-	base := env(t, "mailgrant-sandbox", "mover")
+func TestMoveBothWays(t *testing.T) { forEachBackend(t, testMoveBothWays) }
+
+func testMoveBothWays(t *testing.T, b *backend) {
+	base := b.env(t, "mailgrant-sandbox", "mover")
 	dir := filepath.Join(base, "sandbox")
-	setupSandbox(t, "mover")
+	b.setupSandbox(t, "mover")
 	if got := profileStore(t, dir, "mover"); got != store.BackendKeyring {
 		t.Fatalf("a new profile records store %q, want keyring", got)
 	}
-	k := store.NewKeyring("mailgrant-sandbox")
+	k := b.keyring("mailgrant-sandbox")
 	if _, err := k.Get("mover", store.KindRefreshToken); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +135,7 @@ func TestMoveBothWays(t *testing.T) {
 	// When it moves to the file, with the passphrase in an owner-only file
 	pf := ownerOnlyFile(t, filepath.Join(t.TempDir(), "pass"), testPassphrase+"\n")
 	t.Setenv(store.PassphraseFileEnv, pf)
-	r := mailgrant(t, "", "--sandbox", "move", "mover", "--store", "file")
+	r := b.mailgrant(t, "", "--sandbox", "move", "mover", "--store", "file")
 	if r.code != 0 || !strings.Contains(r.stdout, "moved mover to file") {
 		t.Fatalf("move to file: %d %s", r.code, r.stderr)
 	}
@@ -141,23 +150,23 @@ func TestMoveBothWays(t *testing.T) {
 		t.Errorf("profiles.json records %q, want file", got)
 	}
 	// And status, list and token follow it without --store
-	r = mailgrant(t, "", "--sandbox", "status", "--json")
+	r = b.mailgrant(t, "", "--sandbox", "status", "--json")
 	var st struct {
 		Profiles []struct{ Name, Store, State string } `json:"profiles"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != 0 || st.Profiles[0].Store != "file" || st.Profiles[0].State != "authorized" {
 		t.Fatalf("status after the move: %d %+v %v", r.code, st, err)
 	}
-	r = mailgrant(t, "", "--sandbox", "list", "--json")
+	r = b.mailgrant(t, "", "--sandbox", "list", "--json")
 	if !strings.Contains(r.stdout, `"store": "file"`) {
 		t.Errorf("list --json does not show the store:\n%s", r.stdout)
 	}
-	if r := mailgrant(t, "", "--sandbox", "token", "mover"); r.code != 0 || !graphAccepts(t, strings.TrimSpace(r.stdout), "me") {
+	if r := b.mailgrant(t, "", "--sandbox", "token", "mover"); r.code != 0 || !graphAccepts(t, strings.TrimSpace(r.stdout), "me") {
 		t.Fatalf("token from the file: %d %s", r.code, r.stderr)
 	}
 
 	// When it moves back to the keyring
-	r = mailgrant(t, "", "--sandbox", "move", "mover", "--store", "keyring")
+	r = b.mailgrant(t, "", "--sandbox", "move", "mover", "--store", "keyring")
 	if r.code != 0 {
 		t.Fatalf("move to keyring: %d %s", r.code, r.stderr)
 	}
@@ -169,14 +178,14 @@ func TestMoveBothWays(t *testing.T) {
 		t.Errorf("the keyring has no refresh token: %v", err)
 	}
 	os.Unsetenv(store.PassphraseFileEnv)
-	if r := mailgrant(t, "", "--sandbox", "token", "mover"); r.code != 0 {
+	if r := b.mailgrant(t, "", "--sandbox", "token", "mover"); r.code != 0 {
 		t.Fatalf("token from the keyring: %d %s", r.code, r.stderr)
 	}
 	// And moving to where it already is changes nothing
-	if r := mailgrant(t, "", "--sandbox", "move", "mover", "--store", "keyring"); r.code != 0 || !strings.Contains(r.stderr, "nothing to move") {
+	if r := b.mailgrant(t, "", "--sandbox", "move", "mover", "--store", "keyring"); r.code != 0 || !strings.Contains(r.stderr, "nothing to move") {
 		t.Errorf("move to the same store: %d %s", r.code, r.stderr)
 	}
-	if r := mailgrant(t, "", "--sandbox", "move", "mover"); r.code != 2 || !strings.Contains(r.stderr, "--store keyring") {
+	if r := b.mailgrant(t, "", "--sandbox", "move", "mover"); r.code != 2 || !strings.Contains(r.stderr, "--store keyring") {
 		t.Errorf("move without --store: %d %s", r.code, r.stderr)
 	}
 }
@@ -500,17 +509,21 @@ func TestCronReachesTheKeyring(t *testing.T) {
 // TestSandboxFileStoreKeepsNothingInTheKeyring: setup with the file store
 // records it, writes nothing to the keyring, and says where.
 func TestSandboxFileStoreKeepsNothingInTheKeyring(t *testing.T) {
-	base := env(t, "mailgrant", "plainfile")
+	forEachBackend(t, testSandboxFileStoreKeepsNothingInTheKeyring)
+}
+
+func testSandboxFileStoreKeepsNothingInTheKeyring(t *testing.T, b *backend) {
+	base := b.env(t, "mailgrant", "plainfile")
 	sandboxtest.Start(t, sandbox.Options{})
 	t.Setenv(store.PassphraseEnv, testPassphrase)
-	r := mailgrant(t, "", "--store", "file", "setup", "--non-interactive", "--profile", "plainfile", "--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.AdeleVance.UPN)
+	r := b.mailgrant(t, "", "--store", "file", "setup", "--non-interactive", "--profile", "plainfile", "--tenant", sandbox.TenantID, "--client-id", sandbox.PublicApp.ClientID, "--account", sandbox.AdeleVance.UPN)
 	if r.code != 0 || !strings.Contains(r.stderr, "is in the encrypted file "+filepath.Join(base, store.SecretsFile)+", item plainfile/refresh-token") {
 		t.Fatalf("setup: %d %s", r.code, r.stderr)
 	}
 	if got := profileStore(t, base, "plainfile"); got != store.BackendFile {
 		t.Errorf("profiles.json records %q", got)
 	}
-	if _, err := store.NewKeyring("mailgrant").Get("plainfile", store.KindRefreshToken); !errors.Is(err, store.ErrNotFound) {
+	if _, err := b.keyring("mailgrant").Get("plainfile", store.KindRefreshToken); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the keyring holds the refresh token: %v", err)
 	}
 }
@@ -519,7 +532,11 @@ func TestSandboxFileStoreKeepsNothingInTheKeyring(t *testing.T) {
 // opens the encrypted file (asking for its passphrase there, not under the
 // screens) only when it will use a file profile.
 func TestWizardOpensTheFileOnlyWhenUsed(t *testing.T) {
-	base := env(t, "mailgrant-sandbox")
+	forEachBackend(t, testWizardOpensTheFileOnlyWhenUsed)
+}
+
+func testWizardOpensTheFileOnlyWhenUsed(t *testing.T, b *backend) {
+	base := b.env(t, "mailgrant-sandbox")
 	dir := filepath.Join(base, "sandbox")
 	err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
 		ps.Put(store.Profile{Name: "k", Scenario: store.SendAsUser, Store: store.BackendKeyring})
@@ -530,7 +547,7 @@ func TestWizardOpensTheFileOnlyWhenUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	newTestApp := func() *app {
-		a, err := newApp(context.Background(), &streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}, globalOptions{sandbox: true})
+		a, err := newApp(context.Background(), &streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}, globalOptions{sandbox: true, deps: b.deps})
 		if err != nil {
 			t.Fatal(err)
 		}

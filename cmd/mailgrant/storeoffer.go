@@ -52,7 +52,7 @@ func (a *app) openFileProfiles(start tui.Start, profile string) error {
 func (a *app) storeOffer(start tui.Start) *tui.StoreOffer {
 	// In the wizard the keyring may put up an unlock prompt: give the admin
 	// time to answer it.
-	k := store.NewKeyring(store.ServiceName(a.opts.sandbox), store.WithTimeout(interactiveKeyringTimeout))
+	k := a.openKeyring(interactiveKeyringTimeout)
 	a.useKeyring(k)
 	if start == tui.StartReauth || a.newBackend() != store.BackendKeyring {
 		return nil
@@ -69,7 +69,7 @@ func (a *app) storeOffer(start tui.Start) *tui.StoreOffer {
 		Path:       a.secretsPath(),
 		Passphrase: pass.Value,
 		Open: func(passphrase string) (store.Secrets, error) {
-			f, err := store.OpenFile(a.secretsPath(), passphrase)
+			f, err := a.deps().File(a.secretsPath(), passphrase)
 			if err != nil {
 				return nil, err
 			}

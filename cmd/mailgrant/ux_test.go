@@ -47,8 +47,10 @@ func TestCommandLineHasTheFlagsInForce(t *testing.T) {
 
 // A hint printed by status names the command with --sandbox and
 // --config-dir, and that command runs as printed.
-func TestPrintedHintRuns(t *testing.T) {
-	requireKeyring(t)
+func TestPrintedHintRuns(t *testing.T) { forEachBackend(t, testPrintedHintRuns) }
+
+func testPrintedHintRuns(t *testing.T, b *backend) {
+	b.require(t)
 	sandboxtest.InstallFakeBrowser(t)
 	dir := filepath.Join(t.TempDir(), "cfg")
 	t.Setenv("MAILGRANT_CONFIG_DIR", "")
@@ -57,20 +59,20 @@ func TestPrintedHintRuns(t *testing.T) {
 	t.Setenv("MAILGRANT_CLIENT_SECRET", "")
 	t.Cleanup(func() {
 		for _, k := range store.Kinds {
-			_ = store.NewKeyring("mailgrant-sandbox").Delete("hinted", k)
+			_ = b.keyring("mailgrant-sandbox").Delete("hinted", k)
 		}
 	})
 	// Given an rbac profile whose test mailbox Exchange refuses (pending).
-	r := mailgrant(t, "", "--sandbox", "--config-dir", dir, "setup", "--non-interactive", "--scenario", "rbac", "--profile", "hinted", "--account", sandbox.AlexWilber.UPN, "--out-of-scope", sandbox.MeganBowen.UPN)
+	r := b.mailgrant(t, "", "--sandbox", "--config-dir", dir, "setup", "--non-interactive", "--scenario", "rbac", "--profile", "hinted", "--account", sandbox.AlexWilber.UPN, "--out-of-scope", sandbox.MeganBowen.UPN)
 	// When status prints its hint.
-	r = mailgrant(t, "", "--sandbox", "--config-dir", dir, "status", "hinted")
+	r = b.mailgrant(t, "", "--sandbox", "--config-dir", dir, "status", "hinted")
 	prefix := "mailgrant --sandbox --config-dir " + dir + " status hinted"
 	if !strings.Contains(r.stdout+r.stderr, prefix) {
 		t.Fatalf("status does not print %q:\n%s%s", prefix, r.stdout, r.stderr)
 	}
 	// Then the printed command runs as it stands (not a usage error).
 	args := strings.Fields(strings.TrimPrefix(prefix, "mailgrant "))
-	if again := mailgrant(t, "", args...); again.code == exitUsage || !strings.Contains(again.stdout, "hinted") {
+	if again := b.mailgrant(t, "", args...); again.code == exitUsage || !strings.Contains(again.stdout, "hinted") {
 		t.Fatalf("the printed command failed: %d\n%s%s", again.code, again.stdout, again.stderr)
 	}
 }
@@ -247,15 +249,17 @@ func TestStatesInWords(t *testing.T) {
 // TestMissingSecretHintRuns: a profile whose secret is missing is told to
 // re-authorize with the command as it must be typed here (the flags in
 // force), and the message names the store it looked in.
-func TestMissingSecretHintRuns(t *testing.T) {
+func TestMissingSecretHintRuns(t *testing.T) { forEachBackend(t, testMissingSecretHintRuns) }
+
+func testMissingSecretHintRuns(t *testing.T, b *backend) {
 	dir := t.TempDir()
 	t.Setenv("MAILGRANT_CONFIG_DIR", "")
 	ps := &store.Profiles{Version: store.SchemaVersion, List: []store.Profile{{Name: "ghost", Scenario: store.SendAsUser, Account: "a@contoso.com", Store: store.BackendKeyring}}}
 	if err := store.SaveProfiles(filepath.Join(dir, "sandbox"), ps); err != nil {
 		t.Fatal(err)
 	}
-	requireKeyring(t)
-	r := mailgrant(t, "", "--sandbox", "--config-dir", dir, "token", "ghost")
+	b.require(t)
+	r := b.mailgrant(t, "", "--sandbox", "--config-dir", dir, "token", "ghost")
 	want := "mailgrant --sandbox --config-dir " + dir + " reauth ghost"
 	if r.code == 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "in its store (keyring)") {
 		t.Fatalf("token: %d\n%s\nwant a hint with %q", r.code, r.stderr, want)
