@@ -14,7 +14,7 @@ build:
 # unlocked gnome-keyring (see .ci/with-keyring), then the lint checks and a
 # short run of every fuzz target.
 test:
-	.ci/with-keyring $(GO) test -race -count=1 ./...
+	.ci/with-keyring $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) lint
 	$(MAKE) fuzz
 
