@@ -260,7 +260,7 @@ func (m Model) tokenSaved(msg tokenSavedMsg) (tea.Model, tea.Cmd) {
 	if msg.Profile.Scenario == store.RBAC {
 		next, cmd := m.toRBAC(msg.Profile)
 		m = next.(Model)
-		m.rbac = m.rbac.justSaved()
+		m.rbac = m.rbac.justSaved(flows.State(msg.Profile.LastState))
 		return m, cmd
 	}
 	return m, nil

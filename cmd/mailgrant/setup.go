@@ -159,15 +159,8 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 			}
 		}
 	}
-	if o.scoping != "" {
-		if p.Scoping, err = flows.ParseScoping(o.scoping); err != nil {
-			return p, err
-		}
-	}
-	if o.policyAccess != "" {
-		if p.PolicyAccess, err = flows.ParsePolicyAccess(o.policyAccess); err != nil {
-			return p, err
-		}
+	if p, err = flows.SetScoping(p, o.scoping, o.policyAccess); err != nil {
+		return p, err
 	}
 	if o.secretExpires != "" {
 		exp, err := time.Parse(time.DateOnly, o.secretExpires)
