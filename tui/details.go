@@ -81,6 +81,8 @@ func newDetailsScreen(st styles, d Deps, sc store.Scenario, allow string) detail
 	base := store.Profile{Name: name, Scenario: sc, Tenant: tenant, ClientID: pf.ClientID, Account: pf.Account, Permissions: perms}
 	if sc == store.RBAC {
 		base.OutOfScopeMailbox = pf.OutOfScope
+		base.Scoping, base.PolicyAccess = pf.Scoping, pf.PolicyAccess
+		base.RBACGroup, base.RBACMailboxes = pf.RBACGroup, pf.RBACMailboxes
 	}
 	if d.Env != nil {
 		base.Cloud = d.Env.Cloud.Name

@@ -234,8 +234,10 @@ func (s rbacScreen) View() string {
 	var b strings.Builder
 	form, delay := "RBAC for Applications", rbacDelay
 	switch {
+	case s.profile.Denies():
+		form, delay = "ApplicationAccessPolicy, DenyAccess", legacyDelay
 	case s.profile.UsesPolicy():
-		form, delay = flows.ScopingTitle(s.profile), legacyDelay
+		form, delay = "ApplicationAccessPolicy, RestrictAccess", legacyDelay
 	case s.legacy:
 		form, delay = "legacy ApplicationAccessPolicy", legacyDelay
 	}

@@ -256,6 +256,7 @@ func (m Model) tokenSaved(msg tokenSavedMsg) (tea.Model, tea.Cmd) {
 	m.check = m.check.stop()
 	m.step = stepDone
 	m.done = newDoneScreen(m.styles, m.deps, msg.Profile, status, m.check.certPath)
+	m.done.consentLate = m.check.app != nil && m.check.app.ConsentLate
 	m.done.setSize(m.width, m.height-m.chromeHeight())
 	if msg.Profile.Scenario == store.RBAC {
 		next, cmd := m.toRBAC(msg.Profile)
