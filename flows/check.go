@@ -119,10 +119,6 @@ type CheckOptions struct {
 	Progress func(Step)
 	// Lock, when set, serializes the refresh with other processes.
 	Lock Locker
-	// BeforeScoping, for an rbac profile just set up, stops after the
-	// permission check and reports StatePending: the admin has not run the
-	// Exchange PowerShell yet, so no test send can prove the role.
-	BeforeScoping bool
 	// Command is how the admin runs mailgrant, with the flags in force
 	// ("mailgrant --sandbox --config-dir DIR"), for the commands hints
 	// name; empty means "mailgrant".
@@ -232,7 +228,10 @@ func Verify(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckO
 // make the restriction useless, reference §11); a send as the in-scope
 // account must be accepted; a send as the out-of-scope mailbox, when one is
 // given, must be refused. A profile scoped by an access policy is checked
-// by checkPolicy instead.
+// by checkPolicy instead. A new profile is checked the same way, by the
+// setup command and the wizard alike: the test send decides between
+// authorized (the role already applies) and pending (Exchange refuses it
+// until the role is assigned and applied), never an assumption.
 func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *Token, o CheckOptions) {
 	if p.UsesPolicy() {
 		s.checkPolicy(ctx, env, p, tok, o)
@@ -258,11 +257,6 @@ func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *
 		return
 	}
 	if s.State != "" {
-		return
-	}
-	if o.BeforeScoping {
-		s.add(o, Step{Name: StepSend, Result: StepSkipped, Detail: "not tried yet: the Exchange role is not assigned"})
-		s.Error, s.State = pendingError(p), StatePending
 		return
 	}
 	to := o.TestSendTo

@@ -37,6 +37,33 @@ func ParsePolicyAccess(s string) (store.PolicyAccess, error) {
 	return "", &InputError{Field: "policy-access", Problem: fmt.Sprintf("unknown access right %s", shown(s)), Hint: "use RestrictAccess (only the group's members, the default) or DenyAccess (everyone but the group's members)"}
 }
 
+// SetScoping records a new profile's Exchange scoping, given as setup's
+// --scoping and --policy-access take it (the wizard's question gives the same
+// words): an rbac profile records rbac or policy, and a policy its access
+// right (RestrictAccess unless DenyAccess is asked), so the profile says
+// which check applies. A scoping or access right that does not fit the
+// scenario is kept for ValidateProfile to refuse, naming the field.
+func SetScoping(p store.Profile, scoping, access string) (store.Profile, error) {
+	s, err := ParseScoping(scoping)
+	if err != nil {
+		return p, err
+	}
+	var a store.PolicyAccess
+	if strings.TrimSpace(access) != "" {
+		if a, err = ParsePolicyAccess(access); err != nil {
+			return p, err
+		}
+	}
+	switch {
+	case p.Scenario != store.RBAC && s == store.ScopingRBAC:
+		s = "" // nothing to record: only rbac profiles are scoped in Exchange
+	case s == store.ScopingPolicy && a == "":
+		a = store.PolicyRestrict
+	}
+	p.Scoping, p.PolicyAccess = s, a
+	return p, nil
+}
+
 // validateScoping checks the scoping fields against the scenario.
 func validateScoping(p store.Profile) error {
 	if !p.Scoping.Valid() {

@@ -94,6 +94,14 @@ type Prefill struct {
 	ClientSecret string
 	// OutOfScope is, for rbac, a mailbox the app must not be able to send as.
 	OutOfScope string
+	// Scoping and PolicyAccess preselect, for rbac, the Exchange scoping
+	// (setup --scoping, --policy-access).
+	Scoping      store.Scoping
+	PolicyAccess store.PolicyAccess
+	// RBACGroup and RBACMailboxes are, for rbac, who the app may send as
+	// (setup --rbac-group, --rbac-mailboxes).
+	RBACGroup     string
+	RBACMailboxes []string
 	// DeviceCode starts the sign-in with a device code instead of the browser.
 	DeviceCode bool
 }

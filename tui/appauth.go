@@ -30,15 +30,11 @@ type appRequest struct {
 	// where its public part was written.
 	CertIsNew bool
 	CertPath  string
+	// ConsentLate is true when an admin consented in this run but the wait
+	// for it to reach the token ended (ran out, or skipped) first: the
+	// profile is saved, and the done screen says how to check it later.
+	ConsentLate bool
 }
-
-// consentTries is how many times the token is asked for again after admin
-// consent, which can take a moment to apply; consentDelay grows the wait
-// between tries.
-const (
-	consentTries = 6
-	consentDelay = time.Second
-)
 
 // appPhase is what the app-only authorization is doing.
 type appPhase int
@@ -47,14 +43,18 @@ const (
 	phaseCertificate appPhase = iota
 	phaseToken
 	phaseConsent
+	// phaseAfterConsent waits, with a countdown, for the consent to reach
+	// the app's tokens.
 	phaseAfterConsent
 )
 
 // appAuthScreen runs one app-only authorization at a time: it makes a new
 // certificate when asked (writing the public part and, in the sandbox,
 // uploading it), asks for a token with the client credentials, and for
-// send-as-any without the required role gets admin consent in the browser
-// and asks again. Each run is an attempt with its own child context.
+// a profile whose token lacks an application permission gets admin consent
+// in the browser, then waits for the consent to reach the tokens (Entra can
+// take minutes) with a countdown that s or enter skips. Each run is an
+// attempt with its own child context.
 type appAuthScreen struct {
 	st      styles
 	keys    appAuthKeys
@@ -74,7 +74,6 @@ type appAuthScreen struct {
 	loadingName string
 
 	phase      appPhase
-	try        int
 	consent    *flows.ConsentFlow
 	consentURL string
 	browserErr error
@@ -82,7 +81,14 @@ type appAuthScreen struct {
 	uploadErr  error
 	startedAt  time.Time
 	now        time.Time
-	err        error
+	// waitEnds is when the wait for the consent ends (zero until it
+	// started), every how often a token is asked for; skip is closed to end
+	// it early, and skipped says it was.
+	waitEnds time.Time
+	every    time.Duration
+	skip     chan struct{}
+	skipped  bool
+	err      error
 	// kept says a new certificate was stored although the token failed;
 	// keptErr why it could not be.
 	kept    bool
@@ -119,7 +125,8 @@ func (s appAuthScreen) start(parent context.Context, d Deps, r appRequest) (appA
 	s.deps, s.parent, s.req = d, parent, r
 	s.loadingName = ""
 	s.consentURL, s.browserErr, s.err, s.keptErr, s.kept = "", nil, nil, nil, false
-	s.try = 0
+	s.waitEnds, s.every, s.skip, s.skipped = time.Time{}, 0, nil, false
+	s.req.ConsentLate = false
 	s.attempt = nextAttempt()
 	s.ctx, s.cancel = context.WithCancel(parent)
 	s.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot))
@@ -131,7 +138,7 @@ func (s appAuthScreen) start(parent context.Context, d Deps, r appRequest) (appA
 		begin = createCertificate(d.Env, d.UploadCertificate, s.attempt, r.Profile, r.NewCertPath, r.NewCertDays)
 	} else {
 		s.phase = phaseToken
-		begin = requestAppToken(s.ctx, d.Env, s.attempt, r.Profile, r.Cred, 0, 0)
+		begin = requestAppToken(s.ctx, d.Env, s.attempt, r.Profile, r.Cred)
 	}
 	s.setKeys()
 	return s, tea.Batch(stopCmd, begin, s.spinner.Tick)
@@ -167,6 +174,7 @@ func (s *appAuthScreen) setKeys() {
 	failed := s.err != nil
 	s.keys.Retry.SetEnabled(failed && s.deps.Env != nil && s.req.Profile.Scenario != "")
 	s.keys.Open.SetEnabled(!failed && s.phase == phaseConsent && s.consentURL != "")
+	s.keys.Skip.SetEnabled(s.waiting() && !s.skipped)
 	if failed {
 		s.keys.Back.SetHelp("esc", "back")
 	} else {
@@ -182,7 +190,7 @@ func (s appAuthScreen) Update(msg tea.Msg) (appAuthScreen, tea.Cmd) {
 			s.req.Cred.Cert, s.req.CertIsNew, s.req.CertPath, s.req.NewCertPath = msg.Cert, true, msg.Path, ""
 			s.uploaded, s.uploadErr = msg.Uploaded, msg.UploadErr
 			s.phase = phaseToken
-			return s, requestAppToken(s.ctx, s.deps.Env, s.attempt, s.req.Profile, s.req.Cred, 0, 0)
+			return s, requestAppToken(s.ctx, s.deps.Env, s.attempt, s.req.Profile, s.req.Cred)
 		}
 	case appTokenReceivedMsg:
 		if s.owns(msg.Attempt) {
@@ -203,10 +211,17 @@ func (s appAuthScreen) Update(msg tea.Msg) (appAuthScreen, tea.Cmd) {
 	case consentGrantedMsg:
 		if s.owns(msg.Attempt) {
 			s.consent = nil // Wait closed it
-			s.phase, s.try = phaseAfterConsent, 1
-			s.startedAt = s.now
+			s.phase = phaseAfterConsent
 			s.setKeys()
-			return s, requestAppToken(s.ctx, s.deps.Env, s.attempt, s.req.Profile, s.req.Cred, 1, 0)
+			return s, startConsentWait(s.attempt)
+		}
+	case consentWaitStartedMsg:
+		if s.owns(msg.Attempt) {
+			return s.consentWaitStarted(msg)
+		}
+	case consentWaitEndedMsg:
+		if s.owns(msg.Attempt) {
+			return s.consentWaitEnded(msg)
 		}
 	case errMsg:
 		if s.owns(msg.Attempt) {
@@ -230,21 +245,46 @@ func (s appAuthScreen) Update(msg tea.Msg) (appAuthScreen, tea.Cmd) {
 }
 
 // tokenReceived asks for admin consent when an app-only token lacks a
-// required role, asks again a few times after consent, or hands the token
-// on to be checked (the check names whatever is still missing).
+// required role, or hands the token on to be checked (the check names
+// whatever is still missing).
 func (s appAuthScreen) tokenReceived(msg appTokenReceivedMsg) (appAuthScreen, tea.Cmd) {
 	p := s.req.Profile
-	missing := flows.NeedsAdminConsent(p, msg.Token)
-	switch {
-	case missing && msg.Try == 0:
+	if flows.NeedsAdminConsent(p, msg.Token) {
 		s.phase = phaseConsent
 		s.setKeys()
 		return s, startConsent(s.ctx, s.deps.Env, s.attempt, p)
-	case missing && msg.Try < consentTries:
-		s.try = msg.Try + 1
-		return s, requestAppToken(s.ctx, s.deps.Env, s.attempt, p, s.req.Cred, s.try, time.Duration(msg.Try)*consentDelay)
 	}
 	return s, emit(appAuthorizedMsg{Attempt: s.attempt, Request: s.req, Token: msg.Token})
+}
+
+// consentWaitStarted starts asking for tokens until the consent arrives,
+// and the countdown.
+func (s appAuthScreen) consentWaitStarted(msg consentWaitStartedMsg) (appAuthScreen, tea.Cmd) {
+	if msg.Err != nil {
+		return s.failedWith(msg.Err)
+	}
+	s.waitEnds, s.now = msg.At.Add(msg.Wait), msg.At
+	s.every = flows.ConsentRetry(msg.Wait).Interval
+	s.skip = make(chan struct{})
+	s.setKeys()
+	return s, waitForConsentToken(s.ctx, s.deps.Env, s.attempt, s.req.Profile, s.req.Cred, msg.Wait, s.skip)
+}
+
+// consentWaitEnded hands the last token on to be checked and saved; when
+// it still lacks the consent, the done screen says to check again later.
+func (s appAuthScreen) consentWaitEnded(msg consentWaitEndedMsg) (appAuthScreen, tea.Cmd) {
+	if msg.Err != nil {
+		return s.failedWith(msg.Err)
+	}
+	s.req.ConsentLate = flows.NeedsAdminConsent(s.req.Profile, msg.Token)
+	s.skip = nil
+	s.setKeys()
+	return s, emit(appAuthorizedMsg{Attempt: s.attempt, Request: s.req, Token: msg.Token})
+}
+
+// waiting reports whether the countdown for the consent is on.
+func (s appAuthScreen) waiting() bool {
+	return s.err == nil && s.phase == phaseAfterConsent && s.skip != nil
 }
 
 // failedWith shows the failure; a certificate made in this run is kept in
@@ -265,6 +305,13 @@ func (s appAuthScreen) updateKeys(msg tea.KeyPressMsg) (appAuthScreen, tea.Cmd) 
 	switch {
 	case key.Matches(msg, s.keys.Open):
 		return s, openBrowser(s.deps.Browser, s.attempt, s.consentURL)
+	case key.Matches(msg, s.keys.Skip):
+		// The poll returns its last token at once; the check and the save
+		// follow as after the countdown.
+		close(s.skip)
+		s.skipped = true
+		s.setKeys()
+		return s, nil
 	case key.Matches(msg, s.keys.Retry):
 		kept := s.kept
 		s, cmd := s.start(s.parent, s.deps, s.req)
@@ -309,8 +356,25 @@ func (s appAuthScreen) View() string {
 	case phaseConsent:
 		b.WriteString(s.consentView())
 	case phaseAfterConsent:
-		b.WriteString(paint(s.st.ok, "✓ Admin consent granted") + "\n")
-		b.WriteString(s.spinner.View() + fmt.Sprintf(" Asking for a token again (try %d of %d; consent can take a moment)… %s", s.try, consentTries, elapsed(s.now.Sub(s.startedAt))))
+		b.WriteString(s.consentWaitView())
+	}
+	return b.String()
+}
+
+// consentWaitView says that the consent can take minutes to apply and
+// counts down the wait, which s or enter skips.
+func (s appAuthScreen) consentWaitView() string {
+	var b strings.Builder
+	b.WriteString(paint(s.st.ok, "✓ Admin consent granted") + "\n")
+	b.WriteString(wrap("Entra can take a few minutes to put a new consent into the app's tokens.", s.width) + "\n\n")
+	switch {
+	case s.waitEnds.IsZero():
+		b.WriteString(s.spinner.View() + " Asking for a token with the new permissions…")
+	case s.skipped:
+		b.WriteString(s.spinner.View() + " Skipping the wait…")
+	default:
+		b.WriteString(s.spinner.View() + wrap(fmt.Sprintf(" Asking for a token every %s until the permissions arrive: %s left", s.every.Round(100*time.Millisecond), elapsed(s.waitEnds.Sub(s.now))), s.width) + "\n")
+		b.WriteString(paint(s.st.subtle, wrap("Press s to skip the wait: the profile is saved as it is, and status checks it again later.", s.width)))
 	}
 	return b.String()
 }

@@ -64,15 +64,12 @@ func (s checkScreen) startVerifyApp(ctx context.Context, d Deps, r appRequest, t
 	s, ctx = s.reset(ctx, d, r.Profile)
 	s.app, s.token, s.certPath = &r, tok, r.CertPath
 	o := flows.CheckOptions{Command: d.CommandPrefix}
-	switch r.Profile.Scenario {
-	case store.SendAsAny:
+	if r.Profile.Scenario == store.SendAsAny {
 		// The test mailbox asked for on the form: a message from it to
-		// itself proves the app can send.
+		// itself proves the app can send. An rbac profile always sends
+		// one, as the setup command does: the send says whether the
+		// Exchange role applies yet (authorized) or not (pending).
 		o.TestSendTo = r.Profile.Account
-	case store.RBAC:
-		// A new rbac app cannot send yet: the admin runs the PowerShell
-		// after this, so the profile is saved as waiting for the role.
-		o.BeforeScoping = !s.reauth
 	}
 	return s, tea.Batch(verifyToken(ctx, d.Env, s.attempt, r.Profile, tok, o), s.spinner.Tick)
 }

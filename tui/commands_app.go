@@ -95,24 +95,14 @@ func createCertificate(env *flows.Env, upload func(string, []byte) error, attemp
 	}
 }
 
-// requestAppToken runs the client-credentials grant, after delay (retries
-// after admin consent, which can take a moment to apply).
-func requestAppToken(ctx context.Context, env *flows.Env, attempt int, p store.Profile, cred flows.AppCredential, try int, delay time.Duration) tea.Cmd {
+// requestAppToken runs the client-credentials grant.
+func requestAppToken(ctx context.Context, env *flows.Env, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return errMsg{Attempt: attempt, Err: ctx.Err()}
-			case <-t.C:
-			}
-		}
 		tok, err := flows.AppToken(ctx, env, p, cred)
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}
-		return appTokenReceivedMsg{Attempt: attempt, Token: tok, Try: try}
+		return appTokenReceivedMsg{Attempt: attempt, Token: tok}
 	}
 }
 
@@ -134,6 +124,28 @@ func waitForConsent(ctx context.Context, attempt int, c *flows.ConsentFlow) tea.
 			return errMsg{Attempt: attempt, Err: err}
 		}
 		return consentGrantedMsg{Attempt: attempt}
+	}
+}
+
+// startConsentWait reads how long to wait for a new admin consent to reach
+// the app's tokens: flows.ConsentWait, or MAILGRANT_CONSENT_WAIT, as the
+// setup command reads it.
+func startConsentWait(attempt int) tea.Cmd {
+	return func() tea.Msg {
+		wait, err := flows.ConsentWaitFromEnv()
+		return consentWaitStartedMsg{Attempt: attempt, Wait: wait, At: time.Now(), Err: err}
+	}
+}
+
+// waitForConsentToken asks for tokens on flows' schedule (ConsentRetry, as
+// the setup command does) until one carries the consented permissions, the
+// wait ends, or skip is closed.
+func waitForConsentToken(ctx context.Context, env *flows.Env, attempt int, p store.Profile, cred flows.AppCredential, wait time.Duration, skip <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		o := flows.ConsentRetry(wait)
+		o.Skip = skip
+		tok, err := flows.WaitForConsent(ctx, env, p, cred, o)
+		return consentWaitEndedMsg{Attempt: attempt, Token: tok, Err: err}
 	}
 }
 

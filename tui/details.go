@@ -39,6 +39,10 @@ type detailsScreen struct {
 	// picked.
 	choices []credChoice
 	choice  int
+	// scoping and access index the Exchange scoping picked for an rbac
+	// profile (scopingChoices) and the access policy's right
+	// (accessChoices).
+	scoping, access int
 	// stored is the credential kept in the keyring, when re-authorizing.
 	stored   *flows.AppCredential
 	existing map[string]bool
@@ -77,6 +81,8 @@ func newDetailsScreen(st styles, d Deps, sc store.Scenario, allow string) detail
 	base := store.Profile{Name: name, Scenario: sc, Tenant: tenant, ClientID: pf.ClientID, Account: pf.Account, Permissions: perms}
 	if sc == store.RBAC {
 		base.OutOfScopeMailbox = pf.OutOfScope
+		base.Scoping, base.PolicyAccess = pf.Scoping, pf.PolicyAccess
+		base.RBACGroup, base.RBACMailboxes = pf.RBACGroup, pf.RBACMailboxes
 	}
 	if d.Env != nil {
 		base.Cloud = d.Env.Cloud.Name
@@ -108,6 +114,12 @@ func newDetailsForm(st styles, d Deps, base store.Profile, allow string) details
 	}
 	if !base.Scenario.Delegated() {
 		s.choices = []credChoice{credSecret, credCertFile, credNewCert}
+	}
+	if base.UsesPolicy() {
+		s.scoping = slices.Index(scopingChoices, store.ScopingPolicy)
+	}
+	if base.Denies() {
+		s.access = slices.Index(accessChoices, store.PolicyDeny)
 	}
 	s.inputs = newInputs(base.Scenario)
 	s.setValidators()
@@ -202,9 +214,9 @@ func (s *detailsScreen) setSize(w, h int) {
 	}
 }
 
-// setKeys enables the credential choice key on its field only.
+// setKeys enables the choice key on the fields picked with ←/→ only.
 func (s *detailsScreen) setKeys() {
-	s.keys.Choose.SetEnabled(s.focus == fieldCredential)
+	s.keys.Choose.SetEnabled(isChoice(s.focus))
 }
 
 // Update moves between fields, types into the focused one, and submits.
@@ -221,7 +233,7 @@ func (s detailsScreen) Update(msg tea.Msg) (detailsScreen, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return s.updateKeys(msg)
 	}
-	if s.focus == fieldCredential {
+	if isChoice(s.focus) {
 		return s, nil
 	}
 	if _, paste := msg.(tea.PasteMsg); paste && s.focus == fieldProfile {
@@ -252,14 +264,9 @@ func (s detailsScreen) updateKeys(km tea.KeyPressMsg) (detailsScreen, tea.Cmd) {
 	case key.Matches(km, s.keys.Back):
 		return s, emit(backRequestedMsg{})
 	case key.Matches(km, s.keys.Choose):
-		step := 1
-		if km.String() == "left" {
-			step = len(s.choices) - 1
-		}
-		s.choice = (s.choice + step) % len(s.choices)
-		return s, nil
+		return s.choose(km.String() == "left"), nil
 	}
-	if s.focus == fieldCredential {
+	if isChoice(s.focus) {
 		return s, nil
 	}
 	if s.focus == fieldProfile {
@@ -270,12 +277,32 @@ func (s detailsScreen) updateKeys(km tea.KeyPressMsg) (detailsScreen, tea.Cmd) {
 	return s, cmd
 }
 
+// choose picks the next (or, back, the previous) option of the focused
+// choice field.
+func (s detailsScreen) choose(back bool) detailsScreen {
+	next := func(i, n int) int {
+		if back {
+			return (i + n - 1) % n
+		}
+		return (i + 1) % n
+	}
+	switch s.focus {
+	case fieldCredential:
+		s.choice = next(s.choice, len(s.choices))
+	case fieldScoping:
+		s.scoping = next(s.scoping, len(scopingChoices))
+	case fieldPolicyAccess:
+		s.access = next(s.access, len(accessChoices))
+	}
+	return s
+}
+
 // focusOn moves the focus to field f.
 func (s detailsScreen) focusOn(f field) (detailsScreen, tea.Cmd) {
 	s.inputs[s.focus].Blur()
 	s.focus = f
 	s.setKeys()
-	if f == fieldCredential {
+	if isChoice(f) {
 		return s, nil
 	}
 	return s, s.inputs[f].Focus()
@@ -286,7 +313,7 @@ func (s detailsScreen) focusOn(f field) (detailsScreen, tea.Cmd) {
 // detailsEnteredMsg.
 func (s detailsScreen) submit() (detailsScreen, tea.Cmd) {
 	for _, f := range s.fields() {
-		if f == fieldCredential {
+		if isChoice(f) {
 			continue
 		}
 		in := &s.inputs[f]
@@ -388,6 +415,13 @@ func (s detailsScreen) profileSoFar() store.Profile {
 		p.OutOfScopeMailbox = s.value(fieldOutOfScope)
 		p.RBACGroup = s.value(fieldRBACGroup)
 		p.RBACMailboxes = flows.ParsePermissions(s.value(fieldRBACMailboxes))
+		access := ""
+		if s.scopingChoice() == store.ScopingPolicy {
+			access = string(s.accessChoice())
+		}
+		// Recorded as setup --scoping/--policy-access records it; the
+		// choices are valid words, so it cannot fail.
+		p, _ = flows.SetScoping(p, string(s.scopingChoice()), access)
 	}
 	return p
 }
@@ -436,8 +470,13 @@ func (s detailsScreen) fieldView(f field) string {
 	under := strings.Repeat(" ", labelWidth+2)
 	label := pad(s.label(f), labelWidth)
 	value := s.inputs[f].View()
-	if f == fieldCredential {
+	switch f {
+	case fieldCredential:
 		value = s.choiceView()
+	case fieldScoping:
+		value = s.optionsView(len(scopingChoices), s.scoping, func(i int) string { return scopingLabel(scopingChoices[i]) })
+	case fieldPolicyAccess:
+		value = s.optionsView(len(accessChoices), s.access, func(i int) string { return accessLabel(accessChoices[i]) })
 	}
 	var b strings.Builder
 	if f == s.focus {
@@ -445,7 +484,7 @@ func (s detailsScreen) fieldView(f field) string {
 	} else {
 		b.WriteString("  " + s.st.label.Render(label) + value)
 	}
-	if err := s.inputs[f].Err; err != nil && f != fieldCredential {
+	if err := s.inputs[f].Err; err != nil && !isChoice(f) {
 		b.WriteString("\n" + indent(fieldError(s.st, err, sub), under))
 	}
 	if f == fieldProfile && s.proposed != "" {
@@ -457,22 +496,33 @@ func (s detailsScreen) fieldView(f field) string {
 	if f == fieldAccount && len(s.accounts) > 0 {
 		b.WriteString("\n" + indent(paint(s.st.subtle, wrap("sandbox users: "+groupAccounts(s.accounts), sub)), under))
 	}
+	if f == fieldScoping {
+		b.WriteString("\n" + indent(paint(s.st.subtle, wrap(scopingConsequence(s.scopingChoice()), sub)), under))
+	}
+	if f == fieldPolicyAccess {
+		b.WriteString("\n" + indent(paint(s.st.subtle, wrap(accessConsequence(s.accessChoice()), sub)), under))
+	}
 	if f == fieldCredential && s.credential() == credStored && s.stored != nil && s.stored.Cert != nil {
 		b.WriteString("\n" + indent(paint(s.st.subtle, wrap("thumbprint "+s.stored.Cert.Thumbprint(), sub)), under))
 	}
 	return b.String()
 }
 
-// choiceView shows the credential kinds, the picked one marked (•): on one
-// line, or one under the other when they do not fit, never cut.
+// choiceView shows the credential kinds, the picked one marked (•).
 func (s detailsScreen) choiceView() string {
-	parts := make([]string, len(s.choices))
-	for i, c := range s.choices {
+	return s.optionsView(len(s.choices), s.choice, func(i int) string { return s.choices[i].label() })
+}
+
+// optionsView shows n options, the picked one marked (•): on one line, or
+// one under the other when they do not fit, never cut.
+func (s detailsScreen) optionsView(n, picked int, label func(int) string) string {
+	parts := make([]string, n)
+	for i := range n {
 		mark := "( ) "
-		if i == s.choice {
+		if i == picked {
 			mark = "(•) "
 		}
-		parts[i] = mark + c.label()
+		parts[i] = mark + label(i)
 	}
 	line := strings.Join(parts, "  ")
 	if len([]rune(line)) <= s.width-labelWidth-2 {

@@ -34,8 +34,54 @@ const (
 	fieldCertPassword
 	fieldNewCert
 	fieldCertDays
+	// fieldScoping (rbac) and fieldPolicyAccess (an access policy) are the
+	// Exchange scoping choice, picked with ←/→ like the credential.
+	fieldScoping
+	fieldPolicyAccess
 	fieldCount
 )
+
+// isChoice reports whether f is picked with ←/→ rather than typed.
+func isChoice(f field) bool {
+	return f == fieldCredential || f == fieldScoping || f == fieldPolicyAccess
+}
+
+// scopingChoices are the Exchange scopings the form offers an rbac profile,
+// the recommended first; accessChoices the access policy's access rights.
+var (
+	scopingChoices = []store.Scoping{store.ScopingRBAC, store.ScopingPolicy}
+	accessChoices  = []store.PolicyAccess{store.PolicyRestrict, store.PolicyDeny}
+)
+
+// scopingLabel is how a scoping reads on the form, and scopingConsequence
+// what choosing it means for the app's rights and for the check.
+func scopingLabel(s store.Scoping) string {
+	if s == store.ScopingPolicy {
+		return "Application access policy (legacy)"
+	}
+	return "RBAC for Applications (recommended)"
+}
+
+func scopingConsequence(s store.Scoping) string {
+	if s == store.ScopingPolicy {
+		return "the app keeps tenant-wide Mail.Send in Entra and the policy narrows it in Exchange; the proof is the test sends: in scope accepted, out of scope refused"
+	}
+	return "the app holds no tenant-wide Mail.Send; Exchange grants it on the chosen mailboxes only"
+}
+
+func accessLabel(a store.PolicyAccess) string {
+	if a == store.PolicyDeny {
+		return "DenyAccess (block list)"
+	}
+	return "RestrictAccess (allow list)"
+}
+
+func accessConsequence(a store.PolicyAccess) string {
+	if a == store.PolicyDeny {
+		return "the app may send as every mailbox except the group's members; give one of them as Out of scope"
+	}
+	return "the app may send only as the group's members"
+}
 
 // credChoice is the kind of credential an app-only profile uses.
 type credChoice int
@@ -72,6 +118,10 @@ func (s detailsScreen) fields() []field {
 		return append(fs, fieldSecret)
 	}
 	if s.scenario == store.RBAC {
+		fs = append(fs, fieldScoping)
+		if s.scopingChoice() == store.ScopingPolicy {
+			fs = append(fs, fieldPolicyAccess)
+		}
 		fs = append(fs, fieldOutOfScope, fieldRBACGroup, fieldRBACMailboxes)
 	}
 	fs = append(fs, fieldCredential)
@@ -94,6 +144,12 @@ func (s detailsScreen) credential() credChoice {
 	return s.choices[s.choice]
 }
 
+// scopingChoice is the Exchange scoping picked, and accessChoice the
+// access policy's access right.
+func (s detailsScreen) scopingChoice() store.Scoping { return scopingChoices[s.scoping] }
+
+func (s detailsScreen) accessChoice() store.PolicyAccess { return accessChoices[s.access] }
+
 // label names a field; the account is a test mailbox for app-only
 // scenarios.
 func (s detailsScreen) label(f field) string {
@@ -114,7 +170,14 @@ func (s detailsScreen) label(f field) string {
 	case fieldOutOfScope:
 		return "Out of scope"
 	case fieldRBACGroup:
+		if s.scopingChoice() == store.ScopingPolicy && s.accessChoice() == store.PolicyDeny {
+			return "Blocked group"
+		}
 		return "Allowed group"
+	case fieldScoping:
+		return "Exchange scope"
+	case fieldPolicyAccess:
+		return "Policy type"
 	case fieldRBACMailboxes:
 		return "or mailboxes"
 	case fieldCredential:

@@ -33,6 +33,9 @@ type doneScreen struct {
 	// uploadable is true when a new certificate must still be uploaded
 	// (outside the sandbox).
 	uploadable bool
+	// consentLate is true when an admin consented but the wait for the
+	// consent to reach the token ended first.
+	consentLate bool
 }
 
 // ScriptHint says how a script or cron job on this machine runs mailgrant
@@ -138,7 +141,12 @@ func (s doneScreen) view(level int) string {
 	if p.Scenario == store.SendAsAny {
 		b.WriteString(paint(s.st.warn, wrap("! This app can send as EVERY mailbox in the organization. Keep its credential safe; rbac can restrict it.", s.width)) + "\n")
 	}
-	if s.status != nil && s.status.State != flows.StateAuthorized && s.status.Error != nil {
+	switch {
+	case s.consentLate && s.status != nil && s.status.State == flows.StateConsentMissing:
+		// The admin did consent: the advice is to wait, not to consent.
+		b.WriteString(paint(s.st.warn, wrap("! The admin consent has not reached the app's tokens yet: Entra can take several minutes to apply it. Check again later with:", s.width)) + "\n")
+		b.WriteString(s.codeLines("    ", s.statusCommand()) + "\n")
+	case s.status != nil && s.status.State != flows.StateAuthorized && s.status.Error != nil:
 		b.WriteString(paint(s.st.warn, wrap("! Saved, but the profile is "+string(s.status.State)+": "+s.status.Error.Message+".", s.width)) + "\n")
 		if s.status.Error.Hint != "" {
 			hint := "Hint: " + s.status.Error.Hint
@@ -174,7 +182,7 @@ func (s doneScreen) view(level int) string {
 		{s.script.Prefix + " token " + p.Name, "prints a fresh access token"},
 	}
 	if level < 2 {
-		cmds = append(cmds, [2]string{s.script.Prefix + " status " + p.Name, "checks the authorization still works"})
+		cmds = append(cmds, [2]string{s.statusCommand(), "checks the authorization still works"})
 		if p.Scenario == store.RBAC {
 			cmds = append(cmds, [2]string{s.prefix + " rbac-script " + p.Name, "prints the Exchange PowerShell"})
 		}
@@ -195,6 +203,10 @@ func (s doneScreen) view(level int) string {
 	}
 	return b.String()
 }
+
+// statusCommand checks the profile, with the flags in force and, for the
+// encrypted file, its passphrase.
+func (s doneScreen) statusCommand() string { return s.script.Prefix + " status " + s.profile.Name }
 
 // codeLines renders a shell command at indent, in as many lines as the
 // width needs (see shellLines), so that no line is cut by the terminal and

@@ -223,14 +223,16 @@ func (k registrationKeys) FullHelp() [][]key.Binding {
 }
 
 // appAuthKeys are the keys of the app-only authorization screen. Open is
-// enabled while the consent page is awaited, Retry after a failure.
+// enabled while the consent page is awaited, Skip during the wait for the
+// consent to apply, Retry after a failure.
 type appAuthKeys struct {
-	Open, Retry, Back, Quit key.Binding
+	Open, Skip, Retry, Back, Quit key.Binding
 }
 
 func newAppAuthKeys() appAuthKeys {
 	return appAuthKeys{
 		Open:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open browser again"), key.WithDisabled()),
+		Skip:  key.NewBinding(key.WithKeys("s", "enter"), key.WithHelp("s", "skip the wait"), key.WithDisabled()),
 		Retry: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry"), key.WithDisabled()),
 		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		Quit:  key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
@@ -238,7 +240,9 @@ func newAppAuthKeys() appAuthKeys {
 }
 
 // ShortHelp lists the keys for the help bar.
-func (k appAuthKeys) ShortHelp() []key.Binding { return []key.Binding{k.Open, k.Retry, k.Back, k.Quit} }
+func (k appAuthKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Skip, k.Retry, k.Back, k.Quit}
+}
 
 // FullHelp lists the keys in one column.
 func (k appAuthKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

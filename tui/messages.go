@@ -204,11 +204,10 @@ type certificateCreatedMsg struct {
 }
 
 // appTokenReceivedMsg reports that the client-credentials grant returned a
-// token. Try counts the requests after admin consent (0 before it).
+// token.
 type appTokenReceivedMsg struct {
 	Attempt int
 	Token   *flows.Token
-	Try     int
 }
 
 // consentURLReadyMsg reports that an admin-consent request started: its
@@ -222,6 +221,25 @@ type consentURLReadyMsg struct {
 // consentGrantedMsg reports that the admin accepted the consent page.
 type consentGrantedMsg struct {
 	Attempt int
+}
+
+// consentWaitStartedMsg reports how long the wizard waits, from At, for a
+// new admin consent to reach the app's tokens (flows.ConsentWaitFromEnv);
+// Err is a bad MAILGRANT_CONSENT_WAIT.
+type consentWaitStartedMsg struct {
+	Attempt int
+	Wait    time.Duration
+	At      time.Time
+	Err     error
+}
+
+// consentWaitEndedMsg reports the end of the wait for a new admin consent:
+// Token is the last token obtained, which still lacks permissions when the
+// wait ran out or was skipped first.
+type consentWaitEndedMsg struct {
+	Attempt int
+	Token   *flows.Token
+	Err     error
 }
 
 // certificateKeptMsg reports that a new certificate was kept in the keyring

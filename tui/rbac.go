@@ -21,8 +21,9 @@ const (
 )
 
 // rbacScreen shows the Exchange Online PowerShell that scopes an rbac
-// profile (RBAC for Applications, or with l the legacy
-// ApplicationAccessPolicy), scrollable, and saves it to a file the admin
+// profile as its scoping says (RBAC for Applications, where l previews the
+// legacy ApplicationAccessPolicy; or the profile's access policy, as
+// rbac-script prints it), scrollable, and saves it to a file the admin
 // names.
 type rbacScreen struct {
 	st       styles
@@ -35,9 +36,10 @@ type rbacScreen struct {
 	legacy   bool
 	// from is the step to return to.
 	from step
-	// afterSave is true right after an rbac setup saved the profile as
-	// pending: there is no step back, enter continues to the done screen.
+	// afterSave is true right after an rbac setup saved the profile, as
+	// state: there is no step back, enter continues to the done screen.
 	afterSave bool
+	state     flows.State
 
 	// path is the file name input, shown while saving is asked for.
 	path    textinput.Model
@@ -54,7 +56,7 @@ func newRBACScreen(st styles) rbacScreen {
 // show fills the screen for profile p, opened from step from.
 func (s rbacScreen) show(d Deps, p store.Profile, from step) rbacScreen {
 	s.profile, s.prefix, s.from, s.afterSave = p, d.CommandPrefix, from, false
-	s.legacy, s.asking, s.saving, s.saved, s.saveErr = false, false, 0, "", nil
+	s.legacy, s.asking, s.saving, s.saved, s.saveErr = p.UsesPolicy(), false, 0, "", nil
 	s.path = textinput.New()
 	s.path.Prompt = "Save to: "
 	s.path.SetStyles(inputStyles())
@@ -87,8 +89,15 @@ func (s rbacScreen) intro() string {
 		delay = legacyDelay
 	}
 	intro := "Run it in Exchange Online PowerShell as an Exchange administrator. " + delay
+	if s.profile.UsesPolicy() {
+		intro += " The app keeps tenant-wide Mail.Send; the check proves the policy by a refused send as the out-of-scope mailbox."
+	}
 	if s.afterSave {
-		intro = "Saved as pending (" + flows.StatePending.Words() + "). " + intro + " Then press c, or run " + s.prefix + " status " + s.profile.Name + "."
+		saved := "Saved as " + string(s.state) + " (" + s.state.Words() + "). "
+		if s.state == flows.StateAuthorized {
+			saved += "Exchange already accepted the test send. "
+		}
+		intro = saved + intro + " Then press c, or run " + s.prefix + " status " + s.profile.Name + "."
 	}
 	return intro
 }
@@ -113,6 +122,9 @@ func (s *rbacScreen) setKeys() {
 	} else {
 		s.keys.Legacy.SetHelp("l", "legacy form")
 	}
+	// A profile scoped by an access policy gets its policy, as
+	// rbac-script prints it: the RBAC form would not fit its check.
+	s.keys.Legacy.SetEnabled(!s.profile.UsesPolicy())
 	// Right after the save (from the done screen) there is no step to go
 	// back to: enter continues. Opened from a screen, esc and enter return.
 	s.keys.Back.SetEnabled(!s.asking && !s.afterSave)
@@ -124,9 +136,9 @@ func (s *rbacScreen) setKeys() {
 	}
 }
 
-// justSaved marks the screen as shown right after the save.
-func (s rbacScreen) justSaved() rbacScreen {
-	s.afterSave = true
+// justSaved marks the screen as shown right after the save, as state.
+func (s rbacScreen) justSaved(state flows.State) rbacScreen {
+	s.afterSave, s.state = true, state
 	s.setSize(s.width, s.height)
 	s.setKeys()
 	return s
@@ -221,7 +233,12 @@ func (s rbacScreen) updatePath(km tea.KeyPressMsg) (rbacScreen, tea.Cmd) {
 func (s rbacScreen) View() string {
 	var b strings.Builder
 	form, delay := "RBAC for Applications", rbacDelay
-	if s.legacy {
+	switch {
+	case s.profile.Denies():
+		form, delay = "ApplicationAccessPolicy, DenyAccess", legacyDelay
+	case s.profile.UsesPolicy():
+		form, delay = "ApplicationAccessPolicy, RestrictAccess", legacyDelay
+	case s.legacy:
 		form, delay = "legacy ApplicationAccessPolicy", legacyDelay
 	}
 	b.WriteString(paint(s.st.title, truncate("Exchange Online PowerShell for "+s.profile.Name+" ("+form+")", s.width)) + "\n")

@@ -257,11 +257,12 @@ func (m Model) tokenSaved(msg tokenSavedMsg) (tea.Model, tea.Cmd) {
 	m.check = m.check.stop()
 	m.step = stepDone
 	m.done = newDoneScreen(m.styles, m.deps, msg.Profile, status, m.check.certPath)
+	m.done.consentLate = m.check.app != nil && m.check.app.ConsentLate
 	m.done.setSize(m.width, m.height-m.chromeHeight())
 	if msg.Profile.Scenario == store.RBAC {
 		next, cmd := m.toRBAC(msg.Profile)
 		m = next.(Model)
-		m.rbac = m.rbac.justSaved()
+		m.rbac = m.rbac.justSaved(flows.State(msg.Profile.LastState))
 		return m, cmd
 	}
 	return m, nil

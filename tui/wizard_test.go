@@ -48,7 +48,13 @@ func startWizard(t *testing.T, opts ...func(*tui.Deps)) *wizard {
 // startWizardWith is startWizard with an option that sees the sandbox.
 func startWizardWith(t *testing.T, opt func(*tui.Deps, *sandbox.Server)) *wizard {
 	t.Helper()
-	srv := sandboxtest.Start(t, sandbox.Options{})
+	return startWizardOn(t, sandbox.Options{}, opt)
+}
+
+// startWizardOn is startWizardWith on a sandbox started with options o.
+func startWizardOn(t *testing.T, o sandbox.Options, opt func(*tui.Deps, *sandbox.Server)) *wizard {
+	t.Helper()
+	srv := sandboxtest.Start(t, o)
 	log := sandboxtest.InstallFakeBrowser(t)
 	env, err := flows.NewEnv(flows.EnvOptions{Sandbox: true}.EnvFromEnvironment())
 	if err != nil {

@@ -4,33 +4,25 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/mailgrant/mailgrant/flows"
 	"github.com/mailgrant/mailgrant/store"
 )
 
-// consentWaitEnv overrides how long to wait for a new admin consent to
-// reach app-only tokens (a Go duration; 0 does not wait).
-const consentWaitEnv = "MAILGRANT_CONSENT_WAIT"
-
 // waitForConsent keeps asking for a token after an admin consented, with a
 // visible countdown, until the token carries the new permissions or the
 // wait ends; Enter skips it on a terminal. When it ends without them, it
-// says so and gives the exact status command to run later.
+// says so and gives the exact status command to run later. How long and
+// how often are flows' (ConsentWaitFromEnv, ConsentRetry), as in the wizard.
 func waitForConsent(ctx context.Context, a *app, p store.Profile, cred flows.AppCredential) (*flows.Token, error) {
 	w := a.io.err
-	wait := flows.ConsentWait
-	if v := os.Getenv(consentWaitEnv); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return nil, &flows.InputError{Field: consentWaitEnv, Problem: fmt.Sprintf("%q is not a duration", v), Hint: "use a Go duration such as 3m or 90s; 0 does not wait"}
-		}
-		wait = d
+	wait, err := flows.ConsentWaitFromEnv()
+	if err != nil {
+		return nil, err
 	}
-	interval := min(max(wait/18, 100*time.Millisecond), 10*time.Second)
-	o := flows.PollOptions{Interval: interval, Timeout: wait}
+	o := flows.ConsentRetry(wait)
+	interval := o.Interval
 	skip := ""
 	if isTerminal(a.io.in) {
 		ch := make(chan struct{})
@@ -48,9 +40,6 @@ func waitForConsent(ctx context.Context, a *app, p store.Profile, cred flows.App
 			shown = left
 			fmt.Fprintf(w, "  consent not in the token yet; %s left\n", left.Round(time.Second))
 		}
-	}
-	if wait == 0 {
-		o.Timeout = time.Nanosecond
 	}
 	tok, err := flows.WaitForConsent(ctx, a.env, p, cred, o)
 	if err == nil && tok != nil && flows.NeedsAdminConsent(p, tok) {

@@ -417,7 +417,7 @@ func testEditProfile(t *testing.T, b *backend) {
 	if r.code != 0 || !strings.Contains(r.stderr, "Needs: new admin consent") || !strings.Contains(r.stderr, "mailgrant --sandbox rbac-script ed-rbac") || !strings.Contains(r.stderr, "nothing was changed") {
 		t.Fatalf("dry run: %d %s", r.code, r.stderr)
 	}
-	if p := readProfile(t, dir, "ed-rbac"); p.Scoping != "" {
+	if p := readProfile(t, dir, "ed-rbac"); p.Scoping != store.ScopingRBAC {
 		t.Fatal("a dry run changed the profile")
 	}
 

@@ -159,15 +159,8 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 			}
 		}
 	}
-	if o.scoping != "" {
-		if p.Scoping, err = flows.ParseScoping(o.scoping); err != nil {
-			return p, err
-		}
-	}
-	if o.policyAccess != "" {
-		if p.PolicyAccess, err = flows.ParsePolicyAccess(o.policyAccess); err != nil {
-			return p, err
-		}
+	if p, err = flows.SetScoping(p, o.scoping, o.policyAccess); err != nil {
+		return p, err
 	}
 	if o.secretExpires != "" {
 		exp, err := flows.ParseSecretExpiry(o.secretExpires, a.env.Now())
@@ -306,15 +299,7 @@ func setupRun(ctx context.Context, o *setupOptions) error {
 		secret = sandboxSecret(p.ClientID)
 	}
 	if o.interactive {
-		pre := tui.Prefill{Profile: o.profile, Scenario: store.Scenario(o.scenario), Tenant: o.tenant, ClientID: o.clientID, Account: o.account, Permissions: p.Permissions, ClientSecret: secret, OutOfScope: o.outOfScope, DeviceCode: o.deviceCode}
-		if a.opts.sandbox {
-			sp := sandboxPrefill(p.Scenario)
-			pre.Accounts, pre.Note = sp.Accounts, sp.Note
-			pre.Tenant, pre.ClientID, pre.Account = p.Tenant, p.ClientID, p.Account
-			pre.OutOfScope = firstNonEmpty(pre.OutOfScope, sp.OutOfScope)
-			pre.Profile = p.Name
-		}
-		return runWizard(ctx, a, tui.StartSetup, pre)
+		return runWizard(ctx, a, tui.StartSetup, o.wizardPrefill(a, p, secret))
 	}
 	if err := flows.ValidateProfile(p); err != nil {
 		return err
@@ -340,6 +325,21 @@ func setupRun(ctx context.Context, o *setupOptions) error {
 		r.certPath, r.force = o.newCertificate, o.force
 	}
 	return authorizePlain(ctx, a, r)
+}
+
+// wizardPrefill fills the wizard's form from the flags (p is what they
+// describe) and, in the sandbox, its tenant, app and users.
+func (o *setupOptions) wizardPrefill(a *app, p store.Profile, secret string) tui.Prefill {
+	pre := tui.Prefill{Profile: o.profile, Scenario: store.Scenario(o.scenario), Tenant: o.tenant, ClientID: o.clientID, Account: o.account, Permissions: p.Permissions, ClientSecret: secret, OutOfScope: o.outOfScope, DeviceCode: o.deviceCode,
+		Scoping: p.Scoping, PolicyAccess: p.PolicyAccess, RBACGroup: p.RBACGroup, RBACMailboxes: p.RBACMailboxes}
+	if a.opts.sandbox {
+		sp := sandboxPrefill(p.Scenario)
+		pre.Accounts, pre.Note = sp.Accounts, sp.Note
+		pre.Tenant, pre.ClientID, pre.Account = p.Tenant, p.ClientID, p.Account
+		pre.OutOfScope = firstNonEmpty(pre.OutOfScope, sp.OutOfScope)
+		pre.Profile = p.Name
+	}
+	return pre
 }
 
 // certificate loads --certificate-file or generates --new-certificate. The

@@ -46,7 +46,22 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 	}
 	a.screensOwnTerminal(true)
 	defer a.screensOwnTerminal(false)
-	out, err := tui.Run(ctx, tui.Deps{
+	out, err := tui.Run(ctx, a.wizardDeps(start, pre))
+	switch {
+	case err != nil:
+		return err
+	case out.Cancelled:
+		return &exitError{code: exitCancelled}
+	case out.Err != nil:
+		return &exitError{code: exitFailure, err: out.Err}
+	}
+	return nil
+}
+
+// wizardDeps is what the wizard gets from this run of mailgrant: its
+// stores, Env, browser, the flags in force (CommandPrefix) and the prefill.
+func (a *app) wizardDeps(start tui.Start, pre tui.Prefill) tui.Deps {
+	return tui.Deps{
 		Store:         a.storeOffer(start),
 		OverSSH:       overSSH(),
 		Env:           a.env,
@@ -78,16 +93,7 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 			}
 			return a.sandbox.UploadCertificate
 		}(),
-	})
-	switch {
-	case err != nil:
-		return err
-	case out.Cancelled:
-		return &exitError{code: exitCancelled}
-	case out.Err != nil:
-		return &exitError{code: exitFailure, err: out.Err}
 	}
-	return nil
 }
 
 // wizardAvailable says which scenarios the wizard's screens can authorize:
