@@ -58,9 +58,9 @@ func RotateSecret(ctx context.Context, env *Env, dir string, secrets Secrets, p 
 	if p.Scenario.Delegated() {
 		// The refresh with the new secret already stored the rotated
 		// refresh token; keep it with the secret.
-		return Save(dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
+		return Save(ctx, dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
 	}
-	return SaveApp(dir, secrets, p, AppCredential{Secret: secret})
+	return SaveApp(ctx, dir, secrets, p, AppCredential{Secret: secret})
 }
 
 // newCredentialRefused wraps why a new credential did not work, saying that
@@ -174,7 +174,7 @@ func RotateCertificate(ctx context.Context, env *Env, dir string, secrets Secret
 	if err != nil {
 		return p, "", newCredentialRefused("certificate", err)
 	}
-	saved, err := SaveApp(dir, secrets, p, AppCredential{Cert: c})
+	saved, err := SaveApp(ctx, dir, secrets, p, AppCredential{Cert: c})
 	if err != nil {
 		return p, "", err
 	}

@@ -256,7 +256,7 @@ func (s appAuthScreen) failedWith(err error) (appAuthScreen, tea.Cmd) {
 	if s.req.CertIsNew && !s.kept && s.req.Cred.Cert != nil {
 		p := s.req.Profile
 		p.LastState = string(flows.StateUnauthorized) // the certificate is not usable yet
-		return s, keepNewCertificate(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.req.Cred)
+		return s, keepNewCertificate(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.req.Cred)
 	}
 	return s, nil
 }

@@ -25,7 +25,9 @@ type checkScreen struct {
 	deps    Deps
 
 	attempt int
-	cancel  context.CancelFunc
+	// ctx is the attempt's context: the save after the check honours it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	profile      store.Profile
 	clientSecret string
@@ -80,7 +82,7 @@ func (s checkScreen) startVerifyApp(ctx context.Context, d Deps, r appRequest, t
 func (s checkScreen) reset(parent context.Context, d Deps, p store.Profile) (checkScreen, context.Context) {
 	s = s.stop()
 	ctx, cancel := context.WithCancel(parent)
-	s.deps, s.profile, s.cancel = d, p, cancel
+	s.deps, s.profile, s.ctx, s.cancel = d, p, ctx, cancel
 	s.app, s.certPath, s.clientSecret, s.token = nil, "", "", nil
 	s.steps, s.status, s.err = nil, nil, nil
 	s.running, s.saving = true, false
@@ -192,10 +194,10 @@ func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
 	switch {
 	case s.app != nil && s.keeps(st):
 		s.saving = true
-		cmd = saveAppCredential(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.app.Cred)
+		cmd = saveAppCredential(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.app.Cred)
 	case s.app == nil && s.keeps(st):
 		s.saving = true
-		cmd = saveToken(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.token, s.clientSecret)
+		cmd = saveToken(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.token, s.clientSecret)
 	}
 	s.setKeys()
 	return s, cmd

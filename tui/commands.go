@@ -122,9 +122,9 @@ func verifyToken(ctx context.Context, env *flows.Env, attempt int, p store.Profi
 }
 
 // saveToken keeps a verified authorization.
-func saveToken(dir string, secrets store.Secrets, attempt int, p store.Profile, tok *flows.Token, clientSecret string) tea.Cmd {
+func saveToken(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, tok *flows.Token, clientSecret string) tea.Cmd {
 	return func() tea.Msg {
-		saved, err := flows.Save(dir, secrets, p, tok, clientSecret)
+		saved, err := flows.Save(ctx, dir, secrets, p, tok, clientSecret)
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}

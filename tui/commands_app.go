@@ -147,17 +147,17 @@ func closeConsent(c *flows.ConsentFlow) tea.Cmd {
 
 // keepNewCertificate stores a new certificate that could not obtain a token
 // yet, so the admin can upload it and check later without a new one.
-func keepNewCertificate(dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
+func keepNewCertificate(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
-		_, err := flows.SaveApp(dir, secrets, p, cred)
+		_, err := flows.SaveApp(ctx, dir, secrets, p, cred)
 		return certificateKeptMsg{Attempt: attempt, Err: err}
 	}
 }
 
 // saveAppCredential keeps an app-only credential that obtained a token.
-func saveAppCredential(dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
+func saveAppCredential(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
-		saved, err := flows.SaveApp(dir, secrets, p, cred)
+		saved, err := flows.SaveApp(ctx, dir, secrets, p, cred)
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}

@@ -92,7 +92,7 @@ func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 	// A token lacking consent is kept: once an admin grants it, status
 	// sees the new permission without another sign-in.
 	p.LastState = string(st.State)
-	saved, err := flows.Save(a.dir, a.secrets, p, tok, r.clientSecret)
+	saved, err := flows.Save(ctx, a.dir, a.secrets, p, tok, r.clientSecret)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 		if r.certIsNew {
 			// Keep the new key: the admin uploads the certificate, then checks.
 			p.LastState = string(flows.AsError(err).State)
-			if _, serr := flows.SaveApp(a.dir, a.secrets, p, cred); serr == nil {
+			if _, serr := flows.SaveApp(ctx, a.dir, a.secrets, p, cred); serr == nil {
 				if werr := writeNewCertificate(w, r.certPath, r.cert, a.env.Cloud.Portal, r.force); werr != nil {
 					return werr
 				}
@@ -136,7 +136,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 		return err
 	}
 	p.LastState = string(st.State)
-	saved, err := flows.SaveApp(a.dir, a.secrets, p, cred)
+	saved, err := flows.SaveApp(ctx, a.dir, a.secrets, p, cred)
 	if err != nil {
 		return err
 	}
