@@ -127,6 +127,6 @@ func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, ite
 }
 
 // cancelledSave is why a cancelled authorization stored nothing.
-func cancelledSave(err error) error {
+func cancelledSave(err error) *Error {
 	return &Error{Code: "cancelled", State: StateError, Message: "cancelled; nothing was changed", Err: err}
 }

@@ -37,27 +37,14 @@ type authRequest struct {
 	reauth bool
 }
 
-// keep decides whether a checked result is stored: a new profile keeps a
-// token that still lacks consent (an admin can grant it later), but a
-// failed re-authorization changes nothing.
+// keep applies flows.Keep: a checked result that is not to be stored ends
+// the command with exit status 1 (130 when cancelled).
 func (r authRequest) keep(ctx context.Context, st *flows.Status) error {
-	if ctx.Err() != nil {
-		return &flows.Error{Code: "cancelled", Message: "cancelled; nothing was changed", State: flows.StateError, Err: ctx.Err()}
+	err := flows.Keep(ctx, st, r.profile, r.reauth)
+	if err == nil || ctx.Err() != nil {
+		return err
 	}
-	switch {
-	case st.State == flows.StateAuthorized:
-		return nil
-	case !r.reauth && (st.State == flows.StateConsentMissing || !r.profile.Scenario.Delegated()):
-		return nil
-	}
-	e := flows.Error{Code: string(st.State), Message: "the profile is " + string(st.State)}
-	if st.Error != nil {
-		e = *st.Error
-	}
-	if r.reauth {
-		e.Message += "; the stored authorization was left as it was"
-	}
-	return &exitError{code: exitFailure, err: withProfile(&e, r.profile.Name)}
+	return &exitError{code: exitFailure, err: withProfile(err, r.profile.Name)}
 }
 
 // authorizePlain runs the scenario's flow with plain progress lines on
