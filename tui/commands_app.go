@@ -205,24 +205,10 @@ func checkAndRecord(ctx context.Context, env *flows.Env, secrets store.Secrets, 
 	}
 }
 
-// deleteProfile removes every keyring item of a profile, then the profile.
-// A keyring failure keeps the profile, so the delete can be retried.
-func deleteProfile(secrets store.Secrets, dir string, attempt int, p store.Profile) tea.Cmd {
+// deleteProfile removes a profile and its secrets (flows.DeleteProfile).
+func deleteProfile(ctx context.Context, secrets store.Secrets, dir string, attempt int, p store.Profile) tea.Cmd {
 	return func() tea.Msg {
-		for _, k := range store.Kinds {
-			if err := secrets.Delete(p.Name, k); err != nil {
-				return profileDeletedMsg{Attempt: attempt, Profile: p, Err: &flows.Error{
-					Code: "keyring", State: flows.StateError,
-					Message: fmt.Sprintf("cannot delete %s/%s from its store: %v", p.Name, k, err),
-					Hint:    "make the store reachable (unlock the keyring, or give the encrypted file's passphrase) and delete again; the profile is kept until its secrets are gone", Err: err,
-				}}
-			}
-		}
-		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-			ps.Remove(p.Name)
-			return nil
-		})
-		return profileDeletedMsg{Attempt: attempt, Profile: p, Err: err}
+		return profileDeletedMsg{Attempt: attempt, Profile: p, Err: flows.DeleteProfile(ctx, dir, secrets, p)}
 	}
 }
 

@@ -188,7 +188,7 @@ func (s homeScreen) updateConfirm(km tea.KeyPressMsg) (homeScreen, tea.Cmd) {
 		s.confirm = nil
 		s.deleting = nextAttempt()
 		s.setKeys()
-		return s, tea.Batch(deleteProfile(s.deps.Secrets, s.deps.ConfigDir, s.deleting, p), s.spinner.Tick)
+		return s, tea.Batch(deleteProfile(s.ctx, s.deps.Secrets, s.deps.ConfigDir, s.deleting, p), s.spinner.Tick)
 	case key.Matches(km, s.keys.No):
 		s.notice = "Nothing deleted: " + s.confirm.Name + " is kept."
 		s.confirm = nil
