@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -132,18 +131,10 @@ func saveToken(ctx context.Context, dir string, secrets store.Secrets, attempt i
 	}
 }
 
-// recordStatus writes the outcome of a check into the stored profile.
-func recordStatus(dir string, attempt int, name string, st *flows.Status) tea.Cmd {
+// recordStatus writes the outcome of a check into the stored profile
+// (flows.RecordChecks).
+func recordStatus(dir string, attempt int, st *flows.Status) tea.Cmd {
 	return func() tea.Msg {
-		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-			p, ok := ps.Get(name)
-			if !ok {
-				return fmt.Errorf("profile %q is no longer in profiles.json", name)
-			}
-			flows.Record(&p, st)
-			ps.Put(p)
-			return nil
-		})
-		return statusRecordedMsg{Attempt: attempt, Err: err}
+		return statusRecordedMsg{Attempt: attempt, Err: flows.RecordChecks(dir, st)}
 	}
 }

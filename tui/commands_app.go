@@ -192,15 +192,7 @@ func waitForDeviceToken(ctx context.Context, attempt int, d *flows.DeviceFlow) t
 func checkAndRecord(ctx context.Context, env *flows.Env, secrets store.Secrets, dir, prefix string, batch int, p store.Profile) tea.Cmd {
 	return func() tea.Msg {
 		st := flows.Check(ctx, env, secrets, p, flows.CheckOptions{Lock: store.ProfileLocker{Dir: dir}, Command: prefix})
-		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-			cur, ok := ps.Get(p.Name)
-			if !ok {
-				return fmt.Errorf("profile %q is no longer in profiles.json", p.Name)
-			}
-			flows.Record(&cur, st)
-			ps.Put(cur)
-			return nil
-		})
+		err := flows.RecordChecks(dir, st)
 		return profileCheckedMsg{Batch: batch, Name: p.Name, Status: st, Err: err}
 	}
 }
