@@ -187,13 +187,44 @@ func waitForDeviceToken(ctx context.Context, attempt int, d *flows.DeviceFlow) t
 	}
 }
 
-// checkAndRecord checks one stored profile and records the outcome; "check
-// all" runs one per profile, concurrently.
-func checkAndRecord(ctx context.Context, env *flows.Env, secrets store.Secrets, dir, prefix string, batch int, p store.Profile) tea.Cmd {
-	return func() tea.Msg {
+// checkAndRecord checks one stored profile and records the outcome
+// (flows.RecordChecks).
+func checkAndRecord(env *flows.Env, secrets store.Secrets, dir, prefix string) func(context.Context, store.Profile) profileCheckedMsg {
+	return func(ctx context.Context, p store.Profile) profileCheckedMsg {
 		st := flows.Check(ctx, env, secrets, p, flows.CheckOptions{Lock: store.ProfileLocker{Dir: dir}, Command: prefix})
-		err := flows.RecordChecks(dir, st)
-		return profileCheckedMsg{Batch: batch, Name: p.Name, Status: st, Err: err}
+		return profileCheckedMsg{Name: p.Name, Status: st, Err: flows.RecordChecks(dir, st)}
+	}
+}
+
+// checkAllProfiles runs check for every profile through flows.CheckAll, so
+// "check all" has the bound status has, and returns the first result; each
+// profileCheckedMsg's Next yields the following one (waitForProfileCheck).
+func checkAllProfiles(ctx context.Context, batch int, list []store.Profile, check func(context.Context, store.Profile) profileCheckedMsg) tea.Cmd {
+	return func() tea.Msg {
+		// Room for every result: the checks never block on a screen that
+		// stopped listening (another batch, or the wizard left home).
+		ch := make(chan profileCheckedMsg, len(list))
+		go func() {
+			defer close(ch)
+			flows.CheckAll(ctx, list, func(ctx context.Context, p store.Profile) *flows.Status {
+				msg := check(ctx, p)
+				msg.Batch, msg.Next = batch, ch
+				ch <- msg
+				return msg.Status
+			})
+		}()
+		return waitForProfileCheck(ch)()
+	}
+}
+
+// waitForProfileCheck delivers the next result of a running "check all".
+func waitForProfileCheck(ch <-chan profileCheckedMsg) tea.Cmd {
+	return func() tea.Msg {
+		msg, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return msg
 	}
 }
 
