@@ -53,8 +53,7 @@ func RotateSecret(ctx context.Context, env *Env, dir string, secrets Secrets, p 
 	if err != nil {
 		return p, newCredentialRefused("client secret", err)
 	}
-	p.CredentialExpiresAt = expires
-	p.CertificateThumbprint = ""
+	p = WithNewSecret(p, expires)
 	if p.Scenario.Delegated() {
 		// The refresh with the new secret already stored the rotated
 		// refresh token; keep it with the secret.

@@ -157,6 +157,9 @@ func keepNewCertificate(ctx context.Context, dir string, secrets store.Secrets, 
 // saveAppCredential keeps an app-only credential that obtained a token.
 func saveAppCredential(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
+		if cred.Cert == nil {
+			p, _ = flows.NewSecret(secrets, p, cred.Secret, nil) // a new secret's date is not asked for here
+		}
 		saved, err := flows.SaveApp(ctx, dir, secrets, p, cred)
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}

@@ -98,14 +98,9 @@ func rotateRun(ctx context.Context, o *rotateOptions) error {
 // rotateSecret proves the new secret, then switches to it.
 func (a *app) rotateSecret(ctx context.Context, o *rotateOptions, secrets store.Secrets, p store.Profile) error {
 	w := a.io.err
-	var expires *time.Time
-	if o.secretExpires != "" {
-		exp, err := time.Parse(time.DateOnly, o.secretExpires)
-		if err != nil {
-			return &flows.InputError{Field: "secret-expires", Problem: fmt.Sprintf("%q is not a date", o.secretExpires), Hint: "use YYYY-MM-DD, e.g. 2027-05-31"}
-		}
-		exp = exp.UTC()
-		expires = &exp
+	expires, err := flows.ParseSecretExpiry(o.secretExpires)
+	if err != nil {
+		return err
 	}
 	secret, err := readClientSecret(a.io.in, o.secretStdin)
 	if err != nil {
@@ -129,7 +124,7 @@ func (a *app) rotateSecret(ctx context.Context, o *rotateOptions, secrets store.
 	if saved.CredentialExpiresAt != nil {
 		fmt.Fprintf(w, "  It expires on %s; status warns 30 days before.\n", saved.CredentialExpiresAt.Format(time.DateOnly))
 	} else {
-		fmt.Fprintf(w, "! No expiry date was given, so status cannot warn before the secret lapses: rerun with --secret-expires YYYY-MM-DD.\n")
+		fmt.Fprint(w, noSecretExpiryWarning)
 	}
 	if p.CertificateThumbprint != "" {
 		fmt.Fprintf(w, "Now remove the old certificate: %s > App registrations > %s > Certificates & secrets > Certificates > thumbprint %s > Delete.\n", "https://"+a.env.Cloud.Portal, p.ClientID, p.CertificateThumbprint)
@@ -191,6 +186,10 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 	fmt.Fprintf(a.io.out, "rotated %s\n", p.Name)
 	return nil
 }
+
+// noSecretExpiryWarning is said when a new client secret was stored
+// without its expiry date (rotate, reauth).
+const noSecretExpiryWarning = "! No expiry date was given, so status cannot warn before the secret lapses: rerun with --secret-expires YYYY-MM-DD.\n"
 
 // thumbprintNote names a thumbprint in passing, when there is one.
 func thumbprintNote(t string) string {

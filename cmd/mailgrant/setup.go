@@ -170,15 +170,14 @@ func (o *setupOptions) buildProfile(a *app) (store.Profile, error) {
 		}
 	}
 	if o.secretExpires != "" {
-		exp, err := time.Parse(time.DateOnly, o.secretExpires)
+		exp, err := flows.ParseSecretExpiry(o.secretExpires)
 		if err != nil {
-			return p, &flows.InputError{Field: "secret-expires", Problem: fmt.Sprintf("%q is not a date", o.secretExpires), Hint: "use YYYY-MM-DD, e.g. 2027-05-31"}
+			return p, err
 		}
 		if p.Credential != store.CredentialSecret && !(p.Credential == store.CredentialNone && p.Scenario.Delegated()) {
 			return p, &flows.InputError{Field: "secret-expires", Problem: "only applies to a client secret", Hint: "a certificate's expiry is read from the certificate"}
 		}
-		exp = exp.UTC()
-		p.CredentialExpiresAt = &exp
+		p.CredentialExpiresAt = exp
 	}
 	return p, o.checkCredentialFlags(p)
 }
