@@ -3,9 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -34,29 +31,12 @@ func loadCertificate(env *flows.Env, attempt int, path, password string) tea.Cmd
 }
 
 // checkNewCertificatePath checks, before anything is generated, that a new
-// certificate's public part can be written where the admin asked.
+// certificate's public part can be written where the admin asked
+// (flows.CheckNewFile, as the command line does).
 func checkNewCertificatePath(attempt int, path string) tea.Cmd {
 	return func() tea.Msg {
-		path = expandHome(path)
-		bad := func(problem, hint string) tea.Msg {
-			return credentialCheckedMsg{Attempt: attempt, Field: fieldNewCert, Err: &flows.InputError{Field: "new-certificate", Problem: problem, Hint: hint}}
-		}
-		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			return bad(path+" is a directory", "give a file name in it, such as "+filepath.Join(path, "mailer.pem"))
-		}
-		dir := filepath.Dir(path)
-		fi, err := os.Stat(dir)
-		if err != nil || !fi.IsDir() {
-			return bad("the directory "+dir+" does not exist", "create it, or give a path in an existing directory")
-		}
-		f, err := os.CreateTemp(dir, ".mailgrant-check-*")
-		if err != nil {
-			return bad("cannot write in "+dir, "give a path in a directory you can write to")
-		}
-		name := f.Name()
-		_ = f.Close()
-		_ = os.Remove(name)
-		return credentialCheckedMsg{Attempt: attempt, Field: fieldNewCert}
+		err := flows.CheckNewFile("new-certificate", expandHome(path), false)
+		return credentialCheckedMsg{Attempt: attempt, Field: fieldNewCert, Err: err}
 	}
 }
 
@@ -83,8 +63,8 @@ func createCertificate(env *flows.Env, upload func(string, []byte) error, attemp
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}
-		if err := store.WriteNewFile(path, c.CertPEM(), 0o644, false); err != nil { // never replaces a file or follows a link
-			return errMsg{Attempt: attempt, Err: &flows.InputError{Field: "new-certificate", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "go back (esc) and give a new, writable path for the public certificate"}}
+		if err := flows.WriteCertificate(path, c, false); err != nil {
+			return errMsg{Attempt: attempt, Err: backHint(err)}
 		}
 		msg := certificateCreatedMsg{Attempt: attempt, Cert: c, Path: path}
 		if upload != nil {
@@ -250,10 +230,19 @@ func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir
 func writeScript(attempt int, path, script string) tea.Cmd {
 	return func() tea.Msg {
 		path = expandHome(path)
-		err := store.WriteNewFile(path, []byte(script), 0o644, false) // never replaces a file or follows a link
-		if err != nil {
-			err = &flows.InputError{Field: "path", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a new, writable path, such as scope.ps1"}
-		}
+		err := flows.WriteNewFile("path", path, []byte(script), 0o644, false)
 		return scriptSavedMsg{Attempt: attempt, Path: path, Err: err}
 	}
+}
+
+// backHint says, in a refusal to write a file, that the path is changed on
+// the form before.
+func backHint(err error) error {
+	var ie *flows.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	c := *ie
+	c.Hint = "go back (esc) and " + c.Hint
+	return &c
 }

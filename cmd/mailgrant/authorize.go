@@ -192,21 +192,22 @@ func finish(a *app, p store.Profile, st *flows.Status) error {
 	return nil
 }
 
-// checkNewFile refuses, before any work, a path that WriteNewFile would
-// refuse (it exists, and force is not given).
+// checkNewFile refuses, before any work, a path flows.WriteNewFile would
+// refuse (flows.CheckNewFile).
 func checkNewFile(field, path string, force bool) error {
-	if err := store.CheckNewFile(path, force); err != nil {
-		return newFileError(field, path, err)
-	}
-	return nil
+	return withForceHint(flows.CheckNewFile(field, path, force))
 }
 
-// newFileError explains why a file for the user could not be written.
-func newFileError(field, path string, err error) error {
-	if errors.Is(err, fs.ErrExist) {
-		return &flows.InputError{Field: field, Problem: fmt.Sprintf("%s already exists, and mailgrant does not replace files", path), Hint: "give a path where no file exists yet, or add --force to replace it"}
+// withForceHint adds to the refusal of a file in the way how the command
+// line replaces it.
+func withForceHint(err error) error {
+	var ie *flows.InputError
+	if !errors.Is(err, fs.ErrExist) || !errors.As(err, &ie) {
+		return err
 	}
-	return &flows.InputError{Field: field, Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a writable path"}
+	c := *ie
+	c.Hint += ", or add --force to replace it"
+	return &c
 }
 
 // progressPrinter prints each status step as it finishes.
@@ -240,11 +241,11 @@ func (a *app) uploadToSandbox(clientID string, c *flows.Certificate) error {
 	return nil
 }
 
-// writeNewCertificate writes the public certificate for upload, as a new
-// file (store.WriteNewFile); the private key goes only to the keyring.
+// writeNewCertificate writes the public certificate for upload
+// (flows.WriteCertificate) and says where to upload it.
 func writeNewCertificate(w io.Writer, path string, c *flows.Certificate, portal string, force bool) error {
-	if err := store.WriteNewFile(path, c.CertPEM(), 0o644, force); err != nil {
-		return newFileError("new-certificate", path, err)
+	if err := flows.WriteCertificate(path, c, force); err != nil {
+		return withForceHint(err)
 	}
 	fmt.Fprintf(w, "✓ New certificate written to %s (public part only; the private key goes to the keyring).\n", path)
 	fmt.Fprintf(w, "  Thumbprint %s, expires %s.\n", c.Thumbprint(), c.Leaf.NotAfter.Format(time.DateOnly))

@@ -3,7 +3,10 @@ package tui
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,5 +76,25 @@ func TestCheckAllProfilesIsBounded(t *testing.T) {
 	}
 	if got := early.Load(); got > int64(limit) {
 		t.Fatalf("%d checks started before any returned, want at most %d", got, limit)
+	}
+}
+
+// TestNewCertificatePathRefusedBeforeWork: the form refuses, as the command
+// line does (flows.CheckNewFile), a path where a file already is, before a
+// certificate is made; it used to be found only when writing.
+func TestNewCertificatePathRefusedBeforeWork(t *testing.T) {
+	taken := filepath.Join(t.TempDir(), "taken.pem")
+	if err := os.WriteFile(taken, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	msg := checkNewCertificatePath(1, taken)().(credentialCheckedMsg)
+	if msg.Err == nil || !strings.Contains(msg.Err.Error(), "already exists") || msg.Field != fieldNewCert {
+		t.Fatalf("an existing file was accepted: %+v", msg)
+	}
+	if data, _ := os.ReadFile(taken); string(data) != "keep me" {
+		t.Fatal("the check changed the file")
+	}
+	if msg := checkNewCertificatePath(1, filepath.Join(t.TempDir(), "new.pem"))().(credentialCheckedMsg); msg.Err != nil {
+		t.Fatalf("a new path was refused: %v", msg.Err)
 	}
 }
