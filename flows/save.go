@@ -130,3 +130,13 @@ func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, ite
 func cancelledSave(err error) *Error {
 	return &Error{Code: "cancelled", State: StateError, Message: "cancelled; nothing was changed", Err: err}
 }
+
+// KeepNewCertificate stores a certificate made in this run whose flow did
+// not obtain a token yet (it is not uploaded, or consent is pending), so the
+// admin can upload it and check later without another new one. The profile
+// is recorded as unauthorized until a check finds otherwise. The command
+// line and the wizard both keep it here.
+func KeepNewCertificate(ctx context.Context, dir string, secrets Secrets, p store.Profile, c *Certificate) (store.Profile, error) {
+	p.LastState = string(StateUnauthorized)
+	return SaveApp(ctx, dir, secrets, p, AppCredential{Cert: c})
+}

@@ -107,3 +107,26 @@ func TestSaveCancelledChangesNothing(t *testing.T) {
 		t.Errorf("client secret = %q, want the old one", cs)
 	}
 }
+
+// TestKeepNewCertificate: a certificate whose flow got no token yet is kept
+// with its key, and the profile says it is not authorized yet (as the
+// command line and the wizard both record it).
+func TestKeepNewCertificate(t *testing.T) {
+	dir, mem := t.TempDir(), store.NewMemory()
+	c, err := flows.GenerateCertificate("mailgrant test", 30*24*time.Hour, 2048, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := appProfile(store.SendAsAny, sandbox.DaemonApp)
+	p.LastState = string(flows.StateCredentialExpired) // what the failed token request said
+	saved, err := flows.KeepNewCertificate(t.Context(), dir, mem, p, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.LastState != string(flows.StateUnauthorized) || saved.CertificateThumbprint != c.Thumbprint() || saved.Credential != store.CredentialCertificate {
+		t.Fatalf("kept profile: %+v", saved)
+	}
+	if v, err := mem.Get(p.Name, store.KindCertificateKey); err != nil || v == "" {
+		t.Fatalf("the key was not kept: %v", err)
+	}
+}

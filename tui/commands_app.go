@@ -129,7 +129,7 @@ func closeConsent(c *flows.ConsentFlow) tea.Cmd {
 // yet, so the admin can upload it and check later without a new one.
 func keepNewCertificate(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
-		_, err := flows.SaveApp(ctx, dir, secrets, p, cred)
+		_, err := flows.KeepNewCertificate(ctx, dir, secrets, p, cred.Cert)
 		return certificateKeptMsg{Attempt: attempt, Err: err}
 	}
 }

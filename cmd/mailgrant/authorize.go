@@ -105,8 +105,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 	if err != nil {
 		if r.certIsNew {
 			// Keep the new key: the admin uploads the certificate, then checks.
-			p.LastState = string(flows.AsError(err).State)
-			if _, serr := flows.SaveApp(ctx, a.dir, a.secrets, p, cred); serr == nil {
+			if _, serr := flows.KeepNewCertificate(ctx, a.dir, a.secrets, p, r.cert); serr == nil {
 				if werr := writeNewCertificate(w, r.certPath, r.cert, a.env.Cloud.Portal, r.force); werr != nil {
 					return werr
 				}
