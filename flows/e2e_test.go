@@ -123,7 +123,7 @@ func TestStoredProfileLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := flows.Save(dir, secrets, p, tok, ""); err != nil {
+	if _, err := flows.Save(t.Context(), dir, secrets, p, tok, ""); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := secrets.Get("site", store.KindRefreshToken)
@@ -370,7 +370,7 @@ func TestCertificateCredential(t *testing.T) {
 	}
 	// Stored and read back from the keyring form, as status does.
 	dir, mem := t.TempDir(), store.NewMemory()
-	saved, err := flows.SaveApp(dir, mem, p, flows.AppCredential{Cert: cert})
+	saved, err := flows.SaveApp(t.Context(), dir, mem, p, flows.AppCredential{Cert: cert})
 	if err != nil {
 		t.Fatal(err)
 	}

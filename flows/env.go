@@ -212,7 +212,12 @@ type InputError struct {
 	Problem string
 	// Hint says how to fix it.
 	Hint string
+	// Err is the cause, when there is one (errors.Is and As reach it).
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *InputError) Unwrap() error { return e.Err }
 
 func (e *InputError) Error() string {
 	if e.Hint == "" {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Verdict is what a test send as one mailbox found out.
@@ -92,36 +94,29 @@ func (e *Env) CheckMailboxes(ctx context.Context, token string, mailboxes []stri
 	if n <= 0 {
 		n = DefaultMailboxConcurrency
 	}
-	n = min(n, len(mailboxes))
 	h := &tokenHolder{token: token, renew: o.Renew}
-	jobs := make(chan int)
 	var mu sync.Mutex
 	done := 0
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for i := range jobs {
-				results[i] = e.checkMailbox(ctx, h, mailboxes[i], o.To)
-				mu.Lock()
-				checked[i] = true
-				done++
-				if o.Progress != nil {
-					o.Progress(done, len(mailboxes))
-				}
-				mu.Unlock()
+	// The same primitive as CheckAll, with this check's own bound.
+	var g errgroup.Group
+	g.SetLimit(n)
+	for i, mailbox := range mailboxes {
+		if ctx.Err() != nil {
+			break // the rest stay unchecked
+		}
+		g.Go(func() error {
+			results[i] = e.checkMailbox(ctx, h, mailbox, o.To)
+			mu.Lock()
+			checked[i] = true
+			done++
+			if o.Progress != nil {
+				o.Progress(done, len(mailboxes))
 			}
+			mu.Unlock()
+			return nil
 		})
 	}
-feed:
-	for i := range mailboxes {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
+	_ = g.Wait() // verdicts carry the failures, never errors
 	for i, ok := range checked {
 		if !ok {
 			results[i] = MailboxResult{Mailbox: mailboxes[i], Verdict: VerdictError, Code: "cancelled", Message: "not checked: cancelled"}

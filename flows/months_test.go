@@ -142,7 +142,7 @@ func TestRotation(t *testing.T) {
 	ctx := context.Background()
 	mem := store.NewMemory()
 	p := appProfile(store.RBAC, sandbox.RBACApp)
-	p, err := flows.SaveApp(dir, mem, p, flows.AppCredential{Secret: sandbox.RBACApp.Secret})
+	p, err := flows.SaveApp(t.Context(), dir, mem, p, flows.AppCredential{Secret: sandbox.RBACApp.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}

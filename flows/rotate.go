@@ -56,14 +56,13 @@ func RotateSecret(ctx context.Context, env *Env, dir string, secrets Secrets, p 
 	if err != nil {
 		return p, newCredentialRefused("client secret", err)
 	}
-	p.CredentialExpiresAt = expires
-	p.CertificateThumbprint = ""
+	p = WithNewSecret(p, expires)
 	if p.Scenario.Delegated() {
 		// The refresh with the new secret already stored the rotated
 		// refresh token; keep it with the secret.
-		return Save(dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
+		return Save(ctx, dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
 	}
-	return SaveApp(dir, secrets, p, AppCredential{Secret: secret})
+	return SaveApp(ctx, dir, secrets, p, AppCredential{Secret: secret})
 }
 
 // ParseSecretExpiry reads a client secret's expiry date as the portal shows
@@ -98,14 +97,14 @@ func RemoveOldCredential(env *Env, p store.Profile, oldThumbprint string) string
 }
 
 // WritePendingCertificate writes a rotation's new certificate (its public
-// part, for upload) to path, as a new file (store.WriteNewFile: never
+// part, for upload) to path, as a new file (WriteNewFile: never
 // following a link, replacing a file only with force). A resumed rotation
 // whose file already holds this certificate leaves it: already is true.
 func WritePendingCertificate(path string, c *Certificate, resumed, force bool) (already bool, err error) {
 	if old, rerr := os.ReadFile(path); resumed && rerr == nil && bytes.Equal(old, c.CertPEM()) {
 		return true, nil
 	}
-	return false, store.WriteNewFile(path, c.CertPEM(), 0o644, force)
+	return false, WriteNewFile("new-certificate", path, c.CertPEM(), 0o644, force)
 }
 
 // newCredentialRefused wraps why a new credential did not work, saying that
@@ -219,7 +218,7 @@ func RotateCertificate(ctx context.Context, env *Env, dir string, secrets Secret
 	if err != nil {
 		return p, "", newCredentialRefused("certificate", err)
 	}
-	saved, err := SaveApp(dir, secrets, p, AppCredential{Cert: c})
+	saved, err := SaveApp(ctx, dir, secrets, p, AppCredential{Cert: c})
 	if err != nil {
 		return p, "", err
 	}

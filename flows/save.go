@@ -9,14 +9,17 @@ import (
 )
 
 // Save and SaveApp record p.LastState as the profile's state, or authorized
-// when it is empty: callers set it from the check they ran.
+// when it is empty: callers set it from the check they ran. Both take the
+// context of the authorization: once it is cancelled they write nothing and
+// return an error with code "cancelled" (a write already begun finishes, so
+// nothing is left half stored).
 
 // Save keeps a verified delegated authorization: the secrets first (refresh
 // token, client secret), then the profile. A profile is never saved pointing
 // at secrets that were not stored. Save is called only after the new token
 // was verified, so a failed or cancelled re-authorization leaves the working
 // one in place.
-func Save(dir string, secrets Secrets, p store.Profile, tok *Token, clientSecret string) (store.Profile, error) {
+func Save(ctx context.Context, dir string, secrets Secrets, p store.Profile, tok *Token, clientSecret string) (store.Profile, error) {
 	items := map[store.Kind]string{}
 	if tok != nil && tok.RefreshToken != "" {
 		items[store.KindRefreshToken] = tok.RefreshToken
@@ -25,13 +28,13 @@ func Save(dir string, secrets Secrets, p store.Profile, tok *Token, clientSecret
 		items[store.KindClientSecret] = clientSecret
 		p.Credential = store.CredentialSecret
 	}
-	return save(dir, secrets, p, items, tok != nil && tok.RefreshToken != "")
+	return save(ctx, dir, secrets, p, items, tok != nil && tok.RefreshToken != "")
 }
 
 // SaveApp keeps a verified app-only authorization: the client secret or the
 // certificate's private key, then the profile (with the certificate's
 // thumbprint and expiry).
-func SaveApp(dir string, secrets Secrets, p store.Profile, cred AppCredential) (store.Profile, error) {
+func SaveApp(ctx context.Context, dir string, secrets Secrets, p store.Profile, cred AppCredential) (store.Profile, error) {
 	items := map[store.Kind]string{}
 	switch {
 	case cred.Cert != nil:
@@ -54,10 +57,13 @@ func SaveApp(dir string, secrets Secrets, p store.Profile, cred AppCredential) (
 	default:
 		return p, &InputError{Field: "credential", Problem: "no client secret or certificate", Hint: "app-only access needs one of them"}
 	}
-	return save(dir, secrets, p, items, false)
+	return save(ctx, dir, secrets, p, items, false)
 }
 
-func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool) (store.Profile, error) {
+func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool) (store.Profile, error) {
+	if err := ctx.Err(); err != nil {
+		return p, cancelledSave(err)
+	}
 	if l, ok := secrets.(store.Located); ok {
 		p.Store = l.BackendFor(p.Name) // where the secrets really go
 	}
@@ -67,11 +73,17 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 	// Under the profile's lock: a token or status running at the same time
 	// must not store the rotated refresh token of the old grant over the new
 	// one, or cache an access token of the old grant.
-	unlock, err := store.ProfileLocker{Dir: dir}.LockProfile(context.Background(), p.Name)
+	unlock, err := store.ProfileLocker{Dir: dir}.LockProfile(ctx, p.Name)
+	if err != nil && ctx.Err() != nil {
+		return p, cancelledSave(ctx.Err())
+	}
 	if err != nil {
 		return p, &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
 	}
 	defer unlock()
+	if err := ctx.Err(); err != nil { // cancelled while waiting for the lock
+		return p, cancelledSave(err)
+	}
 	for _, k := range store.Kinds { // a fixed order
 		v, ok := items[k]
 		if !ok {
@@ -112,4 +124,19 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 		}
 	}
 	return p, nil
+}
+
+// cancelledSave is why a cancelled authorization stored nothing.
+func cancelledSave(err error) *Error {
+	return &Error{Code: "cancelled", State: StateError, Message: "cancelled; nothing was changed", Err: err}
+}
+
+// KeepNewCertificate stores a certificate made in this run whose flow did
+// not obtain a token yet (it is not uploaded, or consent is pending), so the
+// admin can upload it and check later without another new one. The profile
+// is recorded as unauthorized until a check finds otherwise. The command
+// line and the wizard both keep it here.
+func KeepNewCertificate(ctx context.Context, dir string, secrets Secrets, p store.Profile, c *Certificate) (store.Profile, error) {
+	p.LastState = string(StateUnauthorized)
+	return SaveApp(ctx, dir, secrets, p, AppCredential{Cert: c})
 }

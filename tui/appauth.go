@@ -294,9 +294,7 @@ func (s appAuthScreen) failedWith(err error) (appAuthScreen, tea.Cmd) {
 	s.err = err
 	s.setKeys()
 	if s.req.CertIsNew && !s.kept && s.req.Cred.Cert != nil {
-		p := s.req.Profile
-		p.LastState = string(flows.StateUnauthorized) // the certificate is not usable yet
-		return s, keepNewCertificate(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.req.Cred)
+		return s, keepNewCertificate(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.req.Profile, s.req.Cred)
 	}
 	return s, nil
 }

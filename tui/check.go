@@ -25,7 +25,9 @@ type checkScreen struct {
 	deps    Deps
 
 	attempt int
-	cancel  context.CancelFunc
+	// ctx is the attempt's context: the save after the check honours it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	profile      store.Profile
 	clientSecret string
@@ -41,6 +43,9 @@ type checkScreen struct {
 	saving  bool
 	// err is why saving or recording failed.
 	err error
+	// notKept is why the checked result is not saved (flows.Keep), decided
+	// when the check finished; nil when it is saved.
+	notKept error
 	// reauth is true when re-authorizing a stored profile: then only an
 	// authorized result replaces what is stored.
 	reauth bool
@@ -77,9 +82,9 @@ func (s checkScreen) startVerifyApp(ctx context.Context, d Deps, r appRequest, t
 func (s checkScreen) reset(parent context.Context, d Deps, p store.Profile) (checkScreen, context.Context) {
 	s = s.stop()
 	ctx, cancel := context.WithCancel(parent)
-	s.deps, s.profile, s.cancel = d, p, cancel
+	s.deps, s.profile, s.ctx, s.cancel = d, p, ctx, cancel
 	s.app, s.certPath, s.clientSecret, s.token = nil, "", "", nil
-	s.steps, s.status, s.err = nil, nil, nil
+	s.steps, s.status, s.err, s.notKept = nil, nil, nil, nil
 	s.running, s.saving = true, false
 	s.attempt = nextAttempt()
 	s.spinner = spinner.New(spinner.WithSpinner(spinner.MiniDot))
@@ -107,7 +112,7 @@ func (s checkScreen) failure() error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.status != nil && s.status.Error != nil && !s.keeps(s.status) {
+	if s.status != nil && s.status.Error != nil && s.notKept != nil {
 		return s.status.Error
 	}
 	return nil
@@ -120,31 +125,6 @@ func (s *checkScreen) setKeys() {
 	} else {
 		s.keys.Retry.SetHelp("r", "sign in again")
 	}
-}
-
-// keeps reports whether the checked authorization is saved: an app-only
-// credential that obtained a token is, except that a re-authorization
-// replaces what is stored only when it is authorized.
-func (s checkScreen) keeps(st *flows.Status) bool {
-	if s.app != nil {
-		return !s.reauth || st.State == flows.StateAuthorized
-	}
-	return saveable(st, s.reauth)
-}
-
-// saveable reports whether a new token may be kept: it is authorized, or
-// only consent is missing (an admin can grant it and re-check without a new
-// sign-in), and it is the right account.
-func saveable(st *flows.Status, reauth bool) bool {
-	if st.State != flows.StateAuthorized && (reauth || st.State != flows.StateConsentMissing) {
-		return false
-	}
-	for _, step := range st.Steps {
-		if step.Name == flows.StepAccount && step.Result == flows.StepFailed {
-			return false
-		}
-	}
-	return true
 }
 
 // Update collects the steps, then saves or records, and handles the keys.
@@ -186,13 +166,15 @@ func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
 	var cmd tea.Cmd
 	p := s.profile
 	p.LastState = string(st.State) // what this check found, not an older state
+	s.notKept = flows.Keep(s.ctx, st, s.profile, s.reauth)
 	switch {
-	case s.app != nil && s.keeps(st):
+	case s.notKept != nil:
+	case s.app != nil:
 		s.saving = true
-		cmd = saveAppCredential(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.app.Cred)
-	case s.app == nil && s.keeps(st):
+		cmd = saveAppCredential(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.app.Cred)
+	default:
 		s.saving = true
-		cmd = saveToken(s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.token, s.clientSecret)
+		cmd = saveToken(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.token, s.clientSecret)
 	}
 	s.setKeys()
 	return s, cmd
@@ -242,7 +224,7 @@ func (s checkScreen) View() string {
 		b.WriteString(s.spinner.View() + " Saving…")
 	case s.err != nil:
 		b.WriteString(errorBlock(s.st, s.err, s.width))
-	case s.status != nil && !s.keeps(s.status):
+	case s.status != nil && s.notKept != nil:
 		b.WriteString("\n" + paint(s.st.subtle, wrap("Nothing was saved; any authorization stored before is unchanged. Press r to sign in again or esc to change the details.", s.width)))
 	}
 	return b.String()

@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -122,9 +121,10 @@ func verifyToken(ctx context.Context, env *flows.Env, attempt int, p store.Profi
 }
 
 // saveToken keeps a verified authorization.
-func saveToken(dir string, secrets store.Secrets, attempt int, p store.Profile, tok *flows.Token, clientSecret string) tea.Cmd {
+func saveToken(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, tok *flows.Token, clientSecret string) tea.Cmd {
 	return func() tea.Msg {
-		saved, err := flows.Save(dir, secrets, p, tok, clientSecret)
+		p, _ = flows.NewSecret(secrets, p, clientSecret, nil) // a new secret's date is not asked for here
+		saved, err := flows.Save(ctx, dir, secrets, p, tok, clientSecret)
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}
@@ -132,18 +132,10 @@ func saveToken(dir string, secrets store.Secrets, attempt int, p store.Profile, 
 	}
 }
 
-// recordStatus writes the outcome of a check into the stored profile.
-func recordStatus(dir string, attempt int, name string, st *flows.Status) tea.Cmd {
+// recordStatus writes the outcome of a check into the stored profile
+// (flows.RecordChecks).
+func recordStatus(dir string, attempt int, st *flows.Status) tea.Cmd {
 	return func() tea.Msg {
-		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-			p, ok := ps.Get(name)
-			if !ok {
-				return fmt.Errorf("profile %q is no longer in profiles.json", name)
-			}
-			flows.Record(&p, st)
-			ps.Put(p)
-			return nil
-		})
-		return statusRecordedMsg{Attempt: attempt, Err: err}
+		return statusRecordedMsg{Attempt: attempt, Err: flows.RecordChecks(dir, st)}
 	}
 }

@@ -3,9 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -34,29 +31,12 @@ func loadCertificate(env *flows.Env, attempt int, path, password string) tea.Cmd
 }
 
 // checkNewCertificatePath checks, before anything is generated, that a new
-// certificate's public part can be written where the admin asked.
+// certificate's public part can be written where the admin asked
+// (flows.CheckNewFile, as the command line does).
 func checkNewCertificatePath(attempt int, path string) tea.Cmd {
 	return func() tea.Msg {
-		path = expandHome(path)
-		bad := func(problem, hint string) tea.Msg {
-			return credentialCheckedMsg{Attempt: attempt, Field: fieldNewCert, Err: &flows.InputError{Field: "new-certificate", Problem: problem, Hint: hint}}
-		}
-		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			return bad(path+" is a directory", "give a file name in it, such as "+filepath.Join(path, "mailer.pem"))
-		}
-		dir := filepath.Dir(path)
-		fi, err := os.Stat(dir)
-		if err != nil || !fi.IsDir() {
-			return bad("the directory "+dir+" does not exist", "create it, or give a path in an existing directory")
-		}
-		f, err := os.CreateTemp(dir, ".mailgrant-check-*")
-		if err != nil {
-			return bad("cannot write in "+dir, "give a path in a directory you can write to")
-		}
-		name := f.Name()
-		_ = f.Close()
-		_ = os.Remove(name)
-		return credentialCheckedMsg{Attempt: attempt, Field: fieldNewCert}
+		err := flows.CheckNewFile("new-certificate", expandHome(path), false)
+		return credentialCheckedMsg{Attempt: attempt, Field: fieldNewCert, Err: err}
 	}
 }
 
@@ -83,8 +63,8 @@ func createCertificate(env *flows.Env, upload func(string, []byte) error, attemp
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}
-		if err := store.WriteNewFile(path, c.CertPEM(), 0o644, false); err != nil { // never replaces a file or follows a link
-			return errMsg{Attempt: attempt, Err: &flows.InputError{Field: "new-certificate", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "go back (esc) and give a new, writable path for the public certificate"}}
+		if err := flows.WriteCertificate(path, c, false); err != nil {
+			return errMsg{Attempt: attempt, Err: backHint(err)}
 		}
 		msg := certificateCreatedMsg{Attempt: attempt, Cert: c, Path: path}
 		if upload != nil {
@@ -159,17 +139,20 @@ func closeConsent(c *flows.ConsentFlow) tea.Cmd {
 
 // keepNewCertificate stores a new certificate that could not obtain a token
 // yet, so the admin can upload it and check later without a new one.
-func keepNewCertificate(dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
+func keepNewCertificate(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
-		_, err := flows.SaveApp(dir, secrets, p, cred)
+		_, err := flows.KeepNewCertificate(ctx, dir, secrets, p, cred.Cert)
 		return certificateKeptMsg{Attempt: attempt, Err: err}
 	}
 }
 
 // saveAppCredential keeps an app-only credential that obtained a token.
-func saveAppCredential(dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
+func saveAppCredential(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
-		saved, err := flows.SaveApp(dir, secrets, p, cred)
+		if cred.Cert == nil {
+			p, _ = flows.NewSecret(secrets, p, cred.Secret, nil) // a new secret's date is not asked for here
+		}
+		saved, err := flows.SaveApp(ctx, dir, secrets, p, cred)
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}
@@ -199,42 +182,51 @@ func waitForDeviceToken(ctx context.Context, attempt int, d *flows.DeviceFlow) t
 	}
 }
 
-// checkAndRecord checks one stored profile and records the outcome; "check
-// all" runs one per profile, concurrently.
-func checkAndRecord(ctx context.Context, env *flows.Env, secrets store.Secrets, dir, prefix string, batch int, p store.Profile) tea.Cmd {
-	return func() tea.Msg {
+// checkAndRecord checks one stored profile and records the outcome
+// (flows.RecordChecks).
+func checkAndRecord(env *flows.Env, secrets store.Secrets, dir, prefix string) func(context.Context, store.Profile) profileCheckedMsg {
+	return func(ctx context.Context, p store.Profile) profileCheckedMsg {
 		st := flows.Check(ctx, env, secrets, p, flows.CheckOptions{Lock: store.ProfileLocker{Dir: dir}, Command: prefix})
-		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-			cur, ok := ps.Get(p.Name)
-			if !ok {
-				return fmt.Errorf("profile %q is no longer in profiles.json", p.Name)
-			}
-			flows.Record(&cur, st)
-			ps.Put(cur)
-			return nil
-		})
-		return profileCheckedMsg{Batch: batch, Name: p.Name, Status: st, Err: err}
+		return profileCheckedMsg{Name: p.Name, Status: st, Err: flows.RecordChecks(dir, st)}
 	}
 }
 
-// deleteProfile removes every keyring item of a profile, then the profile.
-// A keyring failure keeps the profile, so the delete can be retried.
-func deleteProfile(secrets store.Secrets, dir string, attempt int, p store.Profile) tea.Cmd {
+// checkAllProfiles runs check for every profile through flows.CheckAll, so
+// "check all" has the bound status has, and returns the first result; each
+// profileCheckedMsg's Next yields the following one (waitForProfileCheck).
+func checkAllProfiles(ctx context.Context, batch int, list []store.Profile, check func(context.Context, store.Profile) profileCheckedMsg) tea.Cmd {
 	return func() tea.Msg {
-		for _, k := range store.Kinds {
-			if err := secrets.Delete(p.Name, k); err != nil {
-				return profileDeletedMsg{Attempt: attempt, Profile: p, Err: &flows.Error{
-					Code: "keyring", State: flows.StateError,
-					Message: fmt.Sprintf("cannot delete %s/%s from its store: %v", p.Name, k, err),
-					Hint:    "make the store reachable (unlock the keyring, or give the encrypted file's passphrase) and delete again; the profile is kept until its secrets are gone", Err: err,
-				}}
-			}
-		}
-		err := store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-			ps.Remove(p.Name)
+		// Room for every result: the checks never block on a screen that
+		// stopped listening (another batch, or the wizard left home).
+		ch := make(chan profileCheckedMsg, len(list))
+		go func() {
+			defer close(ch)
+			flows.CheckAll(ctx, list, func(ctx context.Context, p store.Profile) *flows.Status {
+				msg := check(ctx, p)
+				msg.Batch, msg.Next = batch, ch
+				ch <- msg
+				return msg.Status
+			})
+		}()
+		return waitForProfileCheck(ch)()
+	}
+}
+
+// waitForProfileCheck delivers the next result of a running "check all".
+func waitForProfileCheck(ch <-chan profileCheckedMsg) tea.Cmd {
+	return func() tea.Msg {
+		msg, ok := <-ch
+		if !ok {
 			return nil
-		})
-		return profileDeletedMsg{Attempt: attempt, Profile: p, Err: err}
+		}
+		return msg
+	}
+}
+
+// deleteProfile removes a profile and its secrets (flows.DeleteProfile).
+func deleteProfile(ctx context.Context, secrets store.Secrets, dir string, attempt int, p store.Profile) tea.Cmd {
+	return func() tea.Msg {
+		return profileDeletedMsg{Attempt: attempt, Profile: p, Err: flows.DeleteProfile(ctx, dir, secrets, p)}
 	}
 }
 
@@ -250,10 +242,19 @@ func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir
 func writeScript(attempt int, path, script string) tea.Cmd {
 	return func() tea.Msg {
 		path = expandHome(path)
-		err := store.WriteNewFile(path, []byte(script), 0o644, false) // never replaces a file or follows a link
-		if err != nil {
-			err = &flows.InputError{Field: "path", Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a new, writable path, such as scope.ps1"}
-		}
+		err := flows.WriteNewFile("path", path, []byte(script), 0o644, false)
 		return scriptSavedMsg{Attempt: attempt, Path: path, Err: err}
 	}
+}
+
+// backHint says, in a refusal to write a file, that the path is changed on
+// the form before.
+func backHint(err error) error {
+	var ie *flows.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	c := *ie
+	c.Hint = "go back (esc) and " + c.Hint
+	return &c
 }

@@ -196,7 +196,7 @@ func (s homeScreen) updateConfirm(km tea.KeyPressMsg) (homeScreen, tea.Cmd) {
 		s.confirm = nil
 		s.deleting = nextAttempt()
 		s.setKeys()
-		return s, tea.Batch(deleteProfile(s.deps.Secrets, s.deps.ConfigDir, s.deleting, p), s.spinner.Tick)
+		return s, tea.Batch(deleteProfile(s.ctx, s.deps.Secrets, s.deps.ConfigDir, s.deleting, p), s.spinner.Tick)
 	case key.Matches(km, s.keys.No):
 		s.notice = "Nothing deleted: " + s.confirm.Name + " is kept."
 		s.confirm = nil
@@ -231,7 +231,8 @@ func reauthQuestion(p store.Profile) string {
 	return fmt.Sprintf("Re-authorize %s? This opens the browser to sign in; what is stored changes only if that works. y/n", p.Name)
 }
 
-// checkAll checks every profile, each in its own command, concurrently.
+// checkAll checks every profile concurrently, as status does
+// (flows.CheckAll), showing each result as it comes.
 func (s homeScreen) checkAll() (homeScreen, tea.Cmd) {
 	if s.batch != 0 || len(s.profiles) == 0 {
 		return s, nil
@@ -242,11 +243,8 @@ func (s homeScreen) checkAll() (homeScreen, tea.Cmd) {
 	s.checked, s.total, s.checkErrs = 0, len(s.profiles), 0
 	s.notice, s.actionErr = "", nil
 	s.setKeys()
-	cmds := []tea.Cmd{s.spinner.Tick}
-	for _, p := range s.profiles {
-		cmds = append(cmds, checkAndRecord(ctx, s.deps.Env, s.deps.Secrets, s.deps.ConfigDir, s.deps.CommandPrefix, s.batch, p))
-	}
-	return s, tea.Batch(cmds...)
+	check := checkAndRecord(s.deps.Env, s.deps.Secrets, s.deps.ConfigDir, s.deps.CommandPrefix)
+	return s, tea.Batch(s.spinner.Tick, checkAllProfiles(ctx, s.batch, s.profiles, check))
 }
 
 // profileChecked shows one result of "check all" at once, and reads the
@@ -265,7 +263,7 @@ func (s homeScreen) profileChecked(msg profileCheckedMsg) (homeScreen, tea.Cmd) 
 		}
 	}
 	if s.checked < s.total {
-		return s, nil
+		return s, waitForProfileCheck(msg.Next)
 	}
 	s = s.stop()
 	s.notice = fmt.Sprintf("Checked %d/%d; recorded in profiles.json.", s.checked, s.total)

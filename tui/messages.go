@@ -259,12 +259,14 @@ type appAuthorizedMsg struct {
 }
 
 // profileCheckedMsg reports that one profile of a "check all" finished and
-// its outcome was recorded (Err says why it could not be).
+// its outcome was recorded (Err says why it could not be); Next yields the
+// batch's following result.
 type profileCheckedMsg struct {
 	Batch  int
 	Name   string
 	Status *flows.Status
 	Err    error
+	Next   <-chan profileCheckedMsg
 }
 
 // profileDeletedMsg reports that a profile's keyring items and its entry in

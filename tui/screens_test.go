@@ -378,32 +378,6 @@ func TestCtrlCCancels(t *testing.T) {
 	}
 }
 
-func TestSaveable(t *testing.T) {
-	accountFailed := []flows.Step{{Name: flows.StepToken, Result: flows.StepOK}, {Name: flows.StepAccount, Result: flows.StepFailed}}
-	for _, tc := range []struct {
-		name   string
-		status flows.Status
-		want   bool
-	}{
-		{"authorized", flows.Status{State: flows.StateAuthorized}, true},
-		{"consent missing", flows.Status{State: flows.StateConsentMissing}, true},
-		{"wrong account", flows.Status{State: flows.StateError, Steps: accountFailed}, false},
-		{"consent missing but wrong account", flows.Status{State: flows.StateConsentMissing, Steps: accountFailed}, false},
-		{"error", flows.Status{State: flows.StateError}, false},
-	} {
-		if got := saveable(&tc.status, false); got != tc.want {
-			t.Errorf("%s: saveable = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-	// A re-authorization replaces the working token only when authorized.
-	if saveable(&flows.Status{State: flows.StateConsentMissing}, true) {
-		t.Error("a re-authorization lacking consent would replace the stored token")
-	}
-	if !saveable(&flows.Status{State: flows.StateAuthorized}, true) {
-		t.Error("an authorized re-authorization is not saved")
-	}
-}
-
 func TestCheckDoesNotSaveWrongAccount(t *testing.T) {
 	d := testDeps(t)
 	p := store.Profile{Name: "mailer", Scenario: store.SendAsUser, Account: testAccount}

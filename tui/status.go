@@ -112,7 +112,7 @@ func (s statusScreen) Update(msg tea.Msg) (statusScreen, tea.Cmd) {
 			s.running = false
 			s.status, s.steps = msg.Status, msg.Status.Steps
 			s.setKeys()
-			return s, recordStatus(s.deps.ConfigDir, s.attempt, s.profile.Name, msg.Status)
+			return s, recordStatus(s.deps.ConfigDir, s.attempt, msg.Status)
 		}
 	case statusRecordedMsg:
 		if s.owns(msg.Attempt) {

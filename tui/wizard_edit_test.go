@@ -1,6 +1,7 @@
 package tui_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -390,7 +391,7 @@ func certProfile(t *testing.T, upload bool) (*wizard, string) {
 		}
 		p := store.Profile{Name: "certd", Scenario: store.SendAsAny, Cloud: d.Env.Cloud.Name, Tenant: sandbox.TenantID,
 			ClientID: sandbox.DaemonApp.ClientID, Account: sandbox.AdeleVance.UPN, Permissions: flows.DefaultPermissions(store.SendAsAny)}
-		if _, err := flows.SaveApp(d.ConfigDir, d.Secrets, p, flows.AppCredential{Cert: c}); err != nil {
+		if _, err := flows.SaveApp(context.Background(), d.ConfigDir, d.Secrets, p, flows.AppCredential{Cert: c}); err != nil {
 			t.Fatal(err)
 		}
 		if upload {

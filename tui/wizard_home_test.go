@@ -25,7 +25,7 @@ func seedApp(t *testing.T, d *tui.Deps, name string, sc store.Scenario, app sand
 	if sc == store.RBAC {
 		p.OutOfScopeMailbox = sandbox.AlexWilber.UPN
 	}
-	if _, err := flows.SaveApp(d.ConfigDir, d.Secrets, p, flows.AppCredential{Secret: secret}); err != nil {
+	if _, err := flows.SaveApp(t.Context(), d.ConfigDir, d.Secrets, p, flows.AppCredential{Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	err := store.UpdateProfiles(d.ConfigDir, func(ps *store.Profiles) error {

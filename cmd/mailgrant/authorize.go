@@ -37,27 +37,14 @@ type authRequest struct {
 	reauth bool
 }
 
-// keep decides whether a checked result is stored: a new profile keeps a
-// token that still lacks consent (an admin can grant it later), but a
-// failed re-authorization changes nothing.
+// keep applies flows.Keep: a checked result that is not to be stored ends
+// the command with exit status 1 (130 when cancelled).
 func (r authRequest) keep(ctx context.Context, st *flows.Status) error {
-	if ctx.Err() != nil {
-		return &flows.Error{Code: "cancelled", Message: "cancelled; nothing was changed", State: flows.StateError, Err: ctx.Err()}
+	err := flows.Keep(ctx, st, r.profile, r.reauth)
+	if err == nil || ctx.Err() != nil {
+		return err
 	}
-	switch {
-	case st.State == flows.StateAuthorized:
-		return nil
-	case !r.reauth && (st.State == flows.StateConsentMissing || !r.profile.Scenario.Delegated()):
-		return nil
-	}
-	e := flows.Error{Code: string(st.State), Message: "the profile is " + string(st.State)}
-	if st.Error != nil {
-		e = *st.Error
-	}
-	if r.reauth {
-		e.Message += "; the stored authorization was left as it was"
-	}
-	return &exitError{code: exitFailure, err: withProfile(&e, r.profile.Name)}
+	return &exitError{code: exitFailure, err: withProfile(err, r.profile.Name)}
 }
 
 // authorizePlain runs the scenario's flow with plain progress lines on
@@ -92,7 +79,7 @@ func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 	// A token lacking consent is kept: once an admin grants it, status
 	// sees the new permission without another sign-in.
 	p.LastState = string(st.State)
-	saved, err := flows.Save(a.dir, a.secrets, p, tok, r.clientSecret)
+	saved, err := flows.Save(ctx, a.dir, a.secrets, p, tok, r.clientSecret)
 	if err != nil {
 		return err
 	}
@@ -118,8 +105,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 	if err != nil {
 		if r.certIsNew {
 			// Keep the new key: the admin uploads the certificate, then checks.
-			p.LastState = string(flows.AsError(err).State)
-			if _, serr := flows.SaveApp(a.dir, a.secrets, p, cred); serr == nil {
+			if _, serr := flows.KeepNewCertificate(ctx, a.dir, a.secrets, p, r.cert); serr == nil {
 				if werr := writeNewCertificate(w, r.certPath, r.cert, a.env.Cloud.Portal, r.force); werr != nil {
 					return werr
 				}
@@ -136,7 +122,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 		return err
 	}
 	p.LastState = string(st.State)
-	saved, err := flows.SaveApp(a.dir, a.secrets, p, cred)
+	saved, err := flows.SaveApp(ctx, a.dir, a.secrets, p, cred)
 	if err != nil {
 		return err
 	}
@@ -205,21 +191,22 @@ func finish(a *app, p store.Profile, st *flows.Status) error {
 	return nil
 }
 
-// checkNewFile refuses, before any work, a path that WriteNewFile would
-// refuse (it exists, and force is not given).
+// checkNewFile refuses, before any work, a path flows.WriteNewFile would
+// refuse (flows.CheckNewFile).
 func checkNewFile(field, path string, force bool) error {
-	if err := store.CheckNewFile(path, force); err != nil {
-		return newFileError(field, path, err)
-	}
-	return nil
+	return withForceHint(flows.CheckNewFile(field, path, force))
 }
 
-// newFileError explains why a file for the user could not be written.
-func newFileError(field, path string, err error) error {
-	if errors.Is(err, fs.ErrExist) {
-		return &flows.InputError{Field: field, Problem: fmt.Sprintf("%s already exists, and mailgrant does not replace files", path), Hint: "give a path where no file exists yet, or add --force to replace it"}
+// withForceHint adds to the refusal of a file in the way how the command
+// line replaces it.
+func withForceHint(err error) error {
+	var ie *flows.InputError
+	if !errors.Is(err, fs.ErrExist) || !errors.As(err, &ie) {
+		return err
 	}
-	return &flows.InputError{Field: field, Problem: fmt.Sprintf("cannot write %s: %v", path, errors.Unwrap(err)), Hint: "give a writable path"}
+	c := *ie
+	c.Hint += ", or add --force to replace it"
+	return &c
 }
 
 // progressPrinter prints each status step as it finishes.
@@ -253,11 +240,11 @@ func (a *app) uploadToSandbox(clientID string, c *flows.Certificate) error {
 	return nil
 }
 
-// writeNewCertificate writes the public certificate for upload, as a new
-// file (store.WriteNewFile); the private key goes only to the keyring.
+// writeNewCertificate writes the public certificate for upload
+// (flows.WriteCertificate) and says where to upload it.
 func writeNewCertificate(w io.Writer, path string, c *flows.Certificate, portal string, force bool) error {
-	if err := store.WriteNewFile(path, c.CertPEM(), 0o644, force); err != nil {
-		return newFileError("new-certificate", path, err)
+	if err := flows.WriteCertificate(path, c, force); err != nil {
+		return withForceHint(err)
 	}
 	printNewCertificate(w, path, c, portal)
 	return nil

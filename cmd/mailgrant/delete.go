@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mailgrant/mailgrant/flows"
-	"github.com/mailgrant/mailgrant/store"
 )
 
 // deleteOptions are the flags of `mailgrant delete`.
@@ -70,16 +69,7 @@ func deleteRun(ctx context.Context, o *deleteOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range store.Kinds {
-		if err := secrets.Delete(p.Name, k); err != nil {
-			return fmt.Errorf("delete %s/%s from %s (the profile is kept, so you can retry): %w", p.Name, k, a.storeDescription(p.SecretsStore()), err)
-		}
-	}
-	err = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
-		ps.Remove(p.Name)
-		return nil
-	})
-	if err != nil {
+	if err := flows.DeleteProfile(ctx, a.dir, secrets, p); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.io.out, "deleted %s\n", p.Name)

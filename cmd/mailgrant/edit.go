@@ -210,7 +210,7 @@ func editCheckDelegated(ctx context.Context, a *app, secrets store.Secrets, r au
 	}
 	p := r.profile
 	p.LastState = string(st.State)
-	if _, err := flows.Save(a.dir, secrets, p, tok, r.clientSecret); err != nil {
+	if _, err := flows.Save(ctx, a.dir, secrets, p, tok, r.clientSecret); err != nil {
 		return err
 	}
 	return finish(a, p, st)

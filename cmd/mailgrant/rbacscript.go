@@ -72,8 +72,8 @@ func rbacScriptRun(ctx context.Context, o *rbacScriptOptions) error {
 	}
 	script := assets.RenderRBACScript(data, legacy)
 	if o.output != "" {
-		if err := store.WriteNewFile(o.output, []byte(script), 0o644, o.force); err != nil {
-			return newFileError("output", o.output, err)
+		if err := flows.WriteNewFile("output", o.output, []byte(script), 0o644, o.force); err != nil {
+			return withForceHint(err)
 		}
 		fmt.Fprintf(o.io.err, "wrote %s\n", o.output)
 		return nil

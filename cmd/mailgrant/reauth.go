@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +19,7 @@ type reauthOptions struct {
 	io             *streams
 	profile        string
 	secretStdin    bool
+	secretExpires  string
 	deviceCode     bool
 	nonInteractive bool
 	interactive    bool
@@ -33,7 +36,8 @@ expired or was revoked. The working authorization stays stored until the new
 one has succeeded, been verified and been stored: a failed or cancelled
 re-authorization changes nothing.`,
 		Example: `  mailgrant reauth wordpress
-  mailgrant reauth wordpress --non-interactive`,
+  mailgrant reauth wordpress --non-interactive
+  printf %s "$NEW_SECRET" | mailgrant reauth daemon --client-secret-stdin --secret-expires 2027-11-30`,
 		Args: exactArgs(1, "one PROFILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.profile = args[0]
@@ -45,6 +49,7 @@ re-authorization changes nothing.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.secretStdin, "client-secret-stdin", false, "read a new client secret from standard input")
+	cmd.Flags().StringVar(&o.secretExpires, "secret-expires", "", "the new client secret's expiry date (YYYY-MM-DD, as the portal shows it); without it a new secret's expiry is unknown")
 	cmd.Flags().BoolVar(&o.deviceCode, "device-code", false, "sign in with a device code (delegated profiles)")
 	cmd.Flags().BoolVar(&o.nonInteractive, "non-interactive", false, "no screens: plain progress lines (also when stdin is not a terminal)")
 	return cmd
@@ -60,7 +65,11 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	if err != nil {
 		return err
 	}
-	secret, err := readClientSecret(o.io.in, o.secretStdin)
+	given, err := readClientSecret(o.io.in, o.secretStdin)
+	if err != nil {
+		return err
+	}
+	expires, err := flows.ParseSecretExpiry(o.secretExpires, a.env.Now())
 	if err != nil {
 		return err
 	}
@@ -68,11 +77,22 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	if err != nil {
 		return err
 	}
-	if secret == "" && p.Credential == store.CredentialSecret {
-		secret, err = secrets.Get(p.Name, store.KindClientSecret)
+	var stored string
+	if p.Credential == store.CredentialSecret {
+		stored, err = secrets.Get(p.Name, store.KindClientSecret)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+	}
+	secret := cmp.Or(given, stored)
+	// A secret given anew replaces the stored one: its expiry is the date
+	// given with it, or unknown, never the old secret's (as rotate does).
+	p, newSecret := flows.NewSecret(secrets, p, given, expires)
+	if !newSecret && expires != nil {
+		return &flows.InputError{Field: "secret-expires", Problem: "only applies to a new client secret", Hint: "give the new secret with --client-secret-stdin or MAILGRANT_CLIENT_SECRET, or leave --secret-expires out"}
+	}
+	if o.interactive && expires != nil {
+		return &flows.InputError{Field: "secret-expires", Problem: "the wizard does not take the new secret's expiry", Hint: "add --non-interactive (the secret on standard input or in MAILGRANT_CLIENT_SECRET)"}
 	}
 	if o.interactive {
 		return runWizard(ctx, a, tui.StartReauth, tui.Prefill{Profile: p.Name, Scenario: p.Scenario, Tenant: p.Tenant, ClientID: p.ClientID, Account: p.Account, Permissions: p.Permissions, ClientSecret: secret, OutOfScope: p.OutOfScopeMailbox, DeviceCode: o.deviceCode})
@@ -94,5 +114,11 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	if !p.Scenario.Delegated() && r.cert == nil && r.clientSecret == "" {
 		return &flows.InputError{Field: "client-secret", Problem: "no client secret in the keyring or given", Hint: "pipe it with --client-secret-stdin or set MAILGRANT_CLIENT_SECRET"}
 	}
-	return authorizePlain(ctx, a, r)
+	if err := authorizePlain(ctx, a, r); err != nil {
+		return err
+	}
+	if newSecret && expires == nil {
+		fmt.Fprint(a.io.err, noSecretExpiryWarning)
+	}
+	return nil
 }

@@ -122,7 +122,7 @@ func (a *app) rotateSecret(ctx context.Context, o *rotateOptions, secrets store.
 	if saved.CredentialExpiresAt != nil {
 		fmt.Fprintf(w, "  It expires on %s; status warns 30 days before.\n", saved.CredentialExpiresAt.Format(time.DateOnly))
 	} else {
-		fmt.Fprintf(w, "! No expiry date was given, so status cannot warn before the secret lapses: rerun with --secret-expires YYYY-MM-DD.\n")
+		fmt.Fprint(w, noSecretExpiryWarning)
 	}
 	fmt.Fprintln(w, flows.RemoveOldCredential(a.env, p, p.CertificateThumbprint))
 	fmt.Fprintf(a.io.out, "rotated %s\n", p.Name)
@@ -149,7 +149,7 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 	already, err := flows.WritePendingCertificate(out, c, resumed, o.force)
 	switch {
 	case err != nil:
-		return newFileError("new-certificate", out, err)
+		return withForceHint(err)
 	case already:
 		// The same certificate, written by the rotation being resumed.
 		fmt.Fprintf(w, "✓ The new certificate is already in %s (thumbprint %s).\n", out, c.Thumbprint())
@@ -180,6 +180,10 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 	fmt.Fprintf(a.io.out, "rotated %s\n", p.Name)
 	return nil
 }
+
+// noSecretExpiryWarning is said when a new client secret was stored
+// without its expiry date (rotate, reauth).
+const noSecretExpiryWarning = "! No expiry date was given, so status cannot warn before the secret lapses: rerun with --secret-expires YYYY-MM-DD.\n"
 
 // thumbprintNote names a thumbprint in passing, when there is one.
 func thumbprintNote(t string) string {

@@ -609,14 +609,7 @@ func sendToken(ctx context.Context, a *app, p store.Profile) (*flows.Token, erro
 	}
 	if tok.Rotated {
 		// A failure here must not keep the message from going out.
-		_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
-			if cur, ok := ps.Get(p.Name); ok {
-				now := time.Now().UTC()
-				cur.RefreshRotatedAt = &now
-				ps.Put(cur)
-			}
-			return nil
-		})
+		_ = flows.RecordRotation(a.dir, p.Name, time.Now())
 	}
 	return tok, nil
 }

@@ -94,16 +94,10 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 	}
 	// The last check's time and state are recorded for list and the
 	// wizard's home screen; failing to record them does not hide the results.
-	err = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
-		for _, st := range results {
-			if p, ok := ps.Get(st.Name); ok {
-				flows.Record(&p, st)
-				ps.Put(p)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	switch err := flows.RecordChecks(a.dir, results...); {
+	case errors.Is(err, flows.ErrProfileGone):
+		fmt.Fprintf(o.io.err, "mailgrant: %v\n", err)
+	case err != nil:
 		fmt.Fprintf(o.io.err, "mailgrant: the results were not recorded in profiles.json: %v\n", err)
 	}
 	if o.json {

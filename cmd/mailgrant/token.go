@@ -71,14 +71,7 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 	if tok.Rotated {
 		// Remember when the refresh token rotated; a failure here must not
 		// keep the script from its token.
-		_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
-			if cur, ok := ps.Get(p.Name); ok {
-				now := time.Now().UTC()
-				cur.RefreshRotatedAt = &now
-				ps.Put(cur)
-			}
-			return nil
-		})
+		_ = flows.RecordRotation(a.dir, p.Name, time.Now())
 	}
 	if o.json {
 		out := struct {
