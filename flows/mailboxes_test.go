@@ -196,7 +196,7 @@ func TestCheckMailboxesRenewsAnExpiredToken(t *testing.T) {
 		name      string
 		renew     bool
 		wantAfter flows.Verdict
-		wantCode  string
+		wantCode  flows.Code
 	}{
 		{name: "renewed", renew: true, wantAfter: flows.VerdictAllowed},
 		{name: "no renewal", renew: false, wantAfter: flows.VerdictError, wantCode: "InvalidAuthenticationToken"},

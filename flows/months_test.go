@@ -24,7 +24,7 @@ func TestAccessPolicyScoping(t *testing.T) {
 		access    store.PolicyAccess
 		scoping   store.Scoping
 		wantState flows.State
-		wantCode  string
+		wantCode  flows.Code
 	}{
 		{name: "restrict policy in force", faults: []string{sandbox.FaultAccessPolicy}, scoping: store.ScopingPolicy, wantState: flows.StateAuthorized},
 		{name: "deny policy in force", faults: []string{sandbox.FaultAccessPolicyDeny}, scoping: store.ScopingPolicy, access: store.PolicyDeny, wantState: flows.StateAuthorized},

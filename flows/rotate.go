@@ -31,7 +31,7 @@ func ProveCredential(ctx context.Context, env *Env, secrets Secrets, p store.Pro
 	}
 	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
 	if err != nil {
-		return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: fmt.Sprintf("no refresh token for %q in its store (%s)", p.Name, p.SecretsStore()), Hint: "authorize it: mailgrant reauth PROFILE", Err: err}
+		return nil, &Error{Code: CodeNoSecret, State: StateUnauthorized, Message: fmt.Sprintf("no refresh token for %q in its store (%s)", p.Name, p.SecretsStore()), Hint: "authorize it: mailgrant reauth PROFILE", Err: err}
 	}
 	return Refresh(ctx, env.ForProfile(p), p, rt, cred.Secret, func(rotated string) error {
 		return secrets.Set(p.Name, store.KindRefreshToken, rotated)
@@ -82,7 +82,7 @@ func PendingCertificate(secrets Secrets, p store.Profile, now time.Time, generat
 			return c, true, nil
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, false, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+		return nil, false, &Error{Code: CodeKeyring, State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
 	}
 	if c, err = generate(); err != nil {
 		return nil, false, err
@@ -92,7 +92,7 @@ func PendingCertificate(secrets Secrets, p store.Profile, now time.Time, generat
 		return nil, false, err
 	}
 	if err := secrets.Set(p.Name, store.KindCertificateKeyNext, stored); err != nil {
-		return nil, false, &Error{Code: "keyring", State: StateError, Message: fmt.Sprintf("could not keep the new certificate's key in the keyring: %v", err), Hint: keyringHint(err), Err: err}
+		return nil, false, &Error{Code: CodeKeyring, State: StateError, Message: fmt.Sprintf("could not keep the new certificate's key in the keyring: %v", err), Hint: keyringHint(err), Err: err}
 	}
 	return c, false, nil
 }
@@ -145,7 +145,7 @@ func poll(ctx context.Context, env *Env, o PollOptions, try func() error) error 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return &Error{Code: "cancelled", State: StateError, Message: "cancelled while waiting", Err: ctx.Err()}
+			return &Error{Code: CodeCancelled, State: StateError, Message: "cancelled while waiting", Err: ctx.Err()}
 		case <-o.Skip:
 			t.Stop()
 			return fmt.Errorf("%w: %w", errSkipped, err)

@@ -69,7 +69,7 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 	// one, or cache an access token of the old grant.
 	unlock, err := store.ProfileLocker{Dir: dir}.LockProfile(context.Background(), p.Name)
 	if err != nil {
-		return p, &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
+		return p, &Error{Code: CodeLock, State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
 	}
 	defer unlock()
 	for _, k := range store.Kinds { // a fixed order
@@ -78,7 +78,7 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 			continue
 		}
 		if err := secrets.Set(p.Name, k, v); err != nil {
-			return p, &Error{Code: "keyring", State: StateError, Message: fmt.Sprintf("could not store the %s in the keyring: %v", k, err), Hint: keyringHint(err), Err: err}
+			return p, &Error{Code: CodeKeyring, State: StateError, Message: fmt.Sprintf("could not store the %s in the keyring: %v", k, err), Hint: keyringHint(err), Err: err}
 		}
 	}
 	// An access token cached for the old authorization must not outlive it.

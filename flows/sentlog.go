@@ -66,7 +66,7 @@ func SentRecordFor(p store.Profile, from string, recipients int, size int64, via
 	}
 	if err != nil {
 		fe := AsError(err)
-		r.Code = SafeText(fe.Code)
+		r.Code = SafeText(string(fe.Code))
 		if r.RequestID == "" {
 			r.RequestID = SafeText(fe.TraceID)
 		}

@@ -253,7 +253,7 @@ func parseEntraError(status int, body []byte) *Error {
 	e.Description = desc
 	if len(ee.Codes) > 0 {
 		n := ee.Codes[0]
-		e.Code = fmt.Sprintf("AADSTS%d", n)
+		e.Code = Code(fmt.Sprintf("AADSTS%d", n))
 		e.LookupURL = LookupURL(n)
 		if en, ok := aadsts[n]; ok {
 			e.Message, e.Hint, e.State = en.cause, en.fix, en.state
@@ -262,23 +262,23 @@ func parseEntraError(status int, body []byte) *Error {
 	}
 	if en, ok := oauthErrors[ee.Error]; ok {
 		if e.Code == "" {
-			e.Code = ee.Error
+			e.Code = Code(ee.Error)
 		}
 		e.Message, e.Hint, e.State = en.cause, en.fix, en.state
-		if desc != "" && e.Code != ee.Error {
+		if desc != "" && e.Code != Code(ee.Error) {
 			e.Message = stripAADSTS(desc) // unknown AADSTS: Microsoft's own words
 		}
 		return e
 	}
 	if e.Code == "" {
-		e.Code = ee.Error
+		e.Code = Code(ee.Error)
 	}
 	switch {
 	case e.Code == "" && desc == "":
-		e.Code = fmt.Sprintf("http-%d", status)
+		e.Code = Code(fmt.Sprintf("http-%d", status))
 		e.Message = fmt.Sprintf("Entra answered HTTP %d with no error details", status)
 	case e.Code == "":
-		e.Code = fmt.Sprintf("http-%d", status)
+		e.Code = Code(fmt.Sprintf("http-%d", status))
 		e.Message = stripAADSTS(desc)
 	case desc != "":
 		e.Message = stripAADSTS(desc)
@@ -318,11 +318,11 @@ func (e *Env) tokenError(err error) *Error {
 			status = re.Response.StatusCode
 		}
 		out := ParseEntraError(status, re.Body)
-		if strings.HasPrefix(out.Code, "http-") {
+		if strings.HasPrefix(string(out.Code), "http-") {
 			out.Message = fmt.Sprintf("%s answered HTTP %d without an Entra error", e.loginHost(), status)
 			out.Hint = "a proxy, firewall or outage may be in the way: check HTTPS_PROXY, MAILGRANT_LOGIN_HOST, and try again later"
 			if re.ErrorCode != "" {
-				out.Code = SafeText(re.ErrorCode)
+				out.Code = Code(SafeText(re.ErrorCode))
 			}
 		}
 		return out
@@ -337,7 +337,7 @@ func (e *Env) tokenError(err error) *Error {
 		return networkError(e.loginHost(), err)
 	}
 	return &Error{
-		Code: "bad-response", State: StateError, Err: err,
+		Code: CodeBadResponse, State: StateError, Err: err,
 		Message: fmt.Sprintf("the answer from %s could not be read as a token response", e.loginHost()),
 		Hint:    "a proxy or captive portal may be answering instead of Entra, or the connection broke: check HTTPS_PROXY and MAILGRANT_LOGIN_HOST, then try again",
 	}
@@ -356,7 +356,7 @@ func Refresh(ctx context.Context, env *Env, p store.Profile, refreshToken, clien
 	tok := env.fromOAuth(ot)
 	if tok.RefreshToken != "" && tok.RefreshToken != refreshToken {
 		if err := save(tok.RefreshToken); err != nil {
-			return nil, &Error{Code: "keyring", Message: "could not store the new refresh token: " + err.Error(), Hint: keyringHint(err), State: StateError, Err: err}
+			return nil, &Error{Code: CodeKeyring, Message: "could not store the new refresh token: " + err.Error(), Hint: keyringHint(err), State: StateError, Err: err}
 		}
 		tok.Rotated = true
 	}

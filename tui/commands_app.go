@@ -212,7 +212,7 @@ func deleteProfile(secrets store.Secrets, dir string, attempt int, p store.Profi
 		for _, k := range store.Kinds {
 			if err := secrets.Delete(p.Name, k); err != nil {
 				return profileDeletedMsg{Attempt: attempt, Profile: p, Err: &flows.Error{
-					Code: "keyring", State: flows.StateError,
+					Code: flows.CodeKeyring, State: flows.StateError,
 					Message: fmt.Sprintf("cannot delete %s/%s from its store: %v", p.Name, k, err),
 					Hint:    "make the store reachable (unlock the keyring, or give the encrypted file's passphrase) and delete again; the profile is kept until its secrets are gone", Err: err,
 				}}

@@ -71,7 +71,7 @@ func alertProblems(results []*flows.Status, ps *store.Profiles, now time.Time, p
 			if st.Error != nil {
 				problem += ": " + st.Error.Message
 				if st.Error.Code != "" {
-					problem += " (" + st.Error.Code + ")"
+					problem += " (" + string(st.Error.Code) + ")"
 				}
 				if st.Error.Hint != "" {
 					// The check has already put the flags in force into

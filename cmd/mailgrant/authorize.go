@@ -42,7 +42,7 @@ type authRequest struct {
 // failed re-authorization changes nothing.
 func (r authRequest) keep(ctx context.Context, st *flows.Status) error {
 	if ctx.Err() != nil {
-		return &flows.Error{Code: "cancelled", Message: "cancelled; nothing was changed", State: flows.StateError, Err: ctx.Err()}
+		return &flows.Error{Code: flows.CodeCancelled, Message: "cancelled; nothing was changed", State: flows.StateError, Err: ctx.Err()}
 	}
 	switch {
 	case st.State == flows.StateAuthorized:
@@ -50,7 +50,7 @@ func (r authRequest) keep(ctx context.Context, st *flows.Status) error {
 	case !r.reauth && (st.State == flows.StateConsentMissing || !r.profile.Scenario.Delegated()):
 		return nil
 	}
-	e := flows.Error{Code: string(st.State), Message: "the profile is " + string(st.State)}
+	e := flows.Error{Code: flows.Code(st.State), Message: "the profile is " + string(st.State)}
 	if st.Error != nil {
 		e = *st.Error
 	}

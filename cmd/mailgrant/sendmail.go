@@ -251,8 +251,8 @@ func describe(a *app, p store.Profile, err error) string {
 	}
 	fe := flows.AsError(withProfile(err, p.Name))
 	out := fe.Message
-	if fe.Code != "" && fe.Code != "error" {
-		out += " (" + fe.Code + ")"
+	if fe.Code != "" && fe.Code != flows.CodeError {
+		out += " (" + string(fe.Code) + ")"
 	}
 	if fe.Hint != "" {
 		out += "; " + withPrefix(fe.Hint, a.commandPrefix())

@@ -1015,14 +1015,14 @@ func describe(err error) string {
 func errCode(err error) string {
 	var fe *flows.Error
 	if errors.As(err, &fe) {
-		return fe.Code
+		return string(fe.Code)
 	}
 	var ie *flows.InputError
 	if errors.As(err, &ie) {
-		return "bad-input"
+		return string(flows.CodeBadInput)
 	}
 	if err != nil {
-		return "error"
+		return string(flows.CodeError)
 	}
 	return ""
 }

@@ -727,7 +727,7 @@ func graphText(err error) string {
 			msg = fe.Message
 		}
 		if fe.Code != "" {
-			return fe.Code + ": " + msg
+			return string(fe.Code) + ": " + msg
 		}
 		return msg
 	case errors.As(err, &ie):
