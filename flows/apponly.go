@@ -113,7 +113,7 @@ type ConsentFlow struct {
 // for the app's application permissions (scope = the resource's /.default).
 func StartAdminConsent(_ context.Context, env *Env, p store.Profile, timeout time.Duration) (*ConsentFlow, error) {
 	env = env.ForProfile(p)
-	lb, err := newLoopback(env, timeout, pageText{
+	lb, err := newLoopback(timeout, pageText{
 		subject: pageSubject(p),
 		heading: "Consent answer received",
 		failed:  "Admin consent not granted",

@@ -40,7 +40,7 @@ type AuthCodeFlow struct {
 // ::1, on one port) and builds the authorize URL. It returns at once.
 func StartAuthCode(ctx context.Context, env *Env, p store.Profile, o AuthCodeOptions) (*AuthCodeFlow, error) {
 	env = env.ForProfile(p)
-	lb, err := newLoopback(env, o.Timeout, pageText{
+	lb, err := newLoopback(o.Timeout, pageText{
 		subject: pageSubject(p),
 		heading: "Signed in",
 		failed:  "Sign-in not completed",

@@ -152,7 +152,7 @@ func (e *Env) graphDo(ctx context.Context, r graphRequest) (int, http.Header, []
 		select {
 		case <-ctx.Done():
 			return 0, nil, nil, networkError(e.graphHost(), ctx.Err())
-		case <-time.After(wait):
+		case <-e.after(wait):
 		}
 	}
 }

@@ -69,7 +69,7 @@ type callback struct {
 
 // newLoopback opens the listeners. timeout bounds the whole wait (zero means
 // DefaultSignInTimeout); pages is what the browser is shown.
-func newLoopback(env *Env, timeout time.Duration, pages pageText) (*loopback, error) {
+func newLoopback(timeout time.Duration, pages pageText) (*loopback, error) {
 	lns, port, err := listenLoopback()
 	if err != nil {
 		return nil, &Error{Code: CodeListener, Message: "cannot open a port on localhost for the browser's redirect: " + err.Error(), Hint: "check local firewall rules, or use the device code sign-in (--device-code)", State: StateError, Err: err}
@@ -77,10 +77,12 @@ func newLoopback(env *Env, timeout time.Duration, pages pageText) (*loopback, er
 	if timeout <= 0 {
 		timeout = DefaultSignInTimeout
 	}
+	// The deadline is the system clock's, not the Env's: it becomes a
+	// context deadline, and only the system clock drives those.
 	l := &loopback{
 		port:     port,
 		state:    randomString(24),
-		deadline: env.Now().Add(timeout),
+		deadline: time.Now().Add(timeout),
 		pages:    pages,
 		results:  make(chan callback),
 		closedCh: make(chan struct{}),

@@ -58,7 +58,7 @@ func RotateSecret(ctx context.Context, env *Env, dir string, secrets Secrets, p 
 	if p.Scenario.Delegated() {
 		// The refresh with the new secret already stored the rotated
 		// refresh token; keep it with the secret.
-		return Save(dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
+		return Save(dir, secrets, p, &Token{RefreshToken: tok.RefreshToken, ObtainedAt: tok.ObtainedAt}, secret)
 	}
 	return SaveApp(dir, secrets, p, AppCredential{Secret: secret})
 }
@@ -141,15 +141,12 @@ func poll(ctx context.Context, env *Env, o PollOptions, try func() error) error 
 		if o.Waiting != nil {
 			o.Waiting(err, left)
 		}
-		t := time.NewTimer(min(o.Interval, left))
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return &Error{Code: CodeCancelled, State: StateError, Message: "cancelled while waiting", Err: ctx.Err()}
 		case <-o.Skip:
-			t.Stop()
 			return fmt.Errorf("%w: %w", errSkipped, err)
-		case <-t.C:
+		case <-env.after(min(o.Interval, left)):
 		}
 	}
 }

@@ -25,7 +25,11 @@ func Save(dir string, secrets Secrets, p store.Profile, tok *Token, clientSecret
 		items[store.KindClientSecret] = clientSecret
 		p.Credential = store.CredentialSecret
 	}
-	return save(dir, secrets, p, items, tok != nil && tok.RefreshToken != "")
+	var at time.Time
+	if tok != nil {
+		at = tok.ObtainedAt
+	}
+	return save(dir, secrets, p, items, tok != nil && tok.RefreshToken != "", at)
 }
 
 // SaveApp keeps a verified app-only authorization: the client secret or the
@@ -54,10 +58,12 @@ func SaveApp(dir string, secrets Secrets, p store.Profile, cred AppCredential) (
 	default:
 		return p, &InputError{Field: "credential", Problem: "no client secret or certificate", Hint: "app-only access needs one of them"}
 	}
-	return save(dir, secrets, p, items, false)
+	return save(dir, secrets, p, items, false, time.Time{})
 }
 
-func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool) (store.Profile, error) {
+// save dates the profile at at, the token's time by the Env's clock; a
+// zero at (SaveApp, which has no token) means now by the system clock.
+func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool, at time.Time) (store.Profile, error) {
 	if l, ok := secrets.(store.Located); ok {
 		p.Store = l.BackendFor(p.Name) // where the secrets really go
 	}
@@ -84,7 +90,10 @@ func save(dir string, secrets Secrets, p store.Profile, items map[store.Kind]str
 	// An access token cached for the old authorization must not outlive it.
 	_ = secrets.Delete(p.Name, store.KindAccessToken)
 	err = store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-		now := time.Now().UTC()
+		now := at.UTC()
+		if at.IsZero() {
+			now = time.Now().UTC()
+		}
 		if old, ok := ps.Get(p.Name); ok && !old.CreatedAt.IsZero() {
 			p.CreatedAt = old.CreatedAt
 		} else if p.CreatedAt.IsZero() {

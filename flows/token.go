@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/mailgrant/mailgrant/flows/clock"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -38,6 +40,9 @@ type Token struct {
 	FromCache bool
 	// Rotated is true when a refresh stored a new refresh token.
 	Rotated bool
+	// ObtainedAt is when the grant answered, by the Env's clock; Save
+	// dates the authorization (and the refresh token's 90 days) by it.
+	ObtainedAt time.Time
 	// ServicePrincipalID is, for an app-only token, its oid claim: the
 	// object ID of the app's service principal in the tenant (Enterprise
 	// applications), which Exchange's New-ServicePrincipal needs.
@@ -142,7 +147,7 @@ func (e *Env) httpContext(ctx context.Context) context.Context {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	client.Transport = retryTransport{next: next, base: e.retryBase(), now: e.Now, timeout: client.Timeout}
+	client.Transport = retryTransport{next: next, base: e.retryBase(), clock: clock.Or(e.Clock), timeout: client.Timeout}
 	client.Timeout = 0 // per attempt instead, so Retry-After waits are not cut short
 	return context.WithValue(ctx, oauth2.HTTPClient, &client)
 }
@@ -160,9 +165,15 @@ func (e *Env) graphHost() string {
 
 // fromOAuth converts an x/oauth2 token.
 func (e *Env) fromOAuth(t *oauth2.Token) *Token {
-	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.Expiry}
+	now := e.Now()
+	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.Expiry, ObtainedAt: now}
+	// x/oauth2 dates Expiry by the system clock; expires_in dated by the
+	// Env's clock keeps the cache and the checks on one time.
+	if d, ok := expiresIn(t); ok {
+		tok.ExpiresAt = now.Add(d)
+	}
 	if tok.ExpiresAt.IsZero() {
-		tok.ExpiresAt = e.Now().Add(time.Hour)
+		tok.ExpiresAt = now.Add(time.Hour)
 	}
 	if s, ok := t.Extra("scope").(string); ok {
 		tok.Scopes = normalizeScopes(SafeText(s), e.GraphResource())
@@ -183,6 +194,29 @@ func (e *Env) fromOAuth(t *oauth2.Token) *Token {
 	}
 	return tok
 }
+
+// expiresIn is a token response's expires_in. x/oauth2 fills ExpiresIn for
+// most grants; its clientcredentials package leaves it out, so the raw
+// response's field is read then: a JSON number, or digits in a string.
+func expiresIn(t *oauth2.Token) (time.Duration, bool) {
+	secs := t.ExpiresIn
+	if secs <= 0 {
+		switch v := t.Extra("expires_in").(type) {
+		case float64:
+			secs = int64(v)
+		case string:
+			secs, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if secs <= 0 || secs > maxExpiresIn {
+		return 0, false // none, or past what time.Duration holds sensibly
+	}
+	return time.Duration(secs) * time.Second, true
+}
+
+// maxExpiresIn bounds a believable expires_in, in seconds: a year, far
+// above Entra's 24 hours.
+const maxExpiresIn = 366 * 24 * 60 * 60
 
 // Claims are the JWT claims mailgrant reads. Reading an access token is for
 // display and for app-only roles only (reference §13): Graph tokens may be

@@ -489,7 +489,7 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 		if from == "" {
 			from = p.Account // the signed-in user (/me), or the app-only profile's mailbox
 		}
-		if lerr := flows.LogSent(a.dir, flows.SentRecordFor(p, from, g.recipients, g.size, "send", res, err)); lerr != nil {
+		if lerr := flows.LogSent(a.dir, flows.SentRecordFor(a.env.Now(), p, from, g.recipients, g.size, "send", res, err)); lerr != nil {
 			fmt.Fprintf(a.io.err, "! The sent-mail log was not written: %v\n", lerr)
 		}
 	}
@@ -611,7 +611,7 @@ func sendToken(ctx context.Context, a *app, p store.Profile) (*flows.Token, erro
 		// A failure here must not keep the message from going out.
 		_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
 			if cur, ok := ps.Get(p.Name); ok {
-				now := time.Now().UTC()
+				now := a.env.Now().UTC()
 				cur.RefreshRotatedAt = &now
 				ps.Put(cur)
 			}

@@ -153,7 +153,7 @@ func sendmailRun(ctx context.Context, s *streams, o *sendmailOptions) (int, stri
 		return code, reason
 	}
 	sender := qualified(o.sender)
-	if code, reason := completeHeader(sub.Header, p, sender, o.fullName, time.Now()); code != 0 {
+	if code, reason := completeHeader(sub.Header, p, sender, o.fullName, a.env.Now()); code != 0 {
 		return code, reason
 	}
 	from, _ := sub.Header.Addresses("From")
@@ -189,7 +189,7 @@ func sendmailRun(ctx context.Context, s *streams, o *sendmailOptions) (int, stri
 	}
 	// The sent-mail log is a record, not a condition of sending: a failure
 	// to write it never changes the exit status.
-	_ = flows.LogSent(a.dir, flows.SentRecordFor(p, env.From, len(rcpts), size, "sendmail", res, err))
+	_ = flows.LogSent(a.dir, flows.SentRecordFor(a.env.Now(), p, env.From, len(rcpts), size, "sendmail", res, err))
 	if err == nil {
 		return exSendmailOK, ""
 	}

@@ -73,7 +73,7 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 		// keep the script from its token.
 		_ = store.UpdateProfiles(a.dir, func(ps *store.Profiles) error {
 			if cur, ok := ps.Get(p.Name); ok {
-				now := time.Now().UTC()
+				now := a.env.Now().UTC()
 				cur.RefreshRotatedAt = &now
 				ps.Put(cur)
 			}
