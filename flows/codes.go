@@ -127,8 +127,8 @@ var (
 )
 
 // Is reports whether target is an *Error with the same, non-empty code, so
-// errors.Is(err, ErrCancelled) holds for every cancelled flow and errors.Is
-// tells any two failures of one kind apart from others by their code.
+// errors.Is(err, ErrCancelled) holds for every cancelled flow, however it
+// was wrapped.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t != nil && t.Code != "" && t.Code == e.Code
