@@ -41,19 +41,19 @@ func LoadAppCredential(secrets Secrets, p store.Profile) (AppCredential, error) 
 	}
 	v, err := secrets.Get(p.Name, kind)
 	if errors.Is(err, store.ErrNotFound) {
-		return AppCredential{}, &Error{Code: "no-secret", State: StateUnauthorized,
+		return AppCredential{}, &Error{Code: CodeNoSecret, State: StateUnauthorized,
 			Message: fmt.Sprintf("no %s for %q in its store (%s)", kind, p.Name, p.SecretsStore()),
 			Hint:    "authorize it again: mailgrant reauth PROFILE"}
 	}
 	if err != nil {
-		return AppCredential{}, &Error{Code: "keyring", State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
+		return AppCredential{}, &Error{Code: CodeKeyring, State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
 	}
 	if kind == store.KindClientSecret {
 		return AppCredential{Secret: v}, nil
 	}
 	c, err := ParseStoredCertificate(v)
 	if err != nil {
-		return AppCredential{}, &Error{Code: "keyring", State: StateUnauthorized, Message: err.Error(), Hint: "authorize it again: mailgrant reauth PROFILE", Err: err}
+		return AppCredential{}, &Error{Code: CodeKeyring, State: StateUnauthorized, Message: err.Error(), Hint: "authorize it again: mailgrant reauth PROFILE", Err: err}
 	}
 	return AppCredential{Cert: c}, nil
 }
@@ -81,7 +81,7 @@ func AppToken(ctx context.Context, env *Env, p store.Profile, cred AppCredential
 	switch {
 	case cred.Cert != nil:
 		if err := CheckCertificateUsable(cred.Cert, env.Now()); err != nil {
-			return nil, &Error{Code: "certificate-expired", State: StateCredentialExpired, Message: AsError(err).Message, Hint: "create a new certificate (mailgrant reauth PROFILE offers one), upload it, and re-authorize", Err: err}
+			return nil, &Error{Code: CodeCertificateExpired, State: StateCredentialExpired, Message: AsError(err).Message, Hint: "create a new certificate (mailgrant reauth PROFILE offers one), upload it, and re-authorize", Err: err}
 		}
 		assertion, err := cred.Cert.Assertion(p.ClientID, env.assertionAudience(p.Tenant), env.Now())
 		if err != nil {
@@ -92,7 +92,7 @@ func AppToken(ctx context.Context, env *Env, p store.Profile, cred AppCredential
 			"client_assertion":      {assertion},
 		}
 	case cred.Secret == "":
-		return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: "app-only access needs a client secret or a certificate", Hint: "give one in the wizard, with --client-secret-stdin, or with --certificate-file / --new-certificate"}
+		return nil, &Error{Code: CodeNoSecret, State: StateUnauthorized, Message: "app-only access needs a client secret or a certificate", Hint: "give one in the wizard, with --client-secret-stdin, or with --certificate-file / --new-certificate"}
 	}
 	ot, err := conf.Token(env.httpContext(ctx))
 	if err != nil {
@@ -113,7 +113,7 @@ type ConsentFlow struct {
 // for the app's application permissions (scope = the resource's /.default).
 func StartAdminConsent(_ context.Context, env *Env, p store.Profile, timeout time.Duration) (*ConsentFlow, error) {
 	env = env.ForProfile(p)
-	lb, err := newLoopback(env, timeout, pageText{
+	lb, err := newLoopback(timeout, pageText{
 		subject: pageSubject(p),
 		heading: "Consent answer received",
 		failed:  "Admin consent not granted",
@@ -145,7 +145,7 @@ func (c *ConsentFlow) Wait(ctx context.Context) error {
 			return ParseRedirectError(q)
 		}
 		if q.Get("admin_consent") != "True" {
-			return &Error{Code: "no-consent", State: StateConsentMissing, Message: "the consent redirect did not confirm consent", Hint: "grant consent again, or use the portal's Grant admin consent button"}
+			return &Error{Code: CodeNoConsent, State: StateConsentMissing, Message: "the consent redirect did not confirm consent", Hint: "grant consent again, or use the portal's Grant admin consent button"}
 		}
 		return nil
 	})
@@ -168,11 +168,11 @@ func WaitForConsent(ctx context.Context, env *Env, p store.Profile, cred AppCred
 		}
 		last = tok
 		if NeedsAdminConsent(p, tok) {
-			return &Error{Code: "consent-pending", State: StateConsentMissing, Message: "the token does not carry the consented permissions yet"}
+			return &Error{Code: CodeConsentPending, State: StateConsentMissing, Message: "the token does not carry the consented permissions yet"}
 		}
 		return nil
 	})
-	if last != nil && (err == nil || AsError(err).Code == "consent-pending" || IsSkipped(err)) {
+	if last != nil && (err == nil || errors.Is(err, ErrConsentPending) || IsSkipped(err)) {
 		return last, nil
 	}
 	return last, err

@@ -40,7 +40,7 @@ type AuthCodeFlow struct {
 // ::1, on one port) and builds the authorize URL. It returns at once.
 func StartAuthCode(ctx context.Context, env *Env, p store.Profile, o AuthCodeOptions) (*AuthCodeFlow, error) {
 	env = env.ForProfile(p)
-	lb, err := newLoopback(env, o.Timeout, pageText{
+	lb, err := newLoopback(o.Timeout, pageText{
 		subject: pageSubject(p),
 		heading: "Signed in",
 		failed:  "Sign-in not completed",
@@ -108,7 +108,7 @@ func (f *AuthCodeFlow) redeem(ctx context.Context, q url.Values) (*Token, error)
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, &Error{Code: "no-code", Message: "the redirect carried neither a code nor an error", Hint: "run the sign-in again", State: StateError}
+		return nil, &Error{Code: CodeNoCode, Message: "the redirect carried neither a code nor an error", Hint: "run the sign-in again", State: StateError}
 	}
 	ot, err := f.conf.Exchange(f.env.httpContext(ctx), code, oauth2.VerifierOption(f.verifier))
 	if err != nil {
@@ -116,7 +116,7 @@ func (f *AuthCodeFlow) redeem(ctx context.Context, q url.Values) (*Token, error)
 	}
 	tok := f.env.fromOAuth(ot)
 	if tok.RefreshToken == "" {
-		return nil, &Error{Code: "no-refresh-token", Message: "Entra returned no refresh token", Hint: "make sure offline_access is allowed for the app", State: StateError}
+		return nil, &Error{Code: CodeNoRefreshToken, Message: "Entra returned no refresh token", Hint: "make sure offline_access is allowed for the app", State: StateError}
 	}
 	return tok, nil
 }
@@ -132,9 +132,9 @@ func parseRedirectError(q url.Values) *Error {
 	// Cleaned first, so that what is explained is what will be shown (a
 	// description of nothing but control bytes explains nothing).
 	desc := SafeText(firstLine(q.Get("error_description")))
-	e := &Error{Code: SafeText(q.Get("error")), Description: desc, State: StateError}
+	e := &Error{Code: Code(SafeText(q.Get("error"))), Description: desc, State: StateError}
 	if n := aadstsNumber(desc); n > 0 {
-		e.Code = fmt.Sprintf("AADSTS%d", n)
+		e.Code = Code(fmt.Sprintf("AADSTS%d", n))
 		e.LookupURL = LookupURL(n)
 		if en, ok := aadsts[n]; ok {
 			e.Message, e.Hint, e.State = en.cause, en.fix, en.state

@@ -247,7 +247,7 @@ func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *
 	s.comparePermissions(o, tok.Roles)
 	if slices.ContainsFunc(tok.Roles, func(r string) bool { return strings.EqualFold(r, "Mail.Send") }) {
 		s.Steps[len(s.Steps)-1] = Step{Name: StepPermissions, Result: StepFailed, Detail: "the app holds tenant-wide Mail.Send", Err: &Error{
-			Code: "rbac-unrestricted", State: StateError,
+			Code: CodeRBACUnrestricted, State: StateError,
 			Message: "the app also holds the tenant-wide application permission Mail.Send in Entra, so the Exchange RBAC restriction has no effect: it can send as every mailbox",
 			Hint:    "remove the grant: Entra admin center > Enterprise applications > the app > Permissions > Mail.Send (Application) > Revoke; or remove Mail.Send from API permissions and grant consent again; if an ApplicationAccessPolicy narrows it instead, record that: mailgrant edit PROFILE --scoping policy",
 		}}
@@ -286,7 +286,7 @@ func (s *Status) checkRBAC(ctx context.Context, env *Env, p store.Profile, tok *
 // front end (the command with the flags in force, or a key).
 func pendingError(p store.Profile) *Error {
 	return &Error{
-		Code: "pending", State: StatePending,
+		Code: CodePending, State: StatePending,
 		Message: "waiting for the Exchange role: an Exchange administrator runs the PowerShell (mailgrant rbac-script PROFILE), and Exchange takes 30 minutes to 2 hours to apply it",
 		Hint:    "check again later: mailgrant status PROFILE",
 	}
@@ -310,21 +310,21 @@ func (s *Status) checkAccount(ctx context.Context, env *Env, p store.Profile, to
 	switch {
 	case p.Scenario == store.Personal && tok.Identity.TenantID != "" && !personal:
 		s.add(o, Step{Name: StepAccount, Result: StepFailed, Detail: "signed in with a work or school account", Err: &Error{
-			Code: "wrong-account-type", State: StateError,
+			Code: CodeWrongAccountType, State: StateError,
 			Message: fmt.Sprintf("%s is a work or school account, not a personal Microsoft account", signedIn),
 			Hint:    "sign in with an Outlook.com / Hotmail account, or choose the send-as-user scenario for work accounts",
 		}})
 		return false
 	case p.Scenario != store.Personal && personal:
 		s.add(o, Step{Name: StepAccount, Result: StepFailed, Detail: "signed in with a personal account", Err: &Error{
-			Code: "wrong-account-type", State: StateError,
+			Code: CodeWrongAccountType, State: StateError,
 			Message: fmt.Sprintf("%s is a personal Microsoft account, not an account of tenant %s", signedIn, p.Tenant),
 			Hint:    "sign in with your work account, or choose the personal scenario for Outlook.com",
 		}})
 		return false
 	case !strings.EqualFold(signedIn, p.Account) && !strings.EqualFold(me.Mail, p.Account):
 		s.add(o, Step{Name: StepAccount, Result: StepFailed, Detail: "signed in as " + signedIn, Err: &Error{
-			Code: "wrong-account", State: StateError,
+			Code: CodeWrongAccount, State: StateError,
 			Message: fmt.Sprintf("signed in as %s, not %s", signedIn, p.Account),
 			Hint:    fmt.Sprintf("sign in again as %s (a private browser window avoids the remembered account), or change the profile's account", p.Account),
 		}})
@@ -372,7 +372,7 @@ func (s *Status) comparePermissions(o CheckOptions, granted []string) {
 			hint = "add the application permission under API permissions and have an admin grant consent"
 		}
 		s.add(o, Step{Name: StepPermissions, Result: StepFailed, Detail: "missing " + strings.Join(s.Missing, ", "), Err: &Error{
-			Code: "consent-missing", State: StateConsentMissing,
+			Code: CodeConsentMissing, State: StateConsentMissing,
 			Message: fmt.Sprintf("the token lacks the %s permission %s", kind, strings.Join(s.Missing, ", ")),
 			Hint:    hint,
 		}})
@@ -430,18 +430,18 @@ func AccessToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile
 	}
 	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Code: "no-secret", State: StateUnauthorized,
+		return nil, &Error{Code: CodeNoSecret, State: StateUnauthorized,
 			Message: fmt.Sprintf("no refresh token for %q in its store (%s)", p.Name, p.SecretsStore()),
 			Hint:    "authorize it: mailgrant reauth PROFILE"}
 	}
 	if err != nil {
-		return nil, &Error{Code: "keyring", State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
+		return nil, &Error{Code: CodeKeyring, State: StateError, Message: "cannot read the stored secret: " + err.Error(), Hint: keyringHint(err), Err: err}
 	}
 	secret := ""
 	if p.Credential == store.CredentialSecret {
 		secret, err = secrets.Get(p.Name, store.KindClientSecret)
 		if err != nil {
-			return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: "no client secret in the profile's store (" + string(p.SecretsStore()) + ")", Hint: "authorize it again: mailgrant reauth PROFILE", Err: err}
+			return nil, &Error{Code: CodeNoSecret, State: StateUnauthorized, Message: "no client secret in the profile's store (" + string(p.SecretsStore()) + ")", Hint: "authorize it again: mailgrant reauth PROFILE", Err: err}
 		}
 	}
 	return Refresh(ctx, env, p, rt, secret, func(rotated string) error {
@@ -467,7 +467,7 @@ func Check(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o Ch
 // listed under Certificates & secrets.
 func withThumbprint(err error, p store.Profile) error {
 	fe := AsError(err)
-	if p.CertificateThumbprint == "" || fe.Code != "AADSTS700027" {
+	if p.CertificateThumbprint == "" || fe.Code != CodeCertificateRejected {
 		return err
 	}
 	c := *fe

@@ -18,15 +18,15 @@ func DeleteProfile(ctx context.Context, dir string, secrets Secrets, p store.Pro
 	unlock, err := store.ProfileLocker{Dir: dir}.LockProfile(ctx, p.Name)
 	if err != nil {
 		if ctx.Err() != nil {
-			return &Error{Code: "cancelled", State: StateError, Message: "cancelled; nothing was deleted", Err: ctx.Err()}
+			return &Error{Code: CodeCancelled, State: StateError, Message: "cancelled; nothing was deleted", Err: ctx.Err()}
 		}
-		return &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
+		return &Error{Code: CodeLock, State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
 	}
 	defer unlock()
 	for _, k := range store.Kinds {
 		if err := secrets.Delete(p.Name, k); err != nil {
 			return &Error{
-				Code: "keyring", State: StateError,
+				Code: CodeKeyring, State: StateError,
 				Message: fmt.Sprintf("cannot delete %s/%s from its store (%s): %v", p.Name, k, p.SecretsStore(), err),
 				Hint:    "make the store reachable (unlock the keyring, or give the encrypted file's passphrase) and delete again; the profile is kept until its secrets are gone",
 				Err:     err,

@@ -102,7 +102,7 @@ func Deliver(ctx context.Context, env *Env, p store.Profile, tok *Token, msg io.
 		limit = DefaultMaxMessageSize
 	}
 	if size > limit {
-		return nil, &Error{Code: "ErrorMessageSizeExceeded", Message: fmt.Sprintf("the message is %s; this tenant accepts at most %s", FormatSize(int(size)), FormatSize(int(limit))), Hint: "send large files as a link, or raise the limit with --max-message-size if the tenant allows more", State: StateError}
+		return nil, &Error{Code: CodeMessageSizeExceeded, Message: fmt.Sprintf("the message is %s; this tenant accepts at most %s", FormatSize(int(size)), FormatSize(int(limit))), Hint: "send large files as a link, or raise the limit with --max-message-size if the tenant allows more", State: StateError}
 	}
 	sum, err := parseMIMEAt(msg, size, len(e.Recipients) == 0)
 	if err != nil {
@@ -334,18 +334,18 @@ func Classify(err error) Outcome {
 		return OutcomeTemporary
 	}
 	switch fe.Code {
-	case "ErrorItemNotFound":
+	case CodeItemNotFound:
 		// A draft, attachment or upload session not found: as above.
 		return OutcomeTemporary
-	case "ErrorMessageSizeExceeded", "RequestEntityTooLarge":
+	case CodeMessageSizeExceeded, CodeRequestTooLarge:
 		return OutcomeTooLarge
-	case "ErrorSendAsDenied", "ErrorAccessDenied":
+	case CodeSendAsDenied, CodeGraphAccessDenied:
 		return OutcomeDenied
-	case "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI", "ErrorInvalidUser", "ResourceNotFound", "ErrorInvalidRecipients":
+	case CodeMailboxNotEnabled, CodeMailboxNotSupported, CodeInvalidUser, CodeResourceNotFound, CodeInvalidRecipients:
 		return OutcomeUnknownMailbox
-	case "ErrorMimeContentInvalidBase64String", "ErrorMimeContentConversionFailed", "ErrorInvalidMimeContent", "bad-input":
+	case CodeMimeInvalidBase64, CodeMimeConversionFailed, CodeInvalidMime, CodeBadInput:
 		return OutcomeBadMessage
-	case "needs-mail-readwrite", "shared-mailbox-upload":
+	case CodeNeedsMailReadWrite, CodeSharedMailboxUpload:
 		return OutcomeNeedsPermission
 	}
 	switch fe.State {

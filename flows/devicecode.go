@@ -63,13 +63,13 @@ func (d *DeviceFlow) Wait(ctx context.Context) (*Token, error) {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		return nil, d.env.tokenError(&oauth2.RetrieveError{ErrorCode: "expired_token", Body: []byte(`{"error":"expired_token"}`)})
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return nil, &Error{Code: "cancelled", Message: "device sign-in cancelled", State: StateError, Err: err}
+		return nil, &Error{Code: CodeCancelled, Message: "device sign-in cancelled", State: StateError, Err: err}
 	default:
 		return nil, d.env.tokenError(err)
 	}
 	tok := d.env.fromOAuth(ot)
 	if tok.RefreshToken == "" {
-		return nil, &Error{Code: "no-refresh-token", Message: "Entra returned no refresh token", Hint: "make sure offline_access is allowed for the app", State: StateError}
+		return nil, &Error{Code: CodeNoRefreshToken, Message: "Entra returned no refresh token", Hint: "make sure offline_access is allowed for the app", State: StateError}
 	}
 	return tok, nil
 }

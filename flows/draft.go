@@ -77,7 +77,7 @@ func (d *draftDelivery) checkSharedUpload(attachments []draftAttachment) error {
 	}
 	for _, a := range attachments {
 		if a.size >= maxAttachmentPost {
-			return &Error{Code: "shared-mailbox-upload", State: StateError,
+			return &Error{Code: CodeSharedMailboxUpload, State: StateError,
 				Message: fmt.Sprintf("%s (%s) needs an upload session, and Graph refuses upload sessions in another user's mailbox (%s) for a signed-in user", a.name, FormatSize(int(a.size)), d.mailbox),
 				Hint:    "send it from the signed-in account's own mailbox, with attachments under 3 MB each, as a link, or with an app-only profile (rbac) allowed to send as " + d.mailbox}
 		}
@@ -142,7 +142,7 @@ func readWriteError(p store.Profile, perm, why string) *Error {
 		consent = "assigned to the app with the same management scope as Application Mail.Send (New-ManagementRoleAssignment -App ... -Role \"Application Mail.ReadWrite\")"
 	}
 	return &Error{
-		Code:    "needs-mail-readwrite",
+		Code:    CodeNeedsMailReadWrite,
 		State:   StateError,
 		Message: fmt.Sprintf("%s: that takes a draft, which needs %s %s; profile %s lacks it", why, kind, perm, p.Name),
 		Hint:    fmt.Sprintf("add %s to the app registration's API permissions and to the profile's, %s; or send large files as links", perm, consent),
@@ -315,7 +315,7 @@ func (d *draftDelivery) createDraft(ctx context.Context, msg io.ReaderAt, mimeSe
 		ID string `json:"id"`
 	}
 	if json.Unmarshal(data, &m) != nil || m.ID == "" {
-		return DraftRef{}, &Error{Code: "bad-response", State: StateError, Message: d.env.graphHost() + " created a draft but sent no id", Hint: "check MAILGRANT_GRAPH_HOST or your proxy"}
+		return DraftRef{}, &Error{Code: CodeBadResponse, State: StateError, Message: d.env.graphHost() + " created a draft but sent no id", Hint: "check MAILGRANT_GRAPH_HOST or your proxy"}
 	}
 	return DraftRef{Mailbox: d.mailbox, ID: m.ID}, nil
 }
@@ -324,7 +324,7 @@ func (d *draftDelivery) createDraft(ctx context.Context, msg io.ReaderAt, mimeSe
 // error when the token lacks the right.
 func (d *draftDelivery) draftRefused(err error) error {
 	var fe *Error
-	if errors.As(err, &fe) && fe.HTTPStatus == http.StatusForbidden && fe.Code == "ErrorAccessDenied" {
+	if errors.As(err, &fe) && fe.HTTPStatus == http.StatusForbidden && fe.Code == CodeGraphAccessDenied {
 		c := readWriteError(d.p, readWritePermission(d.p, d.mailbox), d.why)
 		c.HTTPStatus, c.Description, c.TraceID, c.Err = fe.HTTPStatus, fe.Description, fe.TraceID, err
 		return c
@@ -411,7 +411,7 @@ func (d *draftDelivery) uploadAttachment(ctx context.Context, msg io.ReaderAt, i
 	}
 	var sess uploadSession
 	if json.Unmarshal(data, &sess) != nil || sess.UploadURL == "" {
-		return &Error{Code: "bad-response", State: StateError, Message: d.env.graphHost() + " created an upload session but sent no uploadUrl", Hint: "check MAILGRANT_GRAPH_HOST or your proxy"}
+		return &Error{Code: CodeBadResponse, State: StateError, Message: d.env.graphHost() + " created an upload session but sent no uploadUrl", Hint: "check MAILGRANT_GRAPH_HOST or your proxy"}
 	}
 	return d.env.upload(ctx, sess.UploadURL, a.size, func() (io.Reader, error) { return a.part.decoded(msg) })
 }
@@ -429,7 +429,7 @@ func (e *Env) upload(ctx context.Context, uploadURL string, size int64, open fun
 	// forever: allow twice the chunks needed, and a few more.
 	for puts := 0; off < size; puts++ {
 		if puts > 2*int(size/int64(len(buf)))+2*uploadFailures+4 {
-			return &Error{Code: "upload-stalled", State: StateError, Message: fmt.Sprintf("the upload session of %s makes no progress (at byte %d of %d)", e.graphHost(), off, size), Hint: "try again later; if it persists, check MAILGRANT_GRAPH_HOST or your proxy"}
+			return &Error{Code: CodeUploadStalled, State: StateError, Message: fmt.Sprintf("the upload session of %s makes no progress (at byte %d of %d)", e.graphHost(), off, size), Hint: "try again later; if it persists, check MAILGRANT_GRAPH_HOST or your proxy"}
 		}
 		if off != read {
 			// Resume elsewhere: read the content again up to off.
@@ -511,7 +511,7 @@ var ErrDraftGone = errors.New("the draft no longer exists: it was sent or delete
 func (d *draftDelivery) sendDraft(ctx context.Context, id string) (string, error) {
 	_, h, _, err := d.env.graphDo(ctx, graphRequest{method: http.MethodPost, url: d.env.GraphEndpoint(d.base + "/messages/" + pathEscape(id) + "/send"), token: d.tok.AccessToken, body: bytesBody(nil)})
 	var fe *Error
-	if errors.As(err, &fe) && fe.HTTPStatus == http.StatusNotFound && fe.Code != "MailboxNotEnabledForRESTAPI" && fe.Code != "ErrorInvalidUser" {
+	if errors.As(err, &fe) && fe.HTTPStatus == http.StatusNotFound && fe.Code != CodeMailboxNotEnabled && fe.Code != CodeInvalidUser {
 		c := *fe
 		c.Err = ErrDraftGone
 		return "", &c

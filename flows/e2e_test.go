@@ -57,7 +57,7 @@ func TestDelegatedSignIn(t *testing.T) {
 		browserUser string
 		action      string
 		faults      []string
-		wantErrCode string
+		wantErrCode flows.Code
 		wantState   flows.State
 		wantMissing string
 		wantExcess  string
@@ -196,7 +196,7 @@ func TestDeviceCode(t *testing.T) {
 		name     string
 		app      sandbox.App
 		accept   bool
-		wantCode string
+		wantCode flows.Code
 	}{
 		{name: "approved", app: sandbox.PublicApp, accept: true},
 		{name: "declined", app: sandbox.PublicApp, accept: false, wantCode: "AADSTS65004"},
@@ -297,7 +297,7 @@ func TestAppOnlyFailures(t *testing.T) {
 		faults    []string
 		secret    string
 		consent   bool
-		wantCode  string
+		wantCode  flows.Code
 		wantState flows.State
 	}{
 		{name: "declined consent", faults: []string{"declined-consent"}, wantCode: "AADSTS65004", wantState: flows.StateConsentMissing},
@@ -397,7 +397,7 @@ func TestRBAC(t *testing.T) {
 		faults    []string
 		account   string
 		wantState flows.State
-		wantCode  string
+		wantCode  flows.Code
 	}{
 		{name: "scoped", account: sandbox.AdeleVance.UPN, wantState: flows.StateAuthorized},
 		{name: "tenant-wide grant makes the scope useless", faults: []string{"rbac-tenant-wide"}, account: sandbox.AdeleVance.UPN, wantState: flows.StateError, wantCode: "rbac-unrestricted"},

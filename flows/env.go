@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailgrant/mailgrant/flows/clock"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -55,8 +56,9 @@ type Env struct {
 	GraphURL string
 	// HTTP is the client for every request; it has a timeout.
 	HTTP *http.Client
-	// Now is the clock; tests may replace it.
-	Now func() time.Time
+	// Clock is the time source of every decision (expiry, retries, waits,
+	// timestamps); nil means the system clock. Tests may replace it.
+	Clock clock.Clock
 	// Sandbox is true when the hosts are the embedded simulated tenant.
 	Sandbox bool
 	// loginOverride and graphOverride are the host overrides, kept so that
@@ -121,9 +123,15 @@ func NewEnv(o EnvOptions) (*Env, error) {
 			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 30 * time.Second},
 		}
 	}
-	return &Env{Cloud: cloud, LoginURL: login, GraphURL: graph, HTTP: client, Now: time.Now, Sandbox: o.Sandbox, RetryBase: DefaultRetryBase,
+	return &Env{Cloud: cloud, LoginURL: login, GraphURL: graph, HTTP: client, Clock: clock.System, Sandbox: o.Sandbox, RetryBase: DefaultRetryBase,
 		loginOverride: o.LoginHost != "", graphOverride: o.GraphHost != ""}, nil
 }
+
+// Now is the Env's clock's time.
+func (e *Env) Now() time.Time { return clock.Or(e.Clock).Now() }
+
+// after is the Env's clock's time.After.
+func (e *Env) after(d time.Duration) <-chan time.Time { return clock.Or(e.Clock).After(d) }
 
 // baseURL turns a host override into scheme://host[:port], defaulting to
 // https://def. http:// is accepted only for loopback hosts, so a typo can

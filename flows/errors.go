@@ -75,7 +75,7 @@ func (s State) Symbol() string {
 type Error struct {
 	// Code is the most specific code known: AADSTS7000215, ErrorAccessDenied,
 	// invalid_grant, network, timeout …
-	Code string `json:"code"`
+	Code Code `json:"code"`
 	// Message says what happened, in one line.
 	Message string `json:"message"`
 	// Hint says what to do about it.
@@ -102,7 +102,7 @@ func (e *Error) Error() string {
 	if e.Code == "" {
 		return e.Message
 	}
-	return e.Code + ": " + e.Message
+	return string(e.Code) + ": " + e.Message
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -132,9 +132,9 @@ func AsError(err error) *Error {
 	}
 	var ie *InputError
 	if errors.As(err, &ie) {
-		return &Error{Code: "bad-input", Message: ie.Field + ": " + ie.Problem, Hint: ie.Hint, State: StateError, Err: err}
+		return &Error{Code: CodeBadInput, Message: ie.Field + ": " + ie.Problem, Hint: ie.Hint, State: StateError, Err: err}
 	}
-	return &Error{Code: "error", Message: SafeText(err.Error()), State: StateError, Err: err}
+	return &Error{Code: CodeError, Message: SafeText(err.Error()), State: StateError, Err: err}
 }
 
 // entry is one line of the error catalogue.
@@ -261,23 +261,23 @@ func LookupURL(n int) string {
 
 // networkError explains a transport failure: which host, and what to check.
 func networkError(host string, err error) *Error {
-	e := &Error{Code: "network", State: StateError, Err: err}
+	e := &Error{Code: CodeNetwork, State: StateError, Err: err}
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var urlErr *url.Error
 	switch {
 	case errors.Is(err, context.Canceled):
-		e.Code, e.Message, e.Hint = "cancelled", "cancelled", ""
+		e.Code, e.Message, e.Hint = CodeCancelled, "cancelled", ""
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		e.Code = "timeout"
+		e.Code = CodeTimeout
 		e.Message = fmt.Sprintf("%s did not answer in time", host)
 		e.Hint = "check your network connection, and HTTPS_PROXY if you are behind a proxy"
 	case errors.As(err, &dnsErr):
-		e.Code = "dns"
+		e.Code = CodeDNS
 		e.Message = fmt.Sprintf("cannot resolve %s", host)
 		e.Hint = "check DNS and the host name (MAILGRANT_LOGIN_HOST / MAILGRANT_GRAPH_HOST if set)"
 	case errors.As(err, &urlErr) && strings.Contains(urlErr.Err.Error(), "proxyconnect"):
-		e.Code = "proxy"
+		e.Code = CodeProxy
 		e.Message = fmt.Sprintf("the proxy refused or failed the connection to %s", host)
 		e.Hint = "check HTTPS_PROXY / NO_PROXY"
 	case errors.As(err, &opErr):

@@ -70,7 +70,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 	tests := []struct {
 		name       string
 		respond    func(n int, c net.Conn)
-		wantCode   string
+		wantCode   flows.Code
 		wantCalls  int32
 		wantInText string
 	}{
@@ -146,7 +146,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 				t.Errorf("code %q, want %q (%s)", fe.Code, tt.wantCode, fe.Message)
 			}
 			host := strings.TrimPrefix(base, "http://")
-			if fe.Hint == "" || (!strings.Contains(fe.Message, host) && !strings.HasPrefix(fe.Code, "AADSTS")) {
+			if fe.Hint == "" || (!strings.Contains(fe.Message, host) && !strings.HasPrefix(string(fe.Code), "AADSTS")) {
 				t.Errorf("the error does not name the host and what to check: %q / %q", fe.Message, fe.Hint)
 			}
 			if tt.wantInText != "" && !strings.Contains(fe.Message+" "+fe.Hint, tt.wantInText) {

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/oauth2"
 )
 
 // FuzzParseRedirect feeds arbitrary redirect queries (what a browser, or
@@ -144,4 +146,39 @@ func FuzzParseSecretExpiry(f *testing.F) {
 			t.Fatalf("ParseSecretExpiry(%q) = %v, in the past", s, got)
 		}
 	})
+}
+
+// FuzzExpiresIn: whatever a token endpoint sends as expires_in, a lifetime
+// is believed only when it is positive and at most a year.
+func FuzzExpiresIn(f *testing.F) {
+	f.Add("3599")
+	f.Add("-1")
+	f.Add("99999999999999999999")
+	f.Add("1e3")
+	f.Fuzz(func(t *testing.T, raw string) {
+		d, ok := expiresIn((&oauth2.Token{}).WithExtra(map[string]any{"expires_in": raw}))
+		if ok != (d > 0) || d > maxExpiresIn*time.Second {
+			t.Fatalf("expires_in %q gave %s, %v", raw, d, ok)
+		}
+	})
+}
+
+func TestExpiresIn(t *testing.T) {
+	tests := []struct {
+		name string
+		tok  *oauth2.Token
+		want time.Duration
+	}{
+		{"field", &oauth2.Token{ExpiresIn: 3599}, 3599 * time.Second},
+		{"JSON number", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": float64(3599)}), 3599 * time.Second},
+		{"string", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": "60"}), time.Minute},
+		{"garbage", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": "soon"}), 0},
+		{"too long", &oauth2.Token{ExpiresIn: 1 << 40}, 0},
+		{"none", &oauth2.Token{}, 0},
+	}
+	for _, tt := range tests {
+		if got, ok := expiresIn(tt.tok); got != tt.want || ok != (tt.want > 0) {
+			t.Errorf("%s: %s %v, want %s", tt.name, got, ok, tt.want)
+		}
+	}
 }

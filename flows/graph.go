@@ -42,11 +42,11 @@ func ParseGraphError(status int, body []byte) *Error {
 func parseGraphError(status int, body []byte) *Error {
 	var g graphErrorBody
 	_ = json.Unmarshal(body, &g)
-	e := &Error{Code: g.Error.Code, HTTPStatus: status, Description: firstLine(g.Error.Message), TraceID: g.Error.InnerError.RequestID, State: StateError}
+	e := &Error{Code: Code(g.Error.Code), HTTPStatus: status, Description: firstLine(g.Error.Message), TraceID: g.Error.InnerError.RequestID, State: StateError}
 	if e.Code == "" {
-		e.Code = fmt.Sprintf("http-%d", status)
+		e.Code = Code(fmt.Sprintf("http-%d", status))
 	}
-	if en, ok := graphErrors[e.Code]; ok {
+	if en, ok := graphErrors[string(e.Code)]; ok {
 		e.Message, e.Hint, e.State = en.cause, en.fix, en.state
 		return e
 	}
@@ -152,7 +152,7 @@ func (e *Env) graphDo(ctx context.Context, r graphRequest) (int, http.Header, []
 		select {
 		case <-ctx.Done():
 			return 0, nil, nil, networkError(e.graphHost(), ctx.Err())
-		case <-time.After(wait):
+		case <-e.after(wait):
 		}
 	}
 }
@@ -203,7 +203,7 @@ func (e *Env) GetMe(ctx context.Context, token string) (*Me, error) {
 	}
 	var me Me
 	if err := json.Unmarshal(data, &me); err != nil {
-		return nil, &Error{Code: "bad-response", Message: fmt.Sprintf("%s sent an unreadable /me response", e.graphHost()), Hint: "check MAILGRANT_GRAPH_HOST or your proxy", State: StateError}
+		return nil, &Error{Code: CodeBadResponse, Message: fmt.Sprintf("%s sent an unreadable /me response", e.graphHost()), Hint: "check MAILGRANT_GRAPH_HOST or your proxy", State: StateError}
 	}
 	me.DisplayName, me.Mail, me.UserPrincipalName = SafeText(me.DisplayName), SafeText(me.Mail), SafeText(me.UserPrincipalName)
 	return &me, nil

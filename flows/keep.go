@@ -48,7 +48,7 @@ func Keep(ctx context.Context, st *Status, p store.Profile, reauth bool) error {
 	case st.State == StateConsentMissing, !p.Scenario.Delegated():
 		return nil
 	}
-	e := Error{Code: string(st.State), State: st.State, Message: "the profile is " + string(st.State)}
+	e := Error{Code: Code(st.State), State: st.State, Message: "the profile is " + string(st.State)}
 	if st.Error != nil {
 		e = *st.Error
 	}

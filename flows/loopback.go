@@ -69,18 +69,20 @@ type callback struct {
 
 // newLoopback opens the listeners. timeout bounds the whole wait (zero means
 // DefaultSignInTimeout); pages is what the browser is shown.
-func newLoopback(env *Env, timeout time.Duration, pages pageText) (*loopback, error) {
+func newLoopback(timeout time.Duration, pages pageText) (*loopback, error) {
 	lns, port, err := listenLoopback()
 	if err != nil {
-		return nil, &Error{Code: "listener", Message: "cannot open a port on localhost for the browser's redirect: " + err.Error(), Hint: "check local firewall rules, or use the device code sign-in (--device-code)", State: StateError, Err: err}
+		return nil, &Error{Code: CodeListener, Message: "cannot open a port on localhost for the browser's redirect: " + err.Error(), Hint: "check local firewall rules, or use the device code sign-in (--device-code)", State: StateError, Err: err}
 	}
 	if timeout <= 0 {
 		timeout = DefaultSignInTimeout
 	}
+	// The deadline is the system clock's, not the Env's: it becomes a
+	// context deadline, and only the system clock drives those.
 	l := &loopback{
 		port:     port,
 		state:    randomString(24),
-		deadline: env.Now().Add(timeout),
+		deadline: time.Now().Add(timeout),
 		pages:    pages,
 		results:  make(chan callback),
 		closedCh: make(chan struct{}),
@@ -262,8 +264,8 @@ func (l *loopback) outcomePage(outcome error) assets.Result {
 		return assets.Result{Outcome: assets.Succeeded, Heading: l.pages.heading, Subject: l.pages.subject, Lines: l.pages.lines, Next: "Return to the terminal to see the result."}
 	}
 	fe := AsError(outcome)
-	r := assets.Result{Outcome: assets.Failed, Heading: l.pages.failed, Subject: l.pages.subject, Code: fe.Code, Next: "Return to the terminal: mailgrant has stopped waiting and says what to do next."}
-	if fe.Code == "access_denied" || fe.Code == "AADSTS65004" {
+	r := assets.Result{Outcome: assets.Failed, Heading: l.pages.failed, Subject: l.pages.subject, Code: string(fe.Code), Next: "Return to the terminal: mailgrant has stopped waiting and says what to do next."}
+	if fe.Code == CodeAccessDenied || fe.Code == CodeConsentDeclined {
 		r.Heading = "Sign-in cancelled"
 		r.Lines = []string{"The sign-in was cancelled, or the permissions were declined.", "To try again, run the command again and choose Accept on the permissions page."}
 		return r
@@ -299,9 +301,9 @@ func (l *loopback) wait(ctx context.Context, handle func(context.Context, url.Va
 	select {
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return &Error{Code: "timeout", Message: "the browser did not come back in time", Hint: "run it again; if no browser opened, copy the URL shown into one, or use --device-code", State: StateError}
+			return &Error{Code: CodeTimeout, Message: "the browser did not come back in time", Hint: "run it again; if no browser opened, copy the URL shown into one, or use --device-code", State: StateError}
 		}
-		return &Error{Code: "cancelled", Message: "cancelled", State: StateError, Err: ctx.Err()}
+		return &Error{Code: CodeCancelled, Message: "cancelled", State: StateError, Err: ctx.Err()}
 	case cb := <-l.results:
 		err := handle(ctx, cb.query)
 		cb.reply <- err

@@ -25,12 +25,8 @@ var noFollow = &http.Client{
 // the returned channel gets wait's result.
 func startLoopback(t *testing.T, handle func(context.Context, url.Values) error) (*loopback, string, chan error) {
 	t.Helper()
-	env, err := NewEnv(EnvOptions{LoginHost: "http://127.0.0.1:1", GraphHost: "http://127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := store.Profile{Name: "work-mail", Account: "adele@contoso.com"}
-	l, err := newLoopback(env, time.Minute, pageText{subject: pageSubject(p), heading: "Signed in", failed: "Sign-in not completed", lines: []string{"You are signed in. mailgrant is now checking that it can send mail with this sign-in."}})
+	l, err := newLoopback(time.Minute, pageText{subject: pageSubject(p), heading: "Signed in", failed: "Sign-in not completed", lines: []string{"You are signed in. mailgrant is now checking that it can send mail with this sign-in."}})
 	if err != nil {
 		t.Fatal(err)
 	}

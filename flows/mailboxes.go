@@ -75,7 +75,7 @@ type MailboxResult struct {
 	Verdict Verdict `json:"verdict"`
 	// Code is Graph's error code (ErrorAccessDenied …), or mailgrant's
 	// (network, cancelled …); empty when allowed.
-	Code string `json:"code"`
+	Code Code `json:"code"`
 	// Message is Graph's error message, or what went wrong; empty when
 	// allowed.
 	Message string `json:"message"`
@@ -119,7 +119,7 @@ func (e *Env) CheckMailboxes(ctx context.Context, token string, mailboxes []stri
 	_ = g.Wait() // verdicts carry the failures, never errors
 	for i, ok := range checked {
 		if !ok {
-			results[i] = MailboxResult{Mailbox: mailboxes[i], Verdict: VerdictError, Code: "cancelled", Message: "not checked: cancelled"}
+			results[i] = MailboxResult{Mailbox: mailboxes[i], Verdict: VerdictError, Code: CodeCancelled, Message: "not checked: cancelled"}
 		}
 	}
 	return results
@@ -148,7 +148,7 @@ func (e *Env) checkMailbox(ctx context.Context, h *tokenHolder, mailbox, to stri
 		}
 		err = e.SendMail(ctx, tok, true, m)
 		var fe *Error
-		if attempt == 0 && h.renew != nil && errors.As(err, &fe) && fe.HTTPStatus == 401 && fe.Code == "InvalidAuthenticationToken" {
+		if attempt == 0 && h.renew != nil && errors.As(err, &fe) && fe.HTTPStatus == 401 && fe.Code == CodeInvalidAuthenticationToken {
 			h.renewAfter(ctx, gen)
 			continue
 		}
@@ -169,11 +169,11 @@ func verdict(mailbox string, err error) MailboxResult {
 		r.Message = fe.Message
 	}
 	switch fe.Code {
-	case "ErrorAccessDenied", "ErrorSendAsDenied":
+	case CodeGraphAccessDenied, CodeSendAsDenied:
 		r.Verdict = VerdictDenied
-	case "ErrorInvalidUser", "Request_ResourceNotFound", "ResourceNotFound":
+	case CodeInvalidUser, CodeUserNotFound, CodeResourceNotFound:
 		r.Verdict = VerdictNotFound
-	case "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI":
+	case CodeMailboxNotEnabled, CodeMailboxNotSupported:
 		r.Verdict = VerdictNoMailbox
 	default:
 		r.Verdict = VerdictError

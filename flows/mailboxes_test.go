@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/clock"
 	"github.com/mailgrant/mailgrant/flows/sandbox"
 	"github.com/mailgrant/mailgrant/store"
 )
@@ -185,18 +186,12 @@ func TestCheckMailboxesRetriesThrottled(t *testing.T) {
 	}
 }
 
-// clock is a settable clock for the sandbox.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 func TestCheckMailboxesRenewsAnExpiredToken(t *testing.T) {
 	tests := []struct {
 		name      string
 		renew     bool
 		wantAfter flows.Verdict
-		wantCode  string
+		wantCode  flows.Code
 	}{
 		{name: "renewed", renew: true, wantAfter: flows.VerdictAllowed},
 		{name: "no renewal", renew: false, wantAfter: flows.VerdictError, wantCode: "InvalidAuthenticationToken"},
@@ -205,8 +200,8 @@ func TestCheckMailboxesRenewsAnExpiredToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// Given a token that expires (the clock jumps 2 hours) after
 			// the second of five mailboxes, checked two at a time.
-			clk := &clock{}
-			srv, env := startSandbox(t, sandbox.Options{Now: clk.now})
+			clk := clock.NewFake(time.Now())
+			srv, env := startSandbox(t, sandbox.Options{Clock: clk})
 			p, mem := appOnly(t, srv, store.RBAC, sandbox.RBACApp)
 			ctx := context.Background()
 			tok, err := flows.AccessToken(ctx, env, mem, p)
@@ -219,7 +214,7 @@ func TestCheckMailboxesRenewsAnExpiredToken(t *testing.T) {
 			renewals := 0
 			o := flows.MailboxCheckOptions{Concurrency: 2, Progress: func(done, _ int) {
 				if done == 2 {
-					clk.advance(2 * time.Hour)
+					clk.Advance(2 * time.Hour)
 				}
 			}}
 			if tt.renew {

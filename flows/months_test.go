@@ -24,7 +24,7 @@ func TestAccessPolicyScoping(t *testing.T) {
 		access    store.PolicyAccess
 		scoping   store.Scoping
 		wantState flows.State
-		wantCode  string
+		wantCode  flows.Code
 	}{
 		{name: "restrict policy in force", faults: []string{sandbox.FaultAccessPolicy}, scoping: store.ScopingPolicy, wantState: flows.StateAuthorized},
 		{name: "deny policy in force", faults: []string{sandbox.FaultAccessPolicyDeny}, scoping: store.ScopingPolicy, access: store.PolicyDeny, wantState: flows.StateAuthorized},
@@ -194,7 +194,7 @@ func TestSentLogRotation(t *testing.T) {
 	l := flows.SentLog{Dir: dir, MaxBytes: 400, Keep: 2}
 	p := store.Profile{Name: "site"}
 	for i := 0; i < 12; i++ {
-		r := flows.SentRecordFor(p, "info@contoso.com\x1b[31m", i, int64(i), "send", &flows.DeliverResult{RequestID: "req"}, nil)
+		r := flows.SentRecordFor(time.Now(), p, "info@contoso.com\x1b[31m", i, int64(i), "send", &flows.DeliverResult{RequestID: "req"}, nil)
 		if i%2 == 1 {
 			r.Profile = "other"
 		}
@@ -340,7 +340,7 @@ func TestWaitForConsent(t *testing.T) {
 // (lock file, append, occasional rotation).
 func BenchmarkSentLogAppend(b *testing.B) {
 	l := flows.SentLog{Dir: b.TempDir()}
-	r := flows.SentRecordFor(store.Profile{Name: "site"}, "info@contoso.com", 3, 12345, "relay", &flows.DeliverResult{RequestID: "0f6c7c2e-1b9d-4f5e-9a51-3c2d1e0f9a8b"}, nil)
+	r := flows.SentRecordFor(time.Now(), store.Profile{Name: "site"}, "info@contoso.com", 3, 12345, "relay", &flows.DeliverResult{RequestID: "0f6c7c2e-1b9d-4f5e-9a51-3c2d1e0f9a8b"}, nil)
 	for b.Loop() {
 		if err := l.Append(r); err != nil {
 			b.Fatal(err)

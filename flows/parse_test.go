@@ -16,7 +16,7 @@ func TestParseEntraError(t *testing.T) {
 		name      string
 		status    int
 		body      string
-		wantCode  string
+		wantCode  Code
 		wantState State
 		wantHint  string
 		wantMsg   string

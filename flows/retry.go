@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/mailgrant/mailgrant/flows/clock"
 )
 
 // tokenRetries is how many times a token-endpoint request answered 429 or
@@ -26,7 +28,7 @@ const DefaultRetryBase = 5 * time.Second
 type retryTransport struct {
 	next    http.RoundTripper
 	base    time.Duration
-	now     func() time.Time
+	clock   clock.Clock   // reads Retry-After dates and waits
 	timeout time.Duration // per attempt; 0 means none
 }
 
@@ -46,7 +48,7 @@ func (t retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 			return resp, nil
 		}
-		wait := retryAfter(resp.Header.Get("Retry-After"), t.now())
+		wait := retryAfter(resp.Header.Get("Retry-After"), t.clock.Now())
 		if wait <= 0 {
 			wait = t.base << attempt
 		}
@@ -62,7 +64,7 @@ func (t retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		select {
 		case <-req.Context().Done():
 			return nil, req.Context().Err()
-		case <-time.After(wait):
+		case <-t.clock.After(wait):
 		}
 	}
 }

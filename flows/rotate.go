@@ -34,7 +34,7 @@ func ProveCredential(ctx context.Context, env *Env, secrets Secrets, p store.Pro
 	}
 	rt, err := secrets.Get(p.Name, store.KindRefreshToken)
 	if err != nil {
-		return nil, &Error{Code: "no-secret", State: StateUnauthorized, Message: fmt.Sprintf("no refresh token for %q in its store (%s)", p.Name, p.SecretsStore()), Hint: "authorize it: mailgrant reauth PROFILE", Err: err}
+		return nil, &Error{Code: CodeNoSecret, State: StateUnauthorized, Message: fmt.Sprintf("no refresh token for %q in its store (%s)", p.Name, p.SecretsStore()), Hint: "authorize it: mailgrant reauth PROFILE", Err: err}
 	}
 	return Refresh(ctx, env.ForProfile(p), p, rt, cred.Secret, func(rotated string) error {
 		return secrets.Set(p.Name, store.KindRefreshToken, rotated)
@@ -60,7 +60,7 @@ func RotateSecret(ctx context.Context, env *Env, dir string, secrets Secrets, p 
 	if p.Scenario.Delegated() {
 		// The refresh with the new secret already stored the rotated
 		// refresh token; keep it with the secret.
-		return Save(ctx, dir, secrets, p, &Token{RefreshToken: tok.RefreshToken}, secret)
+		return Save(ctx, dir, secrets, p, &Token{RefreshToken: tok.RefreshToken, ObtainedAt: tok.ObtainedAt}, secret)
 	}
 	return SaveApp(ctx, dir, secrets, p, AppCredential{Secret: secret})
 }
@@ -126,7 +126,7 @@ func PendingCertificate(secrets Secrets, p store.Profile, now time.Time, generat
 			return c, true, nil
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, false, &Error{Code: "keyring", State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
+		return nil, false, &Error{Code: CodeKeyring, State: StateError, Message: "cannot read the keyring: " + err.Error(), Hint: keyringHint(err), Err: err}
 	}
 	if c, err = generate(); err != nil {
 		return nil, false, err
@@ -136,7 +136,7 @@ func PendingCertificate(secrets Secrets, p store.Profile, now time.Time, generat
 		return nil, false, err
 	}
 	if err := secrets.Set(p.Name, store.KindCertificateKeyNext, stored); err != nil {
-		return nil, false, &Error{Code: "keyring", State: StateError, Message: fmt.Sprintf("could not keep the new certificate's key in the keyring: %v", err), Hint: keyringHint(err), Err: err}
+		return nil, false, &Error{Code: CodeKeyring, State: StateError, Message: fmt.Sprintf("could not keep the new certificate's key in the keyring: %v", err), Hint: keyringHint(err), Err: err}
 	}
 	return c, false, nil
 }
@@ -185,15 +185,12 @@ func poll(ctx context.Context, env *Env, o PollOptions, try func() error) error 
 		if o.Waiting != nil {
 			o.Waiting(err, left)
 		}
-		t := time.NewTimer(min(o.Interval, left))
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return &Error{Code: "cancelled", State: StateError, Message: "cancelled while waiting", Err: ctx.Err()}
+			return &Error{Code: CodeCancelled, State: StateError, Message: "cancelled while waiting", Err: ctx.Err()}
 		case <-o.Skip:
-			t.Stop()
 			return fmt.Errorf("%w: %w", errSkipped, err)
-		case <-t.C:
+		case <-env.after(min(o.Interval, left)):
 		}
 	}
 }

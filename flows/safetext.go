@@ -50,7 +50,7 @@ func isPlainASCII(s string) bool {
 // print (SafeText). Parsers of outside input call it before returning, so
 // every front end gets clean text.
 func (e *Error) safe() *Error {
-	e.Code = SafeText(e.Code)
+	e.Code = Code(SafeText(string(e.Code)))
 	e.Message = SafeText(e.Message)
 	e.Hint = SafeText(e.Hint)
 	e.Description = SafeText(e.Description)

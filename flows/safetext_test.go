@@ -40,7 +40,7 @@ func TestParsedErrorsAreSafe(t *testing.T) {
 		"entra":    ParseEntraError(400, body),
 		"graph":    ParseGraphError(403, graph),
 	} {
-		for _, f := range []string{e.Code, e.Message, e.Hint, e.Description, e.TraceID, e.CorrelationID, e.Error()} {
+		for _, f := range []string{string(e.Code), e.Message, e.Hint, e.Description, e.TraceID, e.CorrelationID, e.Error()} {
 			if strings.ContainsAny(f, "\x1b\x07\u202e") {
 				t.Errorf("%s: field %q keeps a control character", name, f)
 			}

@@ -28,7 +28,11 @@ func Save(ctx context.Context, dir string, secrets Secrets, p store.Profile, tok
 		items[store.KindClientSecret] = clientSecret
 		p.Credential = store.CredentialSecret
 	}
-	return save(ctx, dir, secrets, p, items, tok != nil && tok.RefreshToken != "")
+	var at time.Time
+	if tok != nil {
+		at = tok.ObtainedAt
+	}
+	return save(ctx, dir, secrets, p, items, tok != nil && tok.RefreshToken != "", at)
 }
 
 // SaveApp keeps a verified app-only authorization: the client secret or the
@@ -57,10 +61,12 @@ func SaveApp(ctx context.Context, dir string, secrets Secrets, p store.Profile, 
 	default:
 		return p, &InputError{Field: "credential", Problem: "no client secret or certificate", Hint: "app-only access needs one of them"}
 	}
-	return save(ctx, dir, secrets, p, items, false)
+	return save(ctx, dir, secrets, p, items, false, time.Time{})
 }
 
-func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool) (store.Profile, error) {
+// save dates the profile at at, the token's time by the Env's clock; a
+// zero at (SaveApp, which has no token) means now by the system clock.
+func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, items map[store.Kind]string, rotated bool, at time.Time) (store.Profile, error) {
 	if err := ctx.Err(); err != nil {
 		return p, cancelledSave(err)
 	}
@@ -78,7 +84,7 @@ func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, ite
 		return p, cancelledSave(ctx.Err())
 	}
 	if err != nil {
-		return p, &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
+		return p, &Error{Code: CodeLock, State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
 	}
 	defer unlock()
 	if err := ctx.Err(); err != nil { // cancelled while waiting for the lock
@@ -90,13 +96,16 @@ func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, ite
 			continue
 		}
 		if err := secrets.Set(p.Name, k, v); err != nil {
-			return p, &Error{Code: "keyring", State: StateError, Message: fmt.Sprintf("could not store the %s in the keyring: %v", k, err), Hint: keyringHint(err), Err: err}
+			return p, &Error{Code: CodeKeyring, State: StateError, Message: fmt.Sprintf("could not store the %s in the keyring: %v", k, err), Hint: keyringHint(err), Err: err}
 		}
 	}
 	// An access token cached for the old authorization must not outlive it.
 	_ = secrets.Delete(p.Name, store.KindAccessToken)
 	err = store.UpdateProfiles(dir, func(ps *store.Profiles) error {
-		now := time.Now().UTC()
+		now := at.UTC()
+		if at.IsZero() {
+			now = time.Now().UTC()
+		}
 		if old, ok := ps.Get(p.Name); ok && !old.CreatedAt.IsZero() {
 			p.CreatedAt = old.CreatedAt
 		} else if p.CreatedAt.IsZero() {
@@ -128,7 +137,7 @@ func save(ctx context.Context, dir string, secrets Secrets, p store.Profile, ite
 
 // cancelledSave is why a cancelled authorization stored nothing.
 func cancelledSave(err error) *Error {
-	return &Error{Code: "cancelled", State: StateError, Message: "cancelled; nothing was changed", Err: err}
+	return &Error{Code: CodeCancelled, State: StateError, Message: "cancelled; nothing was changed", Err: err}
 }
 
 // KeepNewCertificate stores a certificate made in this run whose flow did

@@ -172,13 +172,13 @@ func (s *Status) probeOutOfScope(ctx context.Context, env *Env, p store.Profile,
 	switch {
 	case err == nil && p.UsesPolicy():
 		s.add(o, Step{Name: StepScope, Result: StepFailed, Detail: "a send as " + p.OutOfScopeMailbox + " was accepted", Err: &Error{
-			Code: "policy-unrestricted", State: StateError,
+			Code: CodePolicyUnrestricted, State: StateError,
 			Message: fmt.Sprintf("the app could send as %s, which should be %s: the access policy does not restrict its tenant-wide Mail.Send", p.OutOfScopeMailbox, where),
 			Hint:    "run the policy (mailgrant rbac-script PROFILE prints it), check it with Test-ApplicationAccessPolicy, and allow more than an hour for it to reach Graph",
 		}})
 	case err == nil:
 		s.add(o, Step{Name: StepScope, Result: StepFailed, Detail: "a send as " + p.OutOfScopeMailbox + " was accepted", Err: &Error{
-			Code: "rbac-unrestricted", State: StateError,
+			Code: CodeRBACUnrestricted, State: StateError,
 			Message: fmt.Sprintf("the app could send as %s, which should be out of scope", p.OutOfScopeMailbox),
 			Hint:    "check the management scope's recipient filter (Test-ServicePrincipalAuthorization), and allow up to 2 hours for RBAC changes to apply",
 		}})

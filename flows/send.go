@@ -324,7 +324,7 @@ func Send(ctx context.Context, env *Env, p store.Profile, tok *Token, m Message)
 	}
 	c := *fe
 	switch {
-	case c.Code == "ErrorSendAsDenied" && !appOnly && m.From != "":
+	case c.Code == CodeSendAsDenied && !appOnly && m.From != "":
 		shared := "the profile's token carries Mail.Send.Shared, so the Exchange rights are what is missing"
 		if !slices.ContainsFunc(tok.Scopes, func(s string) bool { return strings.EqualFold(s, "Mail.Send.Shared") }) {
 			shared = "the profile's token lacks Mail.Send.Shared: add it to the profile's permissions and run mailgrant reauth PROFILE"
@@ -332,7 +332,7 @@ func Send(ctx context.Context, env *Env, p store.Profile, tok *Token, m Message)
 		c.Message = fmt.Sprintf("%s may not send as %s", p.Account, m.From)
 		c.Hint = fmt.Sprintf("sending as another mailbox needs the delegated permission Mail.Send.Shared and, in Exchange, Send As or Send on Behalf for %s on %s (Add-RecipientPermission -Identity %s -Trustee %s -AccessRights SendAs; Full Access too, for its Sent Items); %s",
 			p.Account, m.From, m.From, p.Account, shared)
-	case c.Code == "ErrorAccessDenied" && p.Scenario == store.RBAC:
+	case c.Code == CodeGraphAccessDenied && p.Scenario == store.RBAC:
 		c.Message = fmt.Sprintf("Graph refused a send as %s", m.From)
 		c.Hint = fmt.Sprintf("%s is outside the app's Exchange RBAC scope (or the change has not reached Graph yet: allow up to 2 hours); check with Test-ServicePrincipalAuthorization -Resource %s", m.From, m.From)
 	}

@@ -23,7 +23,7 @@ import (
 // an address of a recipient, or a body. It lives in the config directory as
 // sent.log and is rotated by size (sent.log.1 … sent.log.N).
 //
-//	_ = flows.LogSent(dir, flows.SentRecordFor(p, from, len(rcpts), size, "sendmail", res, err))
+//	_ = flows.LogSent(dir, flows.SentRecordFor(env.Now(), p, from, len(rcpts), size, "sendmail", res, err))
 //	records, err := flows.ReadSentLog(dir, "wordpress")
 
 // SentLogFile is the log's name in the config directory.
@@ -52,10 +52,11 @@ type SentRecord struct {
 }
 
 // SentRecordFor builds the record of one delivery attempt from its result
-// and error (either may be nil). Text from outside is made printable.
-func SentRecordFor(p store.Profile, from string, recipients int, size int64, via string, res *DeliverResult, err error) SentRecord {
+// and error (either may be nil), dated at (the Env's clock: env.Now()).
+// Text from outside is made printable.
+func SentRecordFor(at time.Time, p store.Profile, from string, recipients int, size int64, via string, res *DeliverResult, err error) SentRecord {
 	r := SentRecord{
-		Time: time.Now().UTC(), Profile: p.Name, Via: via, From: SafeText(from),
+		Time: at.UTC(), Profile: p.Name, Via: via, From: SafeText(from),
 		Recipients: recipients, Size: size, Result: Classify(err).String(),
 	}
 	if res != nil {
@@ -66,7 +67,7 @@ func SentRecordFor(p store.Profile, from string, recipients int, size int64, via
 	}
 	if err != nil {
 		fe := AsError(err)
-		r.Code = SafeText(fe.Code)
+		r.Code = SafeText(string(fe.Code))
 		if r.RequestID == "" {
 			r.RequestID = SafeText(fe.TraceID)
 		}

@@ -228,7 +228,7 @@ type cappedWriter struct {
 
 func (c *cappedWriter) Write(p []byte) (int, error) {
 	if int64(len(p)) > c.left {
-		return 0, &Error{Code: "ErrorMessageSizeExceeded", State: StateError,
+		return 0, &Error{Code: CodeMessageSizeExceeded, State: StateError,
 			Message: fmt.Sprintf("the message is larger than %s, the most this tenant accepts", FormatSize(int(c.n+c.left))),
 			Hint:    "send large files as a link, or raise the limit with --max-message-size if the tenant allows more"}
 	}

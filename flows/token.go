@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/mailgrant/mailgrant/flows/clock"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -38,6 +40,9 @@ type Token struct {
 	FromCache bool
 	// Rotated is true when a refresh stored a new refresh token.
 	Rotated bool
+	// ObtainedAt is when the grant answered, by the Env's clock; Save
+	// dates the authorization (and the refresh token's 90 days) by it.
+	ObtainedAt time.Time
 	// ServicePrincipalID is, for an app-only token, its oid claim: the
 	// object ID of the app's service principal in the tenant (Enterprise
 	// applications), which Exchange's New-ServicePrincipal needs.
@@ -142,7 +147,7 @@ func (e *Env) httpContext(ctx context.Context) context.Context {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	client.Transport = retryTransport{next: next, base: e.retryBase(), now: e.Now, timeout: client.Timeout}
+	client.Transport = retryTransport{next: next, base: e.retryBase(), clock: clock.Or(e.Clock), timeout: client.Timeout}
 	client.Timeout = 0 // per attempt instead, so Retry-After waits are not cut short
 	return context.WithValue(ctx, oauth2.HTTPClient, &client)
 }
@@ -160,9 +165,15 @@ func (e *Env) graphHost() string {
 
 // fromOAuth converts an x/oauth2 token.
 func (e *Env) fromOAuth(t *oauth2.Token) *Token {
-	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.Expiry}
+	now := e.Now()
+	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.Expiry, ObtainedAt: now}
+	// x/oauth2 dates Expiry by the system clock; expires_in dated by the
+	// Env's clock keeps the cache and the checks on one time.
+	if d, ok := expiresIn(t); ok {
+		tok.ExpiresAt = now.Add(d)
+	}
 	if tok.ExpiresAt.IsZero() {
-		tok.ExpiresAt = e.Now().Add(time.Hour)
+		tok.ExpiresAt = now.Add(time.Hour)
 	}
 	if s, ok := t.Extra("scope").(string); ok {
 		tok.Scopes = normalizeScopes(SafeText(s), e.GraphResource())
@@ -183,6 +194,29 @@ func (e *Env) fromOAuth(t *oauth2.Token) *Token {
 	}
 	return tok
 }
+
+// expiresIn is a token response's expires_in. x/oauth2 fills ExpiresIn for
+// most grants; its clientcredentials package leaves it out, so the raw
+// response's field is read then: a JSON number, or digits in a string.
+func expiresIn(t *oauth2.Token) (time.Duration, bool) {
+	secs := t.ExpiresIn
+	if secs <= 0 {
+		switch v := t.Extra("expires_in").(type) {
+		case float64:
+			secs = int64(v)
+		case string:
+			secs, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if secs <= 0 || secs > maxExpiresIn {
+		return 0, false // none, or past what time.Duration holds sensibly
+	}
+	return time.Duration(secs) * time.Second, true
+}
+
+// maxExpiresIn bounds a believable expires_in, in seconds: a year, far
+// above Entra's 24 hours.
+const maxExpiresIn = 366 * 24 * 60 * 60
 
 // Claims are the JWT claims mailgrant reads. Reading an access token is for
 // display and for app-only roles only (reference §13): Graph tokens may be
@@ -253,7 +287,7 @@ func parseEntraError(status int, body []byte) *Error {
 	e.Description = desc
 	if len(ee.Codes) > 0 {
 		n := ee.Codes[0]
-		e.Code = fmt.Sprintf("AADSTS%d", n)
+		e.Code = Code(fmt.Sprintf("AADSTS%d", n))
 		e.LookupURL = LookupURL(n)
 		if en, ok := aadsts[n]; ok {
 			e.Message, e.Hint, e.State = en.cause, en.fix, en.state
@@ -262,23 +296,23 @@ func parseEntraError(status int, body []byte) *Error {
 	}
 	if en, ok := oauthErrors[ee.Error]; ok {
 		if e.Code == "" {
-			e.Code = ee.Error
+			e.Code = Code(ee.Error)
 		}
 		e.Message, e.Hint, e.State = en.cause, en.fix, en.state
-		if desc != "" && e.Code != ee.Error {
+		if desc != "" && e.Code != Code(ee.Error) {
 			e.Message = stripAADSTS(desc) // unknown AADSTS: Microsoft's own words
 		}
 		return e
 	}
 	if e.Code == "" {
-		e.Code = ee.Error
+		e.Code = Code(ee.Error)
 	}
 	switch {
 	case e.Code == "" && desc == "":
-		e.Code = fmt.Sprintf("http-%d", status)
+		e.Code = Code(fmt.Sprintf("http-%d", status))
 		e.Message = fmt.Sprintf("Entra answered HTTP %d with no error details", status)
 	case e.Code == "":
-		e.Code = fmt.Sprintf("http-%d", status)
+		e.Code = Code(fmt.Sprintf("http-%d", status))
 		e.Message = stripAADSTS(desc)
 	case desc != "":
 		e.Message = stripAADSTS(desc)
@@ -318,11 +352,11 @@ func (e *Env) tokenError(err error) *Error {
 			status = re.Response.StatusCode
 		}
 		out := ParseEntraError(status, re.Body)
-		if strings.HasPrefix(out.Code, "http-") {
+		if strings.HasPrefix(string(out.Code), "http-") {
 			out.Message = fmt.Sprintf("%s answered HTTP %d without an Entra error", e.loginHost(), status)
 			out.Hint = "a proxy, firewall or outage may be in the way: check HTTPS_PROXY, MAILGRANT_LOGIN_HOST, and try again later"
 			if re.ErrorCode != "" {
-				out.Code = SafeText(re.ErrorCode)
+				out.Code = Code(SafeText(re.ErrorCode))
 			}
 		}
 		return out
@@ -337,7 +371,7 @@ func (e *Env) tokenError(err error) *Error {
 		return networkError(e.loginHost(), err)
 	}
 	return &Error{
-		Code: "bad-response", State: StateError, Err: err,
+		Code: CodeBadResponse, State: StateError, Err: err,
 		Message: fmt.Sprintf("the answer from %s could not be read as a token response", e.loginHost()),
 		Hint:    "a proxy or captive portal may be answering instead of Entra, or the connection broke: check HTTPS_PROXY and MAILGRANT_LOGIN_HOST, then try again",
 	}
@@ -356,7 +390,7 @@ func Refresh(ctx context.Context, env *Env, p store.Profile, refreshToken, clien
 	tok := env.fromOAuth(ot)
 	if tok.RefreshToken != "" && tok.RefreshToken != refreshToken {
 		if err := save(tok.RefreshToken); err != nil {
-			return nil, &Error{Code: "keyring", Message: "could not store the new refresh token: " + err.Error(), Hint: keyringHint(err), State: StateError, Err: err}
+			return nil, &Error{Code: CodeKeyring, Message: "could not store the new refresh token: " + err.Error(), Hint: keyringHint(err), State: StateError, Err: err}
 		}
 		tok.Rotated = true
 	}

@@ -54,10 +54,10 @@ func GetToken(ctx context.Context, env *Env, secrets Secrets, p store.Profile, o
 	if o.Lock != nil {
 		unlock, err := o.Lock.LockProfile(ctx, p.Name)
 		if ctx.Err() != nil {
-			return nil, &Error{Code: "cancelled", Message: "cancelled while waiting for another mailgrant using this profile", State: StateError, Err: ctx.Err()}
+			return nil, &Error{Code: CodeCancelled, Message: "cancelled while waiting for another mailgrant using this profile", State: StateError, Err: ctx.Err()}
 		}
 		if err != nil {
-			return nil, &Error{Code: "lock", State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
+			return nil, &Error{Code: CodeLock, State: StateError, Message: "cannot lock the profile: " + err.Error(), Hint: "check the config directory's permissions", Err: err}
 		}
 		defer unlock()
 		if o.UseCache {

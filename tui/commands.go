@@ -33,7 +33,7 @@ func loadClientSecret(secrets store.Secrets, p store.Profile) tea.Cmd {
 			err = nil
 		}
 		if err != nil {
-			err = &flows.Error{Code: "keyring", State: flows.StateError, Message: "cannot read the client secret from the keyring: " + err.Error(), Hint: "unlock the keyring, or type the secret on the details screen (esc)", Err: err}
+			err = &flows.Error{Code: flows.CodeKeyring, State: flows.StateError, Message: "cannot read the client secret from the keyring: " + err.Error(), Hint: "unlock the keyring, or type the secret on the details screen (esc)", Err: err}
 		}
 		return clientSecretLoadedMsg{Profile: p, Secret: s, Err: err}
 	}

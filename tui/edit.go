@@ -456,7 +456,7 @@ func storedGrantToken(ctx context.Context, env *flows.Env, secrets store.Secrets
 	return func() tea.Msg {
 		secret, err := secrets.Get(p.Name, store.KindClientSecret)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return editFailedMsg{Attempt: attempt, Err: &flows.Error{Code: "keyring", State: flows.StateError, Message: "cannot read the client secret from the keyring: " + err.Error(), Hint: "unlock the keyring and try again", Err: err}}
+			return editFailedMsg{Attempt: attempt, Err: &flows.Error{Code: flows.CodeKeyring, State: flows.StateError, Message: "cannot read the client secret from the keyring: " + err.Error(), Hint: "unlock the keyring and try again", Err: err}}
 		}
 		tok, err := flows.AccessToken(ctx, env, secrets, p)
 		if err != nil {

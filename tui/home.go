@@ -521,8 +521,8 @@ func errorBlock(st styles, err error, width int) string {
 	if fe.Hint != "" {
 		lines = append(lines, wrap("Hint: "+keyHint(fe.Hint), width))
 	}
-	if fe.Code != "" && fe.Code != "error" {
-		lines = append(lines, paint(st.subtle, wrap("Code: "+fe.Code, width)))
+	if fe.Code != "" && fe.Code != flows.CodeError {
+		lines = append(lines, paint(st.subtle, wrap("Code: "+string(fe.Code), width)))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -220,7 +220,7 @@ func (s rotateScreen) Update(msg tea.Msg) (rotateScreen, tea.Cmd) {
 			return s, nil
 		}
 		if msg.Err != nil && errors.Is(msg.Err, context.Canceled) {
-			msg.Err = &flows.Error{Code: "cancelled", State: flows.StateError,
+			msg.Err = &flows.Error{Code: flows.CodeCancelled, State: flows.StateError,
 				Message: "stopped waiting; nothing was switched, the profile still uses the old credential",
 				Hint:    fmt.Sprintf("the new key stays kept: once %s is uploaded, press R again to resume with the same certificate (thumbprint %s)", s.certPath, s.cert.Thumbprint())}
 		}
@@ -471,7 +471,7 @@ func (s rotateScreen) waitView() string {
 	out := wrap(line, s.width)
 	if s.lastTry != nil {
 		fe := flows.AsError(s.lastTry)
-		out += "\n" + paint(s.st.subtle, wrap("not yet: "+flows.SafeText(fe.Message)+" ("+fe.Code+")", s.width))
+		out += "\n" + paint(s.st.subtle, wrap("not yet: "+flows.SafeText(fe.Message)+" ("+string(fe.Code)+")", s.width))
 	}
 	return out
 }

@@ -32,7 +32,7 @@ func (m Model) profilesLoaded(msg profilesLoadedMsg) (tea.Model, tea.Cmd) {
 		p, ok := msg.Profiles.Get(loading)
 		if !ok {
 			return m.startFailed(&flows.Error{
-				Code: "no-profile", State: flows.StateError,
+				Code: flows.CodeNoProfile, State: flows.StateError,
 				Message: fmt.Sprintf("there is no profile named %s", loading),
 				Hint:    fmt.Sprintf("list them with %s list, or create it with %s setup --profile %s", m.deps.CommandPrefix, m.deps.CommandPrefix, loading),
 			}), nil

@@ -238,8 +238,8 @@ func stepCause(st styles, step flows.Step, width int) string {
 	if e.Hint != "" {
 		lines = append(lines, indent("Fix:   "+strings.ReplaceAll(wrap(keyHint(e.Hint), w), "\n", "\n       "), under))
 	}
-	if e.Code != "" && e.Code != "error" {
-		lines = append(lines, paint(st.subtle, indent("Code:  "+e.Code, under)))
+	if e.Code != "" && e.Code != flows.CodeError {
+		lines = append(lines, paint(st.subtle, indent("Code:  "+string(e.Code), under)))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -37,7 +37,7 @@ type StoreOffer struct {
 
 // ErrNoUsableStore is the outcome when the keyring does not work and the
 // encrypted file was declined.
-var ErrNoUsableStore = &flows.Error{Code: "no-store", State: flows.StateError,
+var ErrNoUsableStore = &flows.Error{Code: flows.CodeNoStore, State: flows.StateError,
 	Message: "no usable place to keep secrets: the OS keyring does not work and the encrypted file was declined",
 	Hint:    "fix the keyring (see above), or run with --store file"}
 

@@ -1,9 +1,9 @@
 package tui_test
 
 import (
+	"github.com/mailgrant/mailgrant/flows/clock"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,26 +39,9 @@ func osKeyring(t *testing.T, d *tui.Deps, names ...string) *store.Keyring {
 	return k
 }
 
-// clock is the sandbox's clock, moved by the test: Entra's replication of a
-// new consent (sandbox.FaultSlowConsent) waits on it.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is the sandbox's clock, moved by the test: Entra's replication
+// of a new consent (sandbox.FaultSlowConsent) waits on it.
+func newClock() *clock.Fake { return clock.NewFake(time.Now()) }
 
 // TestWizardAsksScoping: for rbac the form asks the Exchange scoping, each
 // choice saying what it means; an access policy in its DenyAccess form is
@@ -108,9 +91,9 @@ func TestWizardAsksScoping(t *testing.T) {
 
 // slowConsentWizard starts a send-as-any setup whose admin consent reaches
 // the tokens only once clk has moved 1.5 s past it, with the OS keyring.
-func slowConsentWizard(t *testing.T, clk *clock) *wizard {
+func slowConsentWizard(t *testing.T, clk *clock.Fake) *wizard {
 	t.Helper()
-	w := startWizardOn(t, sandbox.Options{Faults: []string{sandbox.FaultSlowConsent}, Now: clk.Now}, func(d *tui.Deps, _ *sandbox.Server) {
+	w := startWizardOn(t, sandbox.Options{Faults: []string{sandbox.FaultSlowConsent}, Clock: clk}, func(d *tui.Deps, _ *sandbox.Server) {
 		d.Start = tui.StartSetup
 		daemonApp(d)
 		osKeyring(t, d, "mailer")
@@ -165,7 +148,7 @@ func TestWizardConsentArrives(t *testing.T) {
 	clk := newClock()
 	w := slowConsentWizard(t, clk)
 	w.waitFor(t, "Entra can take a few minutes", "left")
-	clk.advance(sandbox.SlowConsentDelay)
+	clk.Advance(sandbox.SlowConsentDelay)
 	w.waitFor(t, "token mailer")
 	out, screen := w.finish(t, tea.KeyEnter)
 	if !out.Completed || out.Err != nil {

@@ -71,7 +71,7 @@ func alertProblems(results []*flows.Status, ps *store.Profiles, now time.Time, p
 			if st.Error != nil {
 				problem += ": " + st.Error.Message
 				if st.Error.Code != "" {
-					problem += " (" + st.Error.Code + ")"
+					problem += " (" + string(st.Error.Code) + ")"
 				}
 				if st.Error.Hint != "" {
 					// The check has already put the flags in force into
@@ -136,13 +136,14 @@ func sendStatusAlert(ctx context.Context, a *app, o *statusOptions, results []*f
 		fmt.Fprintf(a.io.err, "mailgrant: no alert sent to %s: %v\n", o.alertTo, err)
 		return
 	}
-	problems := alertProblems(results, ps, time.Now(), a.commandPrefix())
+	now := a.env.Now()
+	problems := alertProblems(results, ps, now, a.commandPrefix())
 	if len(problems) == 0 {
 		return
 	}
 	var failures []string
 	for _, p := range alertSenders(o.alertProfile, results, ps) {
-		m := alertMessage(problems, o.alertTo, p, a.commandPrefix())
+		m := alertMessage(problems, o.alertTo, p, a.commandPrefix(), now)
 		if !p.Scenario.Delegated() {
 			m.From = p.Account
 		}
@@ -186,14 +187,14 @@ func alertSenders(preferred string, results []*flows.Status, ps *store.Profiles)
 	return out
 }
 
-// alertMessage is the summary mail.
-func alertMessage(problems []alertProblem, to string, via store.Profile, prefix string) flows.Message {
+// alertMessage is the summary mail of a check made at checked.
+func alertMessage(problems []alertProblem, to string, via store.Profile, prefix string, checked time.Time) flows.Message {
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "this machine"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "mailgrant on %s found %d problem(s) with its authorizations (checked %s):\n", host, len(problems), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "mailgrant on %s found %d problem(s) with its authorizations (checked %s):\n", host, len(problems), checked.UTC().Format("2006-01-02 15:04 UTC"))
 	for i, p := range problems {
 		fmt.Fprintf(&b, "\n%d. %s: %s\n   Fix: %s\n", i+1, p.Profile, oneLine(p.Problem), oneLine(p.Fix))
 	}

@@ -27,7 +27,7 @@ func mailboxesJSON(t *testing.T, out string) map[string]flows.MailboxResult {
 		if len(m) != 4 {
 			t.Errorf("want exactly mailbox, verdict, code, message: %v", m)
 		}
-		got[m["mailbox"]] = flows.MailboxResult{Mailbox: m["mailbox"], Verdict: flows.Verdict(m["verdict"]), Code: m["code"], Message: m["message"]}
+		got[m["mailbox"]] = flows.MailboxResult{Mailbox: m["mailbox"], Verdict: flows.Verdict(m["verdict"]), Code: flows.Code(m["code"]), Message: m["message"]}
 	}
 	return got
 }

@@ -117,7 +117,7 @@ func (a *app) logSent(p store.Profile, m flows.Message, err error) {
 			n = s.Recipients()
 		}
 	}
-	if lerr := flows.LogSent(a.dir, flows.SentRecordFor(p, from, n, size, "send", nil, err)); lerr != nil {
+	if lerr := flows.LogSent(a.dir, flows.SentRecordFor(a.env.Now(), p, from, n, size, "send", nil, err)); lerr != nil {
 		fmt.Fprintf(a.io.err, "! The sent-mail log was not written: %v\n", lerr)
 	}
 }

@@ -90,14 +90,11 @@ func reportError(w io.Writer, err error) int {
 	var ie *flows.InputError
 	var ue *usageError
 	var ce *store.CorruptError
-	var fe *flows.Error
 	switch {
 	case errors.As(err, &ie), errors.As(err, &ue), errors.As(err, &ce),
 		errors.Is(err, store.ErrWrongPassphrase), errors.Is(err, store.ErrNoPassphrase), errors.Is(err, store.ErrPassphraseFileRefused):
 		return exitUsage
-	case errors.As(err, &fe) && fe.Code == "cancelled":
-		return exitCancelled
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, flows.ErrCancelled), errors.Is(err, context.Canceled):
 		return exitCancelled
 	}
 	return exitFailure
@@ -115,7 +112,7 @@ func printError(w io.Writer, err error) {
 			fmt.Fprintf(w, "  hint: %s\n", ie.Hint)
 		}
 	case errors.As(err, &fe):
-		if fe.Code != "" && fe.Code != "cancelled" {
+		if fe.Code != "" && fe.Code != flows.CodeCancelled {
 			fmt.Fprintf(w, "mailgrant: %s (%s)\n", fe.Message, fe.Code)
 		} else {
 			fmt.Fprintf(w, "mailgrant: %s\n", fe.Message)

@@ -341,7 +341,7 @@ func queueRunRun(ctx context.Context, o *queueOptions) error {
 	}
 	defer a.close()
 	d, err := relay.NewDelivery(relay.Options{
-		Spool: dir, Sender: a.relaySender(), PerMailboxRate: o.perMailboxRate, Concurrency: o.concurrency,
+		Spool: dir, Clock: a.env.Clock, Sender: a.relaySender(), PerMailboxRate: o.perMailboxRate, Concurrency: o.concurrency,
 		MaxQueueAge: o.maxQueueAge, BounceTo: o.bounceTo, ExactlyOnce: o.exactlyOnce,
 		Logger: slog.New(slog.NewTextHandler(o.io.err, nil)),
 	})

@@ -366,7 +366,7 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 		}
 		cfg.TLS = relay.TLSConfig(cert)
 	case o.tlsSelfSigned:
-		cert, made, err := relay.SelfSigned(filepath.Join(a.dir, "relay-tls"), c.tlsHosts, time.Now())
+		cert, made, err := relay.SelfSigned(filepath.Join(a.dir, "relay-tls"), c.tlsHosts, a.env.Now())
 		if err != nil {
 			return err
 		}
@@ -384,6 +384,7 @@ func relayRun(ctx context.Context, o *relayOptions) error {
 	}
 	dopts := relay.Options{
 		Spool: c.spoolDir,
+		Clock: a.env.Clock,
 		Sender: &relay.GraphSender{
 			LogDir: a.dir,
 			Env:    a.env,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -170,7 +171,7 @@ func (a *app) rotateCertificate(ctx context.Context, o *rotateOptions, secrets s
 	})
 	if err != nil {
 		fe := *flows.AsError(err)
-		if fe.Code != "cancelled" {
+		if !errors.Is(err, flows.ErrCancelled) {
 			fe.Hint = fmt.Sprintf("upload %s (thumbprint %s) to the app registration, then run %s rotate %s again: it resumes with the same key", out, c.Thumbprint(), a.commandPrefix(), p.Name)
 		}
 		return &fe

@@ -489,7 +489,7 @@ func sendRun(ctx context.Context, o *sendOptions) error {
 		if from == "" {
 			from = p.Account // the signed-in user (/me), or the app-only profile's mailbox
 		}
-		if lerr := flows.LogSent(a.dir, flows.SentRecordFor(p, from, g.recipients, g.size, "send", res, err)); lerr != nil {
+		if lerr := flows.LogSent(a.dir, flows.SentRecordFor(a.env.Now(), p, from, g.recipients, g.size, "send", res, err)); lerr != nil {
 			fmt.Fprintf(a.io.err, "! The sent-mail log was not written: %v\n", lerr)
 		}
 	}
@@ -609,7 +609,7 @@ func sendToken(ctx context.Context, a *app, p store.Profile) (*flows.Token, erro
 	}
 	if tok.Rotated {
 		// A failure here must not keep the message from going out.
-		_ = flows.RecordRotation(a.dir, p.Name, time.Now())
+		_ = flows.RecordRotation(a.dir, p.Name, a.env.Now())
 	}
 	return tok, nil
 }

@@ -154,7 +154,7 @@ func sendmailRun(ctx context.Context, s *streams, o *sendmailOptions) (int, stri
 		return code, reason
 	}
 	sender := qualified(o.sender)
-	if code, reason := completeHeader(sub.Header, p, sender, o.fullName, time.Now()); code != 0 {
+	if code, reason := completeHeader(sub.Header, p, sender, o.fullName, a.env.Now()); code != 0 {
 		return code, reason
 	}
 	from, _ := sub.Header.Addresses("From")
@@ -190,7 +190,7 @@ func sendmailRun(ctx context.Context, s *streams, o *sendmailOptions) (int, stri
 	}
 	// The sent-mail log is a record, not a condition of sending: a failure
 	// to write it never changes the exit status.
-	_ = flows.LogSent(a.dir, flows.SentRecordFor(p, env.From, len(rcpts), size, "sendmail", res, err))
+	_ = flows.LogSent(a.dir, flows.SentRecordFor(a.env.Now(), p, env.From, len(rcpts), size, "sendmail", res, err))
 	if err == nil {
 		return exSendmailOK, ""
 	}
@@ -252,8 +252,8 @@ func describe(a *app, p store.Profile, err error) string {
 	}
 	fe := flows.AsError(withProfile(err, p.Name))
 	out := fe.Message
-	if fe.Code != "" && fe.Code != "error" {
-		out += " (" + fe.Code + ")"
+	if fe.Code != "" && fe.Code != flows.CodeError {
+		out += " (" + string(fe.Code) + ")"
 	}
 	if fe.Hint != "" {
 		out += "; " + withPrefix(fe.Hint, a.commandPrefix())

@@ -168,7 +168,7 @@ func writeStatusTable(w io.Writer, results []*flows.Status, none bool, prefix st
 		}
 		code := ""
 		if st.Error.Code != "" {
-			code = " (" + st.Error.Code + ")"
+			code = " (" + string(st.Error.Code) + ")"
 		}
 		fmt.Fprintf(w, "\n%s: %s%s\n", st.Name, st.Error.Message, code)
 		if st.Error.Hint != "" {

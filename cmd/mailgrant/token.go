@@ -71,7 +71,7 @@ func tokenRun(ctx context.Context, o *tokenOptions) error {
 	if tok.Rotated {
 		// Remember when the refresh token rotated; a failure here must not
 		// keep the script from its token.
-		_ = flows.RecordRotation(a.dir, p.Name, time.Now())
+		_ = flows.RecordRotation(a.dir, p.Name, a.env.Now())
 	}
 	if o.json {
 		out := struct {

@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/mailgrant/mailgrant/flows/clock"
 )
 
 // The users file holds the relay's SMTP accounts, one a line:
@@ -348,8 +350,9 @@ type Lockout struct {
 	Delay time.Duration
 	// MaxDelay caps the wait; 0 means 8 s.
 	MaxDelay time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time source of the failure window and lockouts; nil
+	// means the system clock.
+	Clock clock.Clock
 
 	mu    sync.Mutex
 	state map[string]*lockState
@@ -360,12 +363,7 @@ type lockState struct {
 	locked time.Time // until
 }
 
-func (l *Lockout) now() time.Time {
-	if l.Now != nil {
-		return l.Now()
-	}
-	return time.Now()
-}
+func (l *Lockout) now() time.Time { return clock.Or(l.Clock).Now() }
 
 func (l *Lockout) defaults() (int, time.Duration, time.Duration, time.Duration, time.Duration) {
 	n, w, lf, d, md := l.Failures, l.Window, l.LockFor, l.Delay, l.MaxDelay

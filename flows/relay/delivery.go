@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/clock"
 	"github.com/mailgrant/mailgrant/store/spool"
 )
 
@@ -38,13 +39,6 @@ type Sender interface {
 	// DeleteDraft deletes a recorded draft that will not be sent; one
 	// already gone is not an error.
 	DeleteDraft(ctx context.Context, profile, mailbox, draftID string) error
-}
-
-// Clock is the time source of the queue; tests use a fake one.
-type Clock interface {
-	Now() time.Time
-	// After is time.After.
-	After(d time.Duration) <-chan time.Time
 }
 
 // Options configure a Delivery. Zero values are the defaults named.
@@ -77,8 +71,10 @@ type Options struct {
 	// Hostname names this relay in bounces (Reporting-MTA); "" means
 	// os.Hostname.
 	Hostname string
-	// Clock is the time source; nil means the system clock.
-	Clock Clock
+	// Clock is the time source of attempts, backoff and queue age; nil
+	// means the system clock. The relay command passes its Env's, so the
+	// queue and the Graph calls keep one time.
+	Clock clock.Clock
 	// Logger gets one line per message event; nil discards.
 	Logger *slog.Logger
 	// Registerer registers the metrics; nil registers none.
@@ -107,17 +103,11 @@ const (
 	attemptTimeout = 10 * time.Minute
 )
 
-// systemClock is the real time.
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Delivery is the queue: Submit spools, Run delivers. It implements Queue.
 type Delivery struct {
 	o     Options
 	sp    *spool.Spool
-	clock Clock
+	clock clock.Clock
 	log   *slog.Logger
 	m     *metrics
 	host  string
@@ -191,9 +181,7 @@ func NewDelivery(o Options) (*Delivery, error) {
 	if o.RetryBase == 0 {
 		o.RetryBase = DefaultRetryBase
 	}
-	if o.Clock == nil {
-		o.Clock = systemClock{}
-	}
+	o.Clock = clock.Or(o.Clock)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -300,7 +288,7 @@ func Enqueue(spoolDir string, s Submission) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	m, err := accept(sp, s, time.Now())
+	m, err := accept(sp, s, time.Now()) // no queue here: the system clock, as the spool's files
 	return m.ID, err
 }
 
@@ -593,7 +581,7 @@ func earliest(a, b time.Time) time.Time {
 // another process). It also finishes what a crash interrupted: moving a
 // message to failed/, and its bounce (bounceOwed).
 func (d *Delivery) rescan() error {
-	listed := time.Now()
+	listed := time.Now() // ordered against item.added, both wall clock
 	metas, err := d.sp.Queued()
 	if metas == nil && err != nil {
 		return err
@@ -1014,14 +1002,14 @@ func describe(err error) string {
 func errCode(err error) string {
 	var fe *flows.Error
 	if errors.As(err, &fe) {
-		return fe.Code
+		return string(fe.Code)
 	}
 	var ie *flows.InputError
 	if errors.As(err, &ie) {
-		return "bad-input"
+		return string(flows.CodeBadInput)
 	}
 	if err != nil {
-		return "error"
+		return string(flows.CodeError)
 	}
 	return ""
 }

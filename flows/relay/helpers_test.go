@@ -9,56 +9,14 @@ import (
 	"time"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/clock"
 )
 
-// fakeClock is a Clock that moves only when the test says so.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-}
-
-type fakeWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
+// fakeClock is the relay tests' clock: it moves only when the test says so.
+type fakeClock = clock.Fake
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, fakeWaiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(c.now) {
-			w.ch <- c.now
-			continue
-		}
-		kept = append(kept, w)
-	}
-	c.waiters = kept
+	return clock.NewFake(time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC))
 }
 
 // call is one Deliver (or SendDraft) the fake sender saw.
@@ -73,7 +31,7 @@ type call struct {
 
 // fakeSender records deliveries; result decides each one's fate.
 type fakeSender struct {
-	clock  Clock
+	clock  clock.Clock
 	result func(c call, o flows.DeliverOptions) error
 	calls  chan call
 
@@ -85,7 +43,7 @@ type fakeSender struct {
 	onDelete     func(draftID string)
 }
 
-func newFakeSender(clock Clock) *fakeSender {
+func newFakeSender(clock clock.Clock) *fakeSender {
 	return &fakeSender{clock: clock, calls: make(chan call, 1000), drafts: map[string]bool{}}
 }
 

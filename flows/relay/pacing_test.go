@@ -140,7 +140,7 @@ func TestDeliveryConcurrencyPerMailbox(t *testing.T) {
 // minute) the sandbox throttles the 31st message.
 func TestPacingKeepsUnderExchangeLimit(t *testing.T) {
 	clock := newFakeClock()
-	r := newRig(t, sandbox.Options{Now: clock.Now})
+	r := newRig(t, sandbox.Options{Clock: clock})
 	d := r.delivery(t, Options{Clock: clock})
 	const n = 45
 	for i := 0; i < n; i++ {

@@ -89,7 +89,7 @@ func (g *GraphSender) Deliver(ctx context.Context, profile string, msg io.Reader
 	res, err := flows.Deliver(ctx, g.Env, p, tok, msg, size, e, o)
 	g.drop(profile, err)
 	if g.LogDir != "" && flows.Classify(err) != flows.OutcomeTemporary {
-		_ = flows.LogSent(g.LogDir, flows.SentRecordFor(p, e.From, len(e.Recipients), size, "relay", res, err))
+		_ = flows.LogSent(g.LogDir, flows.SentRecordFor(g.Env.Now(), p, e.From, len(e.Recipients), size, "relay", res, err))
 	}
 	return res, err
 }

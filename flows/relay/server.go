@@ -619,7 +619,8 @@ func (ss *session) Data(r io.Reader) error {
 }
 
 // backlogFor is how long a sender's replies skip the wait after a wait
-// ended with no attempt.
+// ended with no attempt. It paces one SMTP connection's replies, so it is on
+// the system clock like the connection deadlines, not the queue's Clock.
 const backlogFor = 30 * time.Second
 
 // replyWait is how long DATA waits for the first attempt for sender.
@@ -759,7 +760,7 @@ func graphText(err error) string {
 			msg = fe.Message
 		}
 		if fe.Code != "" {
-			return fe.Code + ": " + msg
+			return string(fe.Code) + ": " + msg
 		}
 		return msg
 	case errors.As(err, &ie):

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mailgrant/mailgrant/flows"
+	"github.com/mailgrant/mailgrant/flows/clock"
 	"github.com/mailgrant/mailgrant/store"
 )
 
@@ -168,8 +169,8 @@ func FuzzParseUsers(f *testing.F) {
 }
 
 func TestLockout(t *testing.T) {
-	now := time.Unix(1_000_000, 0)
-	l := &Lockout{Failures: 3, Window: time.Minute, LockFor: 10 * time.Minute, Delay: 100 * time.Millisecond, MaxDelay: time.Second, Now: func() time.Time { return now }}
+	now := clock.NewFake(time.Unix(1_000_000, 0))
+	l := &Lockout{Failures: 3, Window: time.Minute, LockFor: 10 * time.Minute, Delay: 100 * time.Millisecond, MaxDelay: time.Second, Clock: now}
 	if d := l.Fail("10.0.0.1"); d != 100*time.Millisecond {
 		t.Errorf("first delay %s", d)
 	}
@@ -186,7 +187,7 @@ func TestLockout(t *testing.T) {
 	if _, locked := l.Locked("10.0.0.2"); locked {
 		t.Fatal("another address is locked")
 	}
-	now = now.Add(11 * time.Minute)
+	now.Advance(11 * time.Minute)
 	if _, locked := l.Locked("10.0.0.1"); locked {
 		t.Fatal("still locked after LockFor")
 	}

@@ -105,7 +105,7 @@ func TestDeviceCode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// Given a device code
 			clock := newClock()
-			s := startServer(t, Options{Now: clock.Now, DeviceInterval: 1, Faults: tt.faults})
+			s := startServer(t, Options{Clock: clock, DeviceInterval: 1, Faults: tt.faults})
 			d := startDevice(t, s, tt.tenant, tt.app, mailScope)
 			dc := d["device_code"].(string)
 			// When the user has not acted yet, polling is pending
@@ -151,7 +151,7 @@ func TestDeviceCode(t *testing.T) {
 	})
 	t.Run("the device login pages approve", func(t *testing.T) {
 		clock := newClock()
-		s := startServer(t, Options{Now: clock.Now, DeviceInterval: 1})
+		s := startServer(t, Options{Clock: clock, DeviceInterval: 1})
 		d := startDevice(t, s, "organizations", PublicApp, mailScope)
 		code := d["user_code"].(string)
 		// Given the code page

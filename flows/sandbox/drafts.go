@@ -71,8 +71,8 @@ func (s *Server) messageTarget(c accessClaims, target string) (User, *graphError
 	}
 	mailbox, ge := resolveTarget(c, target)
 	if ge != nil {
-		if ge.Code == "Request_ResourceNotFound" {
-			ge = gerr(http.StatusNotFound, "ErrorInvalidUser", "The requested user '%s' is invalid.", safeText(target))
+		if ge.Code == codeUserNotFound {
+			ge = gerr(http.StatusNotFound, codeInvalidUser, "The requested user '%s' is invalid.", safeText(target))
 		}
 		return User{}, ge
 	}

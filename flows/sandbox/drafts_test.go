@@ -44,7 +44,7 @@ const rwScope = mailScope + " https://graph.microsoft.com/Mail.ReadWrite"
 func TestDraftsAndUploadSessions(t *testing.T) {
 	dir := t.TempDir()
 	clock := newClock()
-	s := startServer(t, Options{StateDir: dir, Now: clock.Now})
+	s := startServer(t, Options{StateDir: dir, Clock: clock})
 	plain := delegatedToken(t, s, "organizations", PublicApp, AdeleVance.UPN, mailScope)["access_token"].(string)
 	rw := delegatedToken(t, s, "organizations", PublicApp, AdeleVance.UPN, rwScope)["access_token"].(string)
 	mime := base64.StdEncoding.EncodeToString([]byte("From: " + AdeleVance.UPN + "\r\nTo: " + MeganBowen.UPN + "\r\nBcc: " + AlexWilber.UPN + "\r\nSubject: big\r\n\r\nsee attached\r\n"))
@@ -135,7 +135,7 @@ func TestDraftsAndUploadSessions(t *testing.T) {
 // requests in flight on one mailbox.
 func TestMailboxLimits(t *testing.T) {
 	clock := newClock()
-	s := startServer(t, Options{Now: clock.Now, MailboxSendsPerMinute: 3})
+	s := startServer(t, Options{Clock: clock, MailboxSendsPerMinute: 3})
 	tok := delegatedToken(t, s, "organizations", PublicApp, AdeleVance.UPN, mailScope)["access_token"].(string)
 	send := func() response {
 		return graphReq(t, "POST", s.URL()+"/v1.0/me/sendMail", tok, "application/json", jsonMail(MeganBowen.UPN, ""))
@@ -199,7 +199,7 @@ func TestMailboxLimits(t *testing.T) {
 // send is not an upload.
 func TestMessageSizeAndUploadLimits(t *testing.T) {
 	clock := newClock()
-	s := startServer(t, Options{Now: clock.Now, MaxMessageBytes: 20000, MailboxUploadBytes: 30000})
+	s := startServer(t, Options{Clock: clock, MaxMessageBytes: 20000, MailboxUploadBytes: 30000})
 	rw := delegatedToken(t, s, "organizations", PublicApp, AdeleVance.UPN, rwScope)["access_token"].(string)
 	mime := base64.StdEncoding.EncodeToString([]byte("From: " + AdeleVance.UPN + "\r\nTo: " + MeganBowen.UPN + "\r\nSubject: big\r\n\r\nsee attached\r\n"))
 	draftWithFile := func(size int) (msgURL string, put func(rng string, chunk []byte) response) {

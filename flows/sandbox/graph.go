@@ -85,6 +85,14 @@ type graphError struct {
 	Message string
 }
 
+// Graph's codes for an unknown user: the directory's, and Exchange's when
+// the user was named as a mailbox. The sandbox answers with the latter where
+// Graph does.
+const (
+	codeUserNotFound = "Request_ResourceNotFound"
+	codeInvalidUser  = "ErrorInvalidUser"
+)
+
 func gerr(status int, code, format string, args ...any) *graphError {
 	return &graphError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
@@ -276,7 +284,7 @@ func resolveTarget(c accessClaims, target string) (User, *graphError) {
 		}
 		u, ok := userByName(c.Oid)
 		if !ok {
-			return User{}, gerr(http.StatusNotFound, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried reference-property objects are not present.", c.Oid)
+			return User{}, gerr(http.StatusNotFound, codeUserNotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", c.Oid)
 		}
 		return u, nil
 	}
@@ -288,7 +296,7 @@ func resolveTarget(c accessClaims, target string) (User, *graphError) {
 		ok = false
 	}
 	if !ok {
-		return User{}, gerr(http.StatusNotFound, "Request_ResourceNotFound", "Resource '%s' does not exist or one of its queried reference-property objects are not present.", safeText(target))
+		return User{}, gerr(http.StatusNotFound, codeUserNotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", safeText(target))
 	}
 	return u, nil
 }
@@ -339,8 +347,8 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, c accessClaims
 	}
 	mailbox, ge := resolveTarget(c, target)
 	if ge != nil {
-		if ge.Code == "Request_ResourceNotFound" {
-			ge = gerr(http.StatusNotFound, "ErrorInvalidUser", "The requested user '%s' is invalid.", safeText(target))
+		if ge.Code == codeUserNotFound {
+			ge = gerr(http.StatusNotFound, codeInvalidUser, "The requested user '%s' is invalid.", safeText(target))
 		}
 		s.writeGraphError(w, r, ge)
 		return

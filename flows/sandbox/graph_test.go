@@ -35,7 +35,7 @@ const mimeMail = "From: Adele Vance <adele.vance@mailgrant-sandbox.onmicrosoft.c
 
 func TestGraph(t *testing.T) {
 	clock := newClock()
-	s := startServer(t, Options{Now: clock.Now})
+	s := startServer(t, Options{Clock: clock})
 	if err := s.GrantAdminConsent(DaemonApp.ClientID); err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +49,8 @@ func TestGraph(t *testing.T) {
 	daemon := appToken(t, s, DaemonApp)
 	rbac := appToken(t, s, RBACApp)
 	// Expired: issued by a server whose clock is two hours behind.
-	past := &testClock{t: clock.Now().Add(-2 * time.Hour)}
-	expired := appToken(t, startServer(t, Options{Now: past.Now}), DaemonApp)
+	past := newClockAt(clock.Now().Add(-2 * time.Hour))
+	expired := appToken(t, startServer(t, Options{Clock: past}), DaemonApp)
 	forged := adele[:strings.LastIndex(adele, ".")+1] + "AAAA"
 
 	tests := []struct {

@@ -11,30 +11,20 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailgrant/mailgrant/flows/clock"
 )
 
-// testClock is a settable clock for Options.Now.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// testClock is the sandbox tests' settable clock.
+type testClock = clock.Fake
 
-func newClock() *testClock { return &testClock{t: time.Now()} }
+// newClock is a settable clock for Options.Clock, at the real time.
+func newClock() *testClock { return newClockAt(time.Now()) }
 
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClockAt is a settable clock for Options.Clock, at at.
+func newClockAt(at time.Time) *testClock { return clock.NewFake(at) }
 
 // startServer starts a sandbox on loopback for the test.
 func startServer(t *testing.T, opts Options) *Server {

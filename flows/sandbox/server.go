@@ -17,7 +17,8 @@
 //	os.Setenv("MAILGRANT_LOGIN_HOST", srv.URL())
 //	os.Setenv("MAILGRANT_GRAPH_HOST", srv.URL())
 //
-// The package imports no other package of mailgrant.
+// The package imports no other package of mailgrant but the leaf
+// flows/clock, the time source it shares with the code under test.
 package sandbox
 
 import (
@@ -32,6 +33,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailgrant/mailgrant/flows/clock"
 )
 
 // Options configure a sandbox Server. The zero value is a working tenant
@@ -44,8 +47,10 @@ type Options struct {
 	// consents, uploaded certificates, revocations) in StateDir/StateFile so
 	// that separate processes see the same tenant. "" keeps it in memory.
 	StateDir string
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the tenant's clock (token lifetimes, device-code expiry,
+	// per-minute limits); nil means the system clock. A test that gives
+	// mailgrant's Env the same clock moves both at once.
+	Clock clock.Clock
 	// DeviceInterval is the polling interval, in seconds, that the device
 	// code endpoint returns; 0 means 5.
 	DeviceInterval int
@@ -206,10 +211,7 @@ func (s *Server) RequestCount(pathPrefix string) int {
 
 // now reads the configured clock.
 func (s *Server) now() time.Time {
-	if s.opts.Now != nil {
-		return s.opts.Now()
-	}
-	return time.Now()
+	return clock.Or(s.opts.Clock).Now()
 }
 
 // baseURL is the URL pages and discovery point at: URL() if set, else the

@@ -22,7 +22,7 @@ import (
 func TestRefreshToken(t *testing.T) {
 	clock := newClock()
 	dir := t.TempDir()
-	s := startServer(t, Options{Now: clock.Now, StateDir: dir})
+	s := startServer(t, Options{Clock: clock, StateDir: dir})
 	first := delegatedToken(t, s, "organizations", PublicApp, AdeleVance.UPN, mailScope)
 	rt1 := first["refresh_token"].(string)
 	refresh := func(srv *Server, tenant string, app App, rt string, extra url.Values) response {
@@ -54,7 +54,7 @@ func TestRefreshToken(t *testing.T) {
 		}
 	})
 	t.Run("a second server (another process) accepts the token", func(t *testing.T) {
-		other := startServer(t, Options{Now: clock.Now, StateDir: dir})
+		other := startServer(t, Options{Clock: clock, StateDir: dir})
 		r := refresh(other, TenantID, PublicApp, rt1, nil)
 		if r.Status != http.StatusOK {
 			t.Fatalf("status %d\n%s", r.Status, r.Body)
@@ -109,7 +109,7 @@ func TestRefreshToken(t *testing.T) {
 		}
 		clock.Advance(time.Second)
 		wantOAuthError(t, refresh(s, "organizations", PublicApp, before, nil), 400, "invalid_grant", 50173)
-		other := startServer(t, Options{Now: clock.Now, StateDir: dir})
+		other := startServer(t, Options{Clock: clock, StateDir: dir})
 		wantOAuthError(t, refresh(other, "organizations", PublicApp, before, nil), 400, "invalid_grant", 50173)
 		after := delegatedToken(t, s, "organizations", PublicApp, AlexWilber.UPN, mailScope)["refresh_token"].(string)
 		if r := refresh(s, "organizations", PublicApp, after, nil); r.Status != http.StatusOK {
@@ -186,8 +186,8 @@ func TestClientCredentials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &testClock{t: clock.Now().Add(tt.advance)}
-			s := startServer(t, Options{Faults: tt.faults, Now: c.Now})
+			c := newClockAt(clock.Now().Add(tt.advance))
+			s := startServer(t, Options{Faults: tt.faults, Clock: c})
 			if tt.consent {
 				if err := s.GrantAdminConsent(DaemonApp.ClientID); err != nil {
 					t.Fatal(err)
