@@ -37,7 +37,7 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd(&streams{in: stdin, out: stdout, err: stderr})
+	root := newRootCmd(&streams{in: stdin, out: stdout, err: stderr}, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	return reportError(stderr, err)
