@@ -44,9 +44,19 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 	if overSSH() {
 		pre.DeviceCode = true
 	}
+	// The list (or the chooser) is drawn in the first frame when the file is
+	// read before the screens start; a file that cannot be read is left to
+	// the wizard, which says why.
+	var profiles *store.Profiles
+	if start == tui.StartHome {
+		if ps, err := store.LoadProfiles(a.dir); err == nil {
+			profiles = ps
+		}
+	}
 	a.screensOwnTerminal(true)
 	defer a.screensOwnTerminal(false)
 	out, err := tui.Run(ctx, tui.Deps{
+		Profiles:      profiles,
 		Store:         a.storeOffer(start),
 		OverSSH:       overSSH(),
 		Env:           a.env,
