@@ -109,3 +109,12 @@ func dbusEscape(s string) string {
 	}
 	return b.String()
 }
+
+// WarmKeyring starts connecting to the D-Bus session bus in the background,
+// so that the first keyring call finds the connection made: `mailgrant
+// token` overlaps the bus handshake with reading its profile. It checks the
+// bus as every keyring call does (no dbus-launch); a failure is left for
+// that call to report.
+func WarmKeyring() {
+	go func() { _ = sessionBusCheck() }()
+}

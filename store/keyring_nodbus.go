@@ -5,3 +5,6 @@ package store
 // sessionBusCheck has nothing to check where the keyring is not reached over
 // D-Bus (macOS, Windows).
 func sessionBusCheck() error { return nil }
+
+// WarmKeyring does nothing where the keyring is not reached over D-Bus.
+func WarmKeyring() {}

@@ -60,6 +60,11 @@ type Deps struct {
 	// Store, when set, is the keyring check run after the first frame and
 	// the encrypted file offered when the keyring does not work.
 	Store *StoreOffer
+	// Profiles, when set with StartHome, is profiles.json as cmd read it
+	// just before the wizard starts: the first frame then shows the list or
+	// the chooser, instead of waiting for a command to read the file (the
+	// frame it misses is one tick, 17 ms, later). Nil: Init reads the file.
+	Profiles *store.Profiles
 	// UploadCertificate registers a new certificate with the app, as an
 	// admin would upload it in the portal. Only the sandbox can (cmd passes
 	// its server's); nil elsewhere, and the done screen says where to upload.
@@ -264,6 +269,10 @@ func New(ctx context.Context, d Deps) Model {
 			m.appAuth = m.appAuth.loading(d.Prefill.Profile)
 		}
 	}
+	if d.Profiles != nil && d.Start == StartHome {
+		next, _ := m.profilesLoaded(profilesLoadedMsg{Profiles: d.Profiles}) // at home it returns no command
+		m = next.(Model)
+	}
 	m.setSize(m.width, m.height)
 	return m
 }
@@ -298,6 +307,9 @@ func (m Model) Init() tea.Cmd {
 		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.authorize.spinner.Tick, m.storeCheck.probe())
 	case m.step == stepAppAuth && m.appAuth.loadingName != "":
 		return tea.Batch(loadProfiles(m.deps.ConfigDir), m.appAuth.spinner.Tick, m.storeCheck.probe())
+	}
+	if m.deps.Profiles != nil && m.deps.Start == StartHome {
+		return m.storeCheck.probe() // New applied them
 	}
 	return tea.Batch(loadProfiles(m.deps.ConfigDir), m.storeCheck.probe())
 }

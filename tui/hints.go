@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Inside the wizard a hint names the key that does it, not a command to
@@ -13,8 +14,11 @@ import (
 // into the keys of the screens that show them (r, c, p, d).
 
 // commandInHint matches a mailgrant command with its global flags and a
-// profile name.
-var commandInHint = regexp.MustCompile(`mailgrant(?: --[a-z-]+(?: (?:'[^']*'|[^-\s][^\s]*))?)* (reauth|status|rbac-script) [^\s;,)]+`)
+// profile name. It is compiled on first use, not at start: every mailgrant
+// command links tui, and `mailgrant token` should not pay for it (issue 11).
+var commandInHint = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`mailgrant(?: --[a-z-]+(?: (?:'[^']*'|[^-\s][^\s]*))?)* (reauth|status|rbac-script) [^\s;,)]+`)
+})
 
 // keyPhrases are what each command becomes.
 var keyPhrases = map[string]string{
@@ -25,8 +29,9 @@ var keyPhrases = map[string]string{
 
 // keyHint rewrites the commands and flags a hint names into keys.
 func keyHint(hint string) string {
-	hint = commandInHint.ReplaceAllStringFunc(hint, func(m string) string {
-		return keyPhrases[commandInHint.FindStringSubmatch(m)[1]]
+	re := commandInHint()
+	hint = re.ReplaceAllStringFunc(hint, func(m string) string {
+		return keyPhrases[re.FindStringSubmatch(m)[1]]
 	})
 	r := strings.NewReplacer(
 		"or use --device-code", "or press d for a device code",

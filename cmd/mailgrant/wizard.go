@@ -61,7 +61,17 @@ func runWizard(ctx context.Context, a *app, start tui.Start, pre tui.Prefill) er
 // wizardDeps is what the wizard gets from this run of mailgrant: its
 // stores, Env, browser, the flags in force (CommandPrefix) and the prefill.
 func (a *app) wizardDeps(start tui.Start, pre tui.Prefill) tui.Deps {
+	// The list (or the chooser) is drawn in the first frame when the file is
+	// read before the screens start; a file that cannot be read is left to
+	// the wizard, which says why.
+	var profiles *store.Profiles
+	if start == tui.StartHome {
+		if ps, err := store.LoadProfiles(a.dir); err == nil {
+			profiles = ps
+		}
+	}
 	return tui.Deps{
+		Profiles:      profiles,
 		Store:         a.storeOffer(start),
 		OverSSH:       overSSH(),
 		Env:           a.env,
