@@ -97,7 +97,7 @@ func (m Model) lossWords() string { return m.wouldLose() }
 func (m Model) typing() bool {
 	switch m.step {
 	case stepDetails:
-		return m.details.focus != fieldCredential
+		return !isChoice(m.details.focus)
 	case stepRBAC:
 		return m.rbac.asking
 	case stepStatus:
