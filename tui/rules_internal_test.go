@@ -25,7 +25,10 @@ func TestCheckAllProfilesIsBounded(t *testing.T) {
 	n := 2 * limit
 	var list []store.Profile
 	for i := range n {
-		list = append(list, store.Profile{Name: fmt.Sprintf("p%02d", i)})
+		// One mailbox each: flows.CheckAll also bounds the checks of one
+		// app and mailbox (CheckAllPerMailbox), which would hold these
+		// below CheckAllLimit.
+		list = append(list, store.Profile{Name: fmt.Sprintf("p%02d", i), Account: fmt.Sprintf("p%02d@example.com", i)})
 	}
 	var returned, early atomic.Int64
 	started := make(chan struct{}, n)
