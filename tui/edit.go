@@ -142,8 +142,10 @@ func (s editScreen) typing() bool { return s.edited == nil && s.focus != editSco
 
 func (s *editScreen) setKeys() {
 	asking := s.edited != nil
-	s.keys.Yes.SetEnabled(asking)
-	s.keys.No.SetEnabled(asking)
+	// While the token for a delegated edit is asked for, the answer keys
+	// wait for it: only ctrl+c is offered.
+	s.keys.Yes.SetEnabled(asking && !s.busy())
+	s.keys.No.SetEnabled(asking && !s.busy())
 	for _, b := range []*key.Binding{&s.keys.Next, &s.keys.Prev, &s.keys.Enter, &s.keys.Submit, &s.keys.Back} {
 		b.SetEnabled(!asking && !s.busy())
 	}

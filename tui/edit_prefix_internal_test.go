@@ -72,3 +72,30 @@ func with(p store.Profile, name string, sc store.Scenario, client string, perms 
 	}
 	return p
 }
+
+// TestEditBusyBarOffersNoAnswer: while a delegated edit asks for a token
+// with the stored grant, y and n/esc wait for it, so the help bar does not
+// offer them (ctrl+c still quits).
+func TestEditBusyBarOffersNoAnswer(t *testing.T) {
+	m := New(t.Context(), testDeps(t))
+	p := with(store.Profile{Cloud: "global", Tenant: sandbox.TenantID, Account: sandbox.AdeleVance.UPN},
+		"mailer", store.SendAsUser, sandbox.PublicApp.ClientID, "Mail.Send", "User.Read", "Calendars.Read")
+	next, _ := m.toEdit(p)
+	m = next.(Model)
+	m.edit.inputs[editPermissions].SetValue("Mail.Send, User.Read")
+	m, _ = press(t, m, "ctrl+s")
+	if bar := viewAt(m, 80, 24); !strings.Contains(bar, "y apply") {
+		t.Fatalf("no question after ctrl+s:\n%s", bar)
+	}
+	m, _ = press(t, m, "y")
+	if !m.edit.busy() {
+		t.Fatal("y did not start the token request")
+	}
+	bar := viewAt(m, 80, 24)
+	if strings.Contains(bar, "y apply") || strings.Contains(bar, "n/esc") {
+		t.Errorf("the bar offers answers that wait for the request:\n%s", bar)
+	}
+	if !strings.Contains(bar, "ctrl+c") {
+		t.Errorf("the bar lost ctrl+c:\n%s", bar)
+	}
+}
