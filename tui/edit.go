@@ -142,8 +142,10 @@ func (s editScreen) typing() bool { return s.edited == nil && s.focus != editSco
 
 func (s *editScreen) setKeys() {
 	asking := s.edited != nil
-	s.keys.Yes.SetEnabled(asking)
-	s.keys.No.SetEnabled(asking)
+	// While the token for a delegated edit is asked for, the answer keys
+	// wait for it: only ctrl+c is offered.
+	s.keys.Yes.SetEnabled(asking && !s.busy())
+	s.keys.No.SetEnabled(asking && !s.busy())
 	for _, b := range []*key.Binding{&s.keys.Next, &s.keys.Prev, &s.keys.Enter, &s.keys.Submit, &s.keys.Back} {
 		b.SetEnabled(!asking && !s.busy())
 	}
@@ -368,11 +370,11 @@ func (s editScreen) planView() string {
 	}
 	needs := "Needs: " + s.plan.Need.String()
 	if s.plan.Why != "" {
-		needs += " — " + s.plan.Why
+		needs += " — " + planCommands(s.plan.Why, s.deps.CommandPrefix)
 	}
 	b.WriteString(paint(s.st.warn, wrap(needs+".", s.width)) + "\n")
 	for _, a := range s.plan.Advice {
-		b.WriteString(wrap("! "+strings.ReplaceAll(a, "mailgrant ", s.deps.CommandPrefix+" "), s.width) + "\n")
+		b.WriteString(wrap("! "+planCommands(a, s.deps.CommandPrefix), s.width) + "\n")
 	}
 	if s.busy() {
 		b.WriteString("\n" + s.st.subtle.Render("Asking for a token with the stored sign-in…"))
@@ -383,6 +385,20 @@ func (s editScreen) planView() string {
 	}
 	b.WriteString("\n" + wrap(editQuestion(s.profile, s.plan.Need), s.width))
 	return b.String()
+}
+
+// planCommands gives the commands an edit plan names (flows.PlanEdit
+// writes "mailgrant rbac-script NAME", "mailgrant reauth NAME") the flags
+// in force, so they work when pasted; prose such as "mailgrant cannot
+// remove" stays as written.
+func planCommands(s, prefix string) string {
+	if prefix == "" {
+		return s
+	}
+	for _, verb := range []string{"rbac-script", "reauth"} {
+		s = strings.ReplaceAll(s, "mailgrant "+verb+" ", prefix+" "+verb+" ")
+	}
+	return s
 }
 
 // editQuestion asks before a change that needs more than a save.
