@@ -370,11 +370,11 @@ func (s editScreen) planView() string {
 	}
 	needs := "Needs: " + s.plan.Need.String()
 	if s.plan.Why != "" {
-		needs += " — " + planCommands(s.plan.Why, s.deps.CommandPrefix)
+		needs += " — " + flows.FillCommands(s.plan.Why, s.deps.CommandPrefix, s.profile.Name)
 	}
 	b.WriteString(paint(s.st.warn, wrap(needs+".", s.width)) + "\n")
 	for _, a := range s.plan.Advice {
-		b.WriteString(wrap("! "+planCommands(a, s.deps.CommandPrefix), s.width) + "\n")
+		b.WriteString(wrap("! "+flows.FillCommands(a, s.deps.CommandPrefix, s.profile.Name), s.width) + "\n")
 	}
 	if s.busy() {
 		b.WriteString("\n" + s.st.subtle.Render("Asking for a token with the stored sign-in…"))
@@ -385,20 +385,6 @@ func (s editScreen) planView() string {
 	}
 	b.WriteString("\n" + wrap(editQuestion(s.profile, s.plan.Need), s.width))
 	return b.String()
-}
-
-// planCommands gives the commands an edit plan names (flows.PlanEdit
-// writes "mailgrant rbac-script NAME", "mailgrant reauth NAME") the flags
-// in force, so they work when pasted; prose such as "mailgrant cannot
-// remove" stays as written.
-func planCommands(s, prefix string) string {
-	if prefix == "" {
-		return s
-	}
-	for _, verb := range []string{"rbac-script", "reauth"} {
-		s = strings.ReplaceAll(s, "mailgrant "+verb+" ", prefix+" "+verb+" ")
-	}
-	return s
 }
 
 // editQuestion asks before a change that needs more than a save.
