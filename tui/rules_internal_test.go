@@ -98,3 +98,41 @@ func TestNewCertificatePathRefusedBeforeWork(t *testing.T) {
 		t.Fatalf("a new path was refused: %v", msg.Err)
 	}
 }
+
+// TestWizardFilesNeverReplaceAFile: issue 11 item 1 for the wizard. Saving
+// the PowerShell and writing a new certificate refuse a file already there,
+// or a link (to a file, or dangling), and leave it as it was.
+func TestWizardFilesNeverReplaceAFile(t *testing.T) {
+	dir := t.TempDir()
+	taken := filepath.Join(dir, "profiles.json")
+	if err := os.WriteFile(taken, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.ps1")
+	dangling := filepath.Join(dir, "dangling.ps1")
+	if err := os.Symlink(taken, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	env, err := flows.NewEnv(flows.EnvOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := store.Profile{Name: "mailer", Scenario: store.RBAC}
+	for _, path := range []string{taken, link, dangling} {
+		if msg := writeScript(1, path, "# script")().(scriptSavedMsg); msg.Err == nil {
+			t.Errorf("the script replaced %s", filepath.Base(path))
+		}
+		if msg, ok := createCertificate(env, nil, 1, p, path, 30)().(errMsg); !ok || msg.Err == nil {
+			t.Errorf("the certificate replaced %s", filepath.Base(path))
+		}
+	}
+	if data, _ := os.ReadFile(taken); string(data) != "keep me" {
+		t.Fatalf("the file was changed: %q", data)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "nowhere")); err == nil {
+		t.Fatal("a dangling link was followed")
+	}
+}
