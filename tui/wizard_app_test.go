@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -284,4 +285,24 @@ func TestWizardDeviceCodePublicFlowsOff(t *testing.T) {
 	}
 	requireContains(t, screen, "Allow public client flows", "7000218", "r retry", "d use the browser")
 	w.requireNothingSaved(t)
+}
+
+// TestWizardRBACConsentBeyondMail: issue 12 item 4 in the wizard. An rbac
+// profile that also needs the application permission Files.Read.All gets the
+// admin-consent step, as setup does, and is saved with it granted.
+func TestWizardRBACConsentBeyondMail(t *testing.T) {
+	w := startWizard(t, func(d *tui.Deps) {
+		d.Prefill.ClientID = sandbox.RBACApp.ClientID
+		d.Prefill.ClientSecret = sandbox.RBACApp.Secret
+		d.Prefill.OutOfScope = sandbox.AlexWilber.UPN
+		d.Prefill.Permissions = []string{"Mail.Send", "Files.Read.All"}
+	})
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	w.chooseScenario(t, 3, "Chosen mailboxes (RBAC)")
+	w.submit()
+	w.waitFor(t, "Saved as authorized (works)") // without the consent step: consent-missing
+	p, _ := w.loadProfile(t, "mailer")
+	if p.LastState != string(flows.StateAuthorized) || !slices.Contains(p.Permissions, "Files.Read.All") {
+		t.Fatalf("profile = %+v, want authorized with Files.Read.All", p)
+	}
 }
