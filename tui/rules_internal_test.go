@@ -25,7 +25,9 @@ func TestCheckAllProfilesIsBounded(t *testing.T) {
 	n := 2 * limit
 	var list []store.Profile
 	for i := range n {
-		list = append(list, store.Profile{Name: fmt.Sprintf("p%02d", i)})
+		// Each of another mailbox: one app's checks of one mailbox are
+		// bounded apart (flows.CheckAllPerMailbox).
+		list = append(list, store.Profile{Name: fmt.Sprintf("p%02d", i), Account: fmt.Sprintf("u%02d@contoso.com", i)})
 	}
 	var returned, early atomic.Int64
 	started := make(chan struct{}, n)
