@@ -306,3 +306,18 @@ func TestWizardRBACConsentBeyondMail(t *testing.T) {
 		t.Fatalf("profile = %+v, want authorized with Files.Read.All", p)
 	}
 }
+
+// TestWizardRBACScriptServicePrincipal: issue 12 item 8 in the wizard. Once
+// the app's credential gets a token, the PowerShell carries the service
+// principal's object ID from its oid claim, as rbac-script prints it, and
+// says where it came from; no placeholder is left to paste over.
+func TestWizardRBACScriptServicePrincipal(t *testing.T) {
+	w := startWizard(t, func(d *tui.Deps) {
+		d.Prefill.ClientID = sandbox.RBACApp.ClientID
+		d.Prefill.ClientSecret = sandbox.RBACApp.Secret
+		d.Prefill.OutOfScope = sandbox.AlexWilber.UPN
+	})
+	w.chooseScenario(t, 3, "Chosen mailboxes (RBAC)")
+	w.submit()
+	w.waitFor(t, "Saved as authorized (works)", "$ObjectId = '"+sandbox.RBACApp.ServicePrincipalID+"'", "oid claim")
+}
