@@ -239,15 +239,11 @@ func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir
 }
 
 // servicePrincipal asks for an app-only token with an rbac profile's stored
-// credential, for the service principal's object ID in the PowerShell, as
-// rbac-script does (flows.WithServicePrincipal).
+// credential (flows.AccessToken), for the service principal's object ID in
+// the PowerShell, as rbac-script does (flows.WithServicePrincipal).
 func servicePrincipal(ctx context.Context, env *flows.Env, secrets store.Secrets, attempt int, p store.Profile) tea.Cmd {
 	return func() tea.Msg {
-		cred, err := flows.LoadAppCredential(secrets, p)
-		if err != nil {
-			return servicePrincipalMsg{Attempt: attempt, Err: err}
-		}
-		tok, err := flows.AppToken(ctx, env, p, cred)
+		tok, err := flows.AccessToken(ctx, env, secrets, p)
 		return servicePrincipalMsg{Attempt: attempt, Token: tok, At: env.Now(), Err: err}
 	}
 }
