@@ -138,3 +138,31 @@ func TestWizardFilesNeverReplaceAFile(t *testing.T) {
 		t.Fatal("a dangling link was followed")
 	}
 }
+
+// TestRBACScreenServicePrincipal: the PowerShell screen fills the service
+// principal's object ID from the token it asked for, as rbac-script does;
+// without a token it keeps the placeholder and says why; an answer to an
+// older request changes nothing.
+func TestRBACScreenServicePrincipal(t *testing.T) {
+	const id = "5a4db0c5-5e00-4a00-8000-0000000000aa"
+	p := store.Profile{Name: "scoped", Scenario: store.RBAC, ClientID: "5a4db0c5-0005-4a00-8000-000000000005", Account: "adele@contoso.com"}
+	s, cmd := newRBACScreen(newStyles()).show(testDeps(t), p, stepDone).askServicePrincipal(t.Context(), testDeps(t))
+	if cmd == nil || s.spAttempt == 0 {
+		t.Fatal("the screen did not ask for a token")
+	}
+	if script := s.script(); strings.Contains(script, id) || !strings.Contains(script, "<SERVICE-PRINCIPAL-OBJECT-ID") {
+		t.Fatalf("before the token: %s", script)
+	}
+	old, _ := s.Update(servicePrincipalMsg{Attempt: s.spAttempt - 1, Token: &flows.Token{ServicePrincipalID: id}, At: time.Now()})
+	if strings.Contains(old.script(), id) {
+		t.Error("an answer to an older request was used")
+	}
+	failed, _ := s.Update(servicePrincipalMsg{Attempt: s.spAttempt, Err: &flows.Error{Code: flows.CodeError, Message: "the client secret is wrong"}})
+	if v := flat(failed.View()); !strings.Contains(failed.script(), "<SERVICE-PRINCIPAL-OBJECT-ID") || !strings.Contains(v, "placeholder") || !strings.Contains(v, "the client secret is wrong") {
+		t.Errorf("without a token: %s", v)
+	}
+	filled, _ := s.Update(servicePrincipalMsg{Attempt: s.spAttempt, Token: &flows.Token{ServicePrincipalID: id}, At: time.Now()})
+	if script := filled.script(); !strings.Contains(script, "'"+id+"'") || strings.Contains(script, "<SERVICE-PRINCIPAL-OBJECT-ID") || !strings.Contains(script, "oid claim") {
+		t.Errorf("with the token:\n%s", script)
+	}
+}
