@@ -176,7 +176,7 @@ func (s rbacScreen) justSaved(state flows.State) rbacScreen {
 func (s rbacScreen) Update(msg tea.Msg) (rbacScreen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case servicePrincipalMsg:
-		if msg.Attempt == s.spAttempt {
+		if msg.Attempt != 0 && msg.Attempt == s.spAttempt {
 			s.spToken, s.spAt, s.spErr = msg.Token, msg.At, msg.Err
 			s.setSize(s.width, s.height)
 			s.fill()
