@@ -107,3 +107,37 @@ func FuzzParseConsentWait(f *testing.F) {
 		}
 	})
 }
+
+// TestChangeScoping: edit --scoping and the wizard's edit screen switch a
+// stored profile's scoping in one way, recording what setup records: an
+// access policy keeps its access right (RestrictAccess when it had none),
+// RBAC for Applications has none.
+func TestChangeScoping(t *testing.T) {
+	rbac := appProfile(store.RBAC, sandbox.RBACApp)
+	rbac.Scoping = store.ScopingRBAC
+	deny := rbac
+	deny.Scoping, deny.PolicyAccess = store.ScopingPolicy, store.PolicyDeny
+	for _, tt := range []struct {
+		p          store.Profile
+		to         store.Scoping
+		want       store.Scoping
+		wantAccess store.PolicyAccess
+	}{
+		{p: rbac, to: store.ScopingPolicy, want: store.ScopingPolicy, wantAccess: store.PolicyRestrict},
+		{p: rbac, to: store.ScopingRBAC, want: store.ScopingRBAC},
+		{p: deny, to: store.ScopingPolicy, want: store.ScopingPolicy, wantAccess: store.PolicyDeny},
+		{p: deny, to: store.ScopingRBAC, want: store.ScopingRBAC},
+	} {
+		got := flows.ChangeScoping(tt.p, tt.to)
+		if got.Scoping != tt.want || got.PolicyAccess != tt.wantAccess {
+			t.Errorf("%q/%q to %q: %q %q", tt.p.Scoping, tt.p.PolicyAccess, tt.to, got.Scoping, got.PolicyAccess)
+		}
+		if err := flows.ValidateProfile(got); err != nil {
+			t.Errorf("%q to %q: %v", tt.p.Scoping, tt.to, err)
+		}
+		set, _ := flows.SetScoping(tt.p, string(tt.to), string(got.PolicyAccess))
+		if set.Scoping != got.Scoping || set.PolicyAccess != got.PolicyAccess {
+			t.Errorf("%q to %q: edit records %q %q, setup %q %q", tt.p.Scoping, tt.to, got.Scoping, got.PolicyAccess, set.Scoping, set.PolicyAccess)
+		}
+	}
+}

@@ -67,6 +67,13 @@ type callback struct {
 	reply chan error // the outcome, rendered to the browser
 }
 
+// loopbackHeaderTimeout and loopbackReadTimeout bound how long one request
+// may take to arrive (variables so that tests can shorten them).
+var (
+	loopbackHeaderTimeout = 5 * time.Second
+	loopbackReadTimeout   = 10 * time.Second
+)
+
 // newLoopback opens the listeners. timeout bounds the whole wait (zero means
 // DefaultSignInTimeout); pages is what the browser is shown.
 func newLoopback(timeout time.Duration, pages pageText) (*loopback, error) {
@@ -93,8 +100,8 @@ func newLoopback(timeout time.Duration, pages pageText) (*loopback, error) {
 			Handler: http.HandlerFunc(l.serve),
 			// A browser sends its request at once; anything slower is not
 			// a browser and must not hold the listener open.
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       10 * time.Second,
+			ReadHeaderTimeout: loopbackHeaderTimeout,
+			ReadTimeout:       loopbackReadTimeout,
 			IdleTimeout:       10 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 		}

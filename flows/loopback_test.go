@@ -198,3 +198,32 @@ func TestLoopbackCloseCutsTricklingRequests(t *testing.T) {
 	}
 	<-closed
 }
+
+// TestLoopbackDropsAStalledRequest: issue 11 item 4. A client that starts a
+// request and never finishes it is dropped after the read timeouts, while
+// the sign-in keeps waiting for the real redirect.
+func TestLoopbackDropsAStalledRequest(t *testing.T) {
+	header, read := loopbackHeaderTimeout, loopbackReadTimeout
+	loopbackHeaderTimeout, loopbackReadTimeout = 200*time.Millisecond, 400*time.Millisecond
+	t.Cleanup(func() { loopbackHeaderTimeout, loopbackReadTimeout = header, read })
+	_, base, done := startLoopback(t, func(context.Context, url.Values) error { return nil })
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /?code=x HTTP/1.1\r\nHost: "+strings.TrimPrefix(base, "http://")+"\r\nX-Slow: "); err != nil {
+		t.Fatal(err)
+	}
+	// Well past the shortened timeouts, far short of the real ones.
+	_ = c.SetReadDeadline(time.Now().Add(4 * time.Second))
+	_, err = io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a stalled request still holds its connection open")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the sign-in stopped waiting: %v", err)
+	default:
+	}
+}

@@ -64,6 +64,21 @@ func SetScoping(p store.Profile, scoping, access string) (store.Profile, error) 
 	return p, nil
 }
 
+// ChangeScoping switches a stored rbac profile's Exchange scoping, as edit
+// --scoping and the wizard's edit screen do, recording what SetScoping
+// records for a new profile: RBAC for Applications has no access right; an
+// access policy keeps the one it has, or RestrictAccess.
+func ChangeScoping(p store.Profile, s store.Scoping) store.Profile {
+	p.Scoping = s
+	switch {
+	case s != store.ScopingPolicy:
+		p.PolicyAccess = ""
+	case p.PolicyAccess == "":
+		p.PolicyAccess = store.PolicyRestrict
+	}
+	return p
+}
+
 // validateScoping checks the scoping fields against the scenario.
 func validateScoping(p store.Profile) error {
 	if !p.Scoping.Valid() {

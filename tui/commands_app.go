@@ -238,6 +238,16 @@ func checkStored(ctx context.Context, env *flows.Env, secrets store.Secrets, dir
 	})
 }
 
+// servicePrincipal asks for an app-only token with an rbac profile's stored
+// credential (flows.AccessToken), for the service principal's object ID in
+// the PowerShell, as rbac-script does (flows.WithServicePrincipal).
+func servicePrincipal(ctx context.Context, env *flows.Env, secrets store.Secrets, attempt int, p store.Profile) tea.Cmd {
+	return func() tea.Msg {
+		tok, err := flows.AccessToken(ctx, env, secrets, p)
+		return servicePrincipalMsg{Attempt: attempt, Token: tok, At: env.Now(), Err: err}
+	}
+}
+
 // writeScript saves the PowerShell where the admin asked.
 func writeScript(attempt int, path, script string) tea.Cmd {
 	return func() tea.Msg {

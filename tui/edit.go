@@ -255,10 +255,7 @@ func (s editScreen) editedProfile() store.Profile {
 	e.From = strings.TrimSpace(s.inputs[editFrom].Value())
 	e.ReplyTo = strings.TrimSpace(s.inputs[editReplyTo].Value())
 	if e.Scenario == store.RBAC && (s.scoping == store.ScopingPolicy) != s.profile.UsesPolicy() {
-		e.Scoping = s.scoping
-		if e.Scoping == store.ScopingRBAC {
-			e.PolicyAccess = ""
-		}
+		e = flows.ChangeScoping(e, s.scoping)
 	}
 	return e
 }

@@ -286,6 +286,16 @@ type rbacScriptRequestedMsg struct {
 // rbacScriptClosedMsg reports that the user left the PowerShell screen.
 type rbacScriptClosedMsg struct{}
 
+// servicePrincipalMsg carries, for the PowerShell screen, an app-only token
+// whose oid claim is the service principal's object ID, or why none could
+// be had.
+type servicePrincipalMsg struct {
+	Attempt int
+	Token   *flows.Token
+	At      time.Time
+	Err     error
+}
+
 // scriptSavedMsg reports that the PowerShell was written to Path.
 type scriptSavedMsg struct {
 	Attempt int

@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"context"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
@@ -47,6 +49,13 @@ type rbacScreen struct {
 	saving  int
 	saved   string
 	saveErr error
+
+	// sp is the service principal's object ID asked for (spAttempt): an
+	// app-only token (spToken, at spAt) or why none came (spErr).
+	spAttempt int
+	spToken   *flows.Token
+	spAt      time.Time
+	spErr     error
 }
 
 func newRBACScreen(st styles) rbacScreen {
@@ -56,6 +65,7 @@ func newRBACScreen(st styles) rbacScreen {
 // show fills the screen for profile p, opened from step from.
 func (s rbacScreen) show(d Deps, p store.Profile, from step) rbacScreen {
 	s.profile, s.prefix, s.from, s.afterSave = p, d.CommandPrefix, from, false
+	s.spAttempt, s.spToken, s.spErr = 0, nil, nil
 	s.legacy, s.asking, s.saving, s.saved, s.saveErr = p.UsesPolicy(), false, 0, "", nil
 	s.path = textinput.New()
 	s.path.Prompt = "Save to: "
@@ -70,9 +80,27 @@ func (s rbacScreen) show(d Deps, p store.Profile, from step) rbacScreen {
 	return s
 }
 
+// askServicePrincipal asks for an app-only token whose oid claim fills the
+// script's service principal object ID (as rbac-script does).
+func (s rbacScreen) askServicePrincipal(ctx context.Context, d Deps) (rbacScreen, tea.Cmd) {
+	s.spAttempt = nextAttempt()
+	return s, servicePrincipal(ctx, d.Env, d.Secrets, s.spAttempt, s.profile)
+}
+
 // script is the PowerShell on display.
 func (s rbacScreen) script() string {
-	return assets.RenderRBACScript(flows.RBACScript(s.profile, s.prefix), s.legacy)
+	data := flows.WithServicePrincipal(flows.RBACScript(s.profile, s.prefix), s.spToken, s.spAt)
+	return assets.RenderRBACScript(data, s.legacy)
+}
+
+// servicePrincipalNote says why the script's service principal object ID is
+// still a placeholder once no app-only token could be had; an ID filled in
+// says where it came from in the script itself.
+func (s rbacScreen) servicePrincipalNote() string {
+	if s.spErr == nil {
+		return ""
+	}
+	return " The object ID stays a placeholder: no app-only token (" + flows.AsError(s.spErr).Message + ")."
 }
 
 // fill shows the script unwrapped: a wrapped line would no longer run, so
@@ -88,7 +116,7 @@ func (s rbacScreen) intro() string {
 	if s.legacy {
 		delay = legacyDelay
 	}
-	intro := "Run it in Exchange Online PowerShell as an Exchange administrator. " + delay
+	intro := "Run it in Exchange Online PowerShell as an Exchange administrator. " + delay + s.servicePrincipalNote()
 	if s.profile.UsesPolicy() {
 		intro += " The app keeps tenant-wide Mail.Send; the check proves the policy by a refused send as the out-of-scope mailbox."
 	}
@@ -147,6 +175,13 @@ func (s rbacScreen) justSaved(state flows.State) rbacScreen {
 // Update scrolls, toggles the form, and asks for a path to save to.
 func (s rbacScreen) Update(msg tea.Msg) (rbacScreen, tea.Cmd) {
 	switch msg := msg.(type) {
+	case servicePrincipalMsg:
+		if msg.Attempt != 0 && msg.Attempt == s.spAttempt {
+			s.spToken, s.spAt, s.spErr = msg.Token, msg.At, msg.Err
+			s.setSize(s.width, s.height)
+			s.fill()
+		}
+		return s, nil
 	case scriptSavedMsg:
 		if msg.Attempt != 0 && msg.Attempt == s.saving {
 			s.saving = 0

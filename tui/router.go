@@ -271,9 +271,10 @@ func (m Model) tokenSaved(msg tokenSavedMsg) (tea.Model, tea.Cmd) {
 // toRBAC shows the Exchange PowerShell of an rbac profile; leaving it
 // returns to the screen it was opened from.
 func (m Model) toRBAC(p store.Profile) (tea.Model, tea.Cmd) {
-	m.rbac = m.rbac.show(m.deps, p, m.step)
+	var cmd tea.Cmd
+	m.rbac, cmd = m.rbac.show(m.deps, p, m.step).askServicePrincipal(m.ctx, m.deps)
 	m.step = stepRBAC
-	return m, nil
+	return m, cmd
 }
 
 // rbacClosed returns from the PowerShell screen.

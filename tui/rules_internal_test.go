@@ -100,3 +100,69 @@ func TestNewCertificatePathRefusedBeforeWork(t *testing.T) {
 		t.Fatalf("a new path was refused: %v", msg.Err)
 	}
 }
+
+// TestWizardFilesNeverReplaceAFile: issue 11 item 1 for the wizard. Saving
+// the PowerShell and writing a new certificate refuse a file already there,
+// or a link (to a file, or dangling), and leave it as it was.
+func TestWizardFilesNeverReplaceAFile(t *testing.T) {
+	dir := t.TempDir()
+	taken := filepath.Join(dir, "profiles.json")
+	if err := os.WriteFile(taken, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.ps1")
+	dangling := filepath.Join(dir, "dangling.ps1")
+	if err := os.Symlink(taken, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	env, err := flows.NewEnv(flows.EnvOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := store.Profile{Name: "mailer", Scenario: store.RBAC}
+	for _, path := range []string{taken, link, dangling} {
+		if msg := writeScript(1, path, "# script")().(scriptSavedMsg); msg.Err == nil {
+			t.Errorf("the script replaced %s", filepath.Base(path))
+		}
+		if msg, ok := createCertificate(env, nil, 1, p, path, 30)().(errMsg); !ok || msg.Err == nil {
+			t.Errorf("the certificate replaced %s", filepath.Base(path))
+		}
+	}
+	if data, _ := os.ReadFile(taken); string(data) != "keep me" {
+		t.Fatalf("the file was changed: %q", data)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "nowhere")); err == nil {
+		t.Fatal("a dangling link was followed")
+	}
+}
+
+// TestRBACScreenServicePrincipal: the PowerShell screen fills the service
+// principal's object ID from the token it asked for, as rbac-script does;
+// without a token it keeps the placeholder and says why; an answer to an
+// older request changes nothing.
+func TestRBACScreenServicePrincipal(t *testing.T) {
+	const id = "5a4db0c5-5e00-4a00-8000-0000000000aa"
+	p := store.Profile{Name: "scoped", Scenario: store.RBAC, ClientID: "5a4db0c5-0005-4a00-8000-000000000005", Account: "adele@contoso.com"}
+	s, cmd := newRBACScreen(newStyles()).show(testDeps(t), p, stepDone).askServicePrincipal(t.Context(), testDeps(t))
+	if cmd == nil || s.spAttempt == 0 {
+		t.Fatal("the screen did not ask for a token")
+	}
+	if script := s.script(); strings.Contains(script, id) || !strings.Contains(script, "<SERVICE-PRINCIPAL-OBJECT-ID") {
+		t.Fatalf("before the token: %s", script)
+	}
+	old, _ := s.Update(servicePrincipalMsg{Attempt: s.spAttempt - 1, Token: &flows.Token{ServicePrincipalID: id}, At: time.Now()})
+	if strings.Contains(old.script(), id) {
+		t.Error("an answer to an older request was used")
+	}
+	failed, _ := s.Update(servicePrincipalMsg{Attempt: s.spAttempt, Err: &flows.Error{Code: flows.CodeError, Message: "the client secret is wrong"}})
+	if v := flat(failed.View()); !strings.Contains(failed.script(), "<SERVICE-PRINCIPAL-OBJECT-ID") || !strings.Contains(v, "placeholder") || !strings.Contains(v, "the client secret is wrong") {
+		t.Errorf("without a token: %s", v)
+	}
+	filled, _ := s.Update(servicePrincipalMsg{Attempt: s.spAttempt, Token: &flows.Token{ServicePrincipalID: id}, At: time.Now()})
+	if script := filled.script(); !strings.Contains(script, "'"+id+"'") || strings.Contains(script, "<SERVICE-PRINCIPAL-OBJECT-ID") || !strings.Contains(script, "oid claim") {
+		t.Errorf("with the token:\n%s", script)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,17 +147,27 @@ func TestWizardSendAsAnyNewCertificate(t *testing.T) {
 	}
 }
 
-func TestWizardRBAC(t *testing.T) {
-	// Given the scoped app with its secret and an out-of-scope mailbox.
+// rbacSetup starts the wizard on the scoped app, with its secret and an
+// out-of-scope mailbox (and what more sets), picks rbac and submits.
+func rbacSetup(t *testing.T, more func(*tui.Deps)) *wizard {
+	t.Helper()
 	w := startWizard(t, func(d *tui.Deps) {
 		d.Prefill.ClientID = sandbox.RBACApp.ClientID
 		d.Prefill.ClientSecret = sandbox.RBACApp.Secret
 		d.Prefill.OutOfScope = sandbox.AlexWilber.UPN
+		if more != nil {
+			more(d)
+		}
 	})
-
-	// When the admin picks rbac and submits.
 	w.chooseScenario(t, 3, "Chosen mailboxes (RBAC)")
 	w.submit()
+	return w
+}
+
+func TestWizardRBAC(t *testing.T) {
+	// Given the scoped app with its secret and an out-of-scope mailbox,
+	// when the admin picks rbac and submits.
+	w := rbacSetup(t, nil)
 
 	// Then the PowerShell follows the check, and the profile is saved as
 	// the test send found it, as setup --non-interactive saves it: in the
@@ -284,4 +295,28 @@ func TestWizardDeviceCodePublicFlowsOff(t *testing.T) {
 	}
 	requireContains(t, screen, "Allow public client flows", "7000218", "r retry", "d use the browser")
 	w.requireNothingSaved(t)
+}
+
+// TestWizardRBACConsentBeyondMail: issue 12 item 4 in the wizard. An rbac
+// profile that also needs the application permission Files.Read.All gets the
+// admin-consent step, as setup does, and is saved with it granted.
+func TestWizardRBACConsentBeyondMail(t *testing.T) {
+	t.Setenv("MAILGRANT_FAKE_BROWSER_USER", sandbox.AlexWilber.UPN)
+	w := rbacSetup(t, func(d *tui.Deps) { d.Prefill.Permissions = []string{"Mail.Send", "Files.Read.All"} })
+	w.waitFor(t, "Saved as authorized (works)") // without the consent step: consent-missing
+	p, _ := w.loadProfile(t, "mailer")
+	if p.LastState != string(flows.StateAuthorized) || !slices.Contains(p.Permissions, "Files.Read.All") {
+		t.Fatalf("profile = %+v, want authorized with Files.Read.All", p)
+	}
+}
+
+// TestWizardRBACScriptServicePrincipal: issue 12 item 8 in the wizard. Once
+// the app's credential gets a token, the PowerShell carries the service
+// principal's object ID from its oid claim, as rbac-script prints it, and
+// says where it came from; no placeholder is left to paste over.
+func TestWizardRBACScriptServicePrincipal(t *testing.T) {
+	w := rbacSetup(t, nil)
+	// The ID may come after the first frame, and a redrawn line is written
+	// in parts: the quoted ID is what only a filled-in script has.
+	w.waitFor(t, "Saved as authorized (works)", "'"+sandbox.RBACApp.ServicePrincipalID+"'", "oid claim")
 }

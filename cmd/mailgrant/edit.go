@@ -101,12 +101,11 @@ func (o *editOptions) edited(p store.Profile) (store.Profile, error) {
 	}
 	var err error
 	if o.set["scoping"] {
-		if e.Scoping, err = flows.ParseScoping(o.scoping); err != nil {
+		s, err := flows.ParseScoping(o.scoping)
+		if err != nil {
 			return e, err
 		}
-		if e.Scoping == store.ScopingRBAC {
-			e.PolicyAccess = ""
-		}
+		e = flows.ChangeScoping(e, s)
 	}
 	if o.set["policy-access"] {
 		if e.PolicyAccess, err = flows.ParsePolicyAccess(o.policyAccess); err != nil {

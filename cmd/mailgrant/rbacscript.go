@@ -100,15 +100,11 @@ func (a *app) fillServicePrincipal(ctx context.Context, p store.Profile, data as
 }
 
 // appTokenFor runs the client-credentials grant with the profile's stored
-// credential.
+// credential (flows.AccessToken, as the wizard's PowerShell screen does).
 func (a *app) appTokenFor(ctx context.Context, p store.Profile) (*flows.Token, error) {
 	secrets, err := a.secretsFor(p)
 	if err != nil {
 		return nil, err
 	}
-	cred, err := flows.LoadAppCredential(secrets, p)
-	if err != nil {
-		return nil, err
-	}
-	return flows.AppToken(ctx, a.env, p, cred)
+	return flows.AccessToken(ctx, a.env, secrets, p)
 }
