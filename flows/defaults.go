@@ -60,13 +60,7 @@ func ApplyDefaults(p store.Profile, m *Message) {
 // for sendmail and the relay. The message is otherwise unchanged; one it
 // cannot find a header block in is returned as it is.
 func WithDefaultHeaders(raw []byte, p store.Profile) []byte {
-	var add []string
-	for _, h := range []struct{ name, value string }{{"From", p.From}, {"Reply-To", p.ReplyTo}} {
-		if h.value == "" || ValidateAddress("header", h.value) != nil || hasHeader(raw, h.name) {
-			continue
-		}
-		add = append(add, h.name+": "+h.value)
-	}
+	add := defaultHeaders(p, func(name string) bool { return hasHeader(raw, name) }, "From", "Reply-To")
 	if len(add) == 0 || !hasHeaderBlock(raw) {
 		return raw
 	}
@@ -79,6 +73,37 @@ func WithDefaultHeaders(raw []byte, p store.Profile) []byte {
 		out = append(out, h+eol...)
 	}
 	return append(out, raw...)
+}
+
+// DefaultHeadersAt is WithDefaultHeaders for a message read in place (the
+// relay's spool file): the header lines, each ending in CRLF, that the
+// profile's defaults for the named headers (From, Reply-To) add to the
+// message in r (size bytes); nil when they add none.
+func DefaultHeadersAt(p store.Profile, r io.ReaderAt, size int64, names ...string) []byte {
+	var out []byte
+	for _, h := range defaultHeaders(p, func(name string) bool { return HeaderPresentAt(r, size, name) }, names...) {
+		out = append(out, h+"\r\n"...)
+	}
+	return out
+}
+
+// defaultHeaders is the one rule for a profile's default headers: each of
+// names (From, Reply-To) whose default is set and a valid address, and
+// that the message does not name (present), becomes a "Name: address"
+// line.
+func defaultHeaders(p store.Profile, present func(name string) bool, names ...string) []string {
+	var add []string
+	for _, name := range names {
+		value := p.From
+		if name == "Reply-To" {
+			value = p.ReplyTo
+		}
+		if value == "" || ValidateAddress("header", value) != nil || present(name) {
+			continue
+		}
+		add = append(add, name+": "+value)
+	}
+	return add
 }
 
 // headerLines returns the message's header lines (up to the first empty

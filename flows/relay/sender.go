@@ -82,9 +82,8 @@ func (g *GraphSender) Deliver(ctx context.Context, profile string, msg io.Reader
 	}
 	// The profile's default Reply-To (mailgrant edit --reply-to), for a
 	// message that names none; the From default is the route's business.
-	if p.ReplyTo != "" && flows.ValidateAddress("reply-to", p.ReplyTo) == nil && !flows.HeaderPresentAt(msg, size, "Reply-To") {
-		line := []byte("Reply-To: " + p.ReplyTo + "\r\n")
-		msg, size = prefixed{head: line, rest: msg}, size+int64(len(line))
+	if lines := flows.DefaultHeadersAt(p, msg, size, "Reply-To"); lines != nil {
+		msg, size = prefixed{head: lines, rest: msg}, size+int64(len(lines))
 	}
 	res, err := flows.Deliver(ctx, g.Env, p, tok, msg, size, e, o)
 	g.drop(profile, err)
