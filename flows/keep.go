@@ -60,3 +60,28 @@ func Keep(ctx context.Context, st *Status, p store.Profile, reauth bool) error {
 	e.Err = errors.Join(ErrNotKept, e.Err)
 	return &e
 }
+
+// Checked is what a checked authorization stores: a delegated sign-in's
+// token (with a confidential app's client secret), or, when App is set, an
+// app-only credential.
+type Checked struct {
+	Token        *Token
+	ClientSecret string
+	App          *AppCredential
+}
+
+// KeepChecked stores a checked authorization when Keep says it is kept:
+// the profile records what the check found (LastState, not an older state)
+// with the token or the app-only credential (Save, SaveApp). Keep's
+// refusal is returned as it is (it wraps ErrNotKept), and then nothing is
+// written. Both front ends store a check's outcome through it.
+func KeepChecked(ctx context.Context, dir string, secrets Secrets, p store.Profile, st *Status, reauth bool, c Checked) (store.Profile, error) {
+	if err := Keep(ctx, st, p, reauth); err != nil {
+		return p, err
+	}
+	p.LastState = string(st.State)
+	if c.App != nil {
+		return SaveApp(ctx, dir, secrets, p, *c.App)
+	}
+	return Save(ctx, dir, secrets, p, c.Token, c.ClientSecret)
+}

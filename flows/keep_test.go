@@ -79,3 +79,43 @@ func TestKeep(t *testing.T) {
 		}
 	})
 }
+
+// TestKeepChecked: a result Keep refuses writes nothing; a kept one is
+// stored with the state the check found, for a sign-in and for an app-only
+// credential.
+func TestKeepChecked(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mem := store.NewMemory()
+	user := store.Profile{Name: "site", Scenario: store.SendAsUser, Cloud: "global", Tenant: "contoso.onmicrosoft.com", ClientID: "5a4db0c5-0001-4a00-8000-000000000001", Account: "adele@contoso.com", Permissions: []string{"Mail.Send"}, LastState: string(flows.StateAuthorized)}
+	refused := &flows.Status{State: flows.StateReauthorize}
+	if _, err := flows.KeepChecked(ctx, dir, mem, user, refused, true, flows.Checked{Token: &flows.Token{RefreshToken: "rt-new"}}); !errors.Is(err, flows.ErrNotKept) {
+		t.Fatalf("a refused re-authorization: %v", err)
+	}
+	if _, err := mem.Get("site", store.KindRefreshToken); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused result reached the store: %v", err)
+	}
+	if ps, err := store.LoadProfiles(dir); err == nil {
+		if _, ok := ps.Get("site"); ok {
+			t.Fatal("a refused result was recorded in profiles.json")
+		}
+	}
+
+	saved, err := flows.KeepChecked(ctx, dir, mem, user, &flows.Status{State: flows.StateConsentMissing}, false, flows.Checked{Token: &flows.Token{RefreshToken: "rt-new"}})
+	if err != nil || saved.LastState != string(flows.StateConsentMissing) {
+		t.Fatalf("a new profile lacking consent: %+v %v", saved, err)
+	}
+	if v, _ := mem.Get("site", store.KindRefreshToken); v != "rt-new" {
+		t.Fatalf("stored refresh token %q", v)
+	}
+
+	app := user
+	app.Name, app.Scenario = "daemon", store.SendAsAny
+	saved, err = flows.KeepChecked(ctx, dir, mem, app, &flows.Status{State: flows.StatePending}, false, flows.Checked{App: &flows.AppCredential{Secret: "s3cret"}})
+	if err != nil || saved.LastState != string(flows.StatePending) {
+		t.Fatalf("app-only: %+v %v", saved, err)
+	}
+	if v, _ := mem.Get("daemon", store.KindClientSecret); v != "s3cret" {
+		t.Fatalf("stored client secret %q", v)
+	}
+}

@@ -164,17 +164,17 @@ func (s checkScreen) checked(st *flows.Status) (checkScreen, tea.Cmd) {
 	s.status = st
 	s.steps = st.Steps
 	var cmd tea.Cmd
-	p := s.profile
-	p.LastState = string(st.State) // what this check found, not an older state
+	// Keep decides here what the screen says; the save runs it again, in
+	// flows.KeepChecked, with the profile recording what this check found.
 	s.notKept = flows.Keep(s.ctx, st, s.profile, s.reauth)
 	switch {
 	case s.notKept != nil:
 	case s.app != nil:
 		s.saving = true
-		cmd = saveAppCredential(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.app.Cred)
+		cmd = saveAppCredential(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.profile, st, s.reauth, s.app.Cred)
 	default:
 		s.saving = true
-		cmd = saveToken(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, p, s.token, s.clientSecret)
+		cmd = saveToken(s.ctx, s.deps.ConfigDir, s.deps.Secrets, s.attempt, s.profile, st, s.reauth, s.token, s.clientSecret)
 	}
 	s.setKeys()
 	return s, cmd

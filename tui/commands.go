@@ -120,11 +120,11 @@ func verifyToken(ctx context.Context, env *flows.Env, attempt int, p store.Profi
 	})
 }
 
-// saveToken keeps a verified authorization.
-func saveToken(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, tok *flows.Token, clientSecret string) tea.Cmd {
+// saveToken keeps a checked sign-in (flows.KeepChecked).
+func saveToken(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, st *flows.Status, reauth bool, tok *flows.Token, clientSecret string) tea.Cmd {
 	return func() tea.Msg {
 		p, _ = flows.NewSecret(secrets, p, clientSecret, nil) // a new secret's date is not asked for here
-		saved, err := flows.Save(ctx, dir, secrets, p, tok, clientSecret)
+		saved, err := flows.KeepChecked(ctx, dir, secrets, p, st, reauth, flows.Checked{Token: tok, ClientSecret: clientSecret})
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}

@@ -146,13 +146,14 @@ func keepNewCertificate(ctx context.Context, dir string, secrets store.Secrets, 
 	}
 }
 
-// saveAppCredential keeps an app-only credential that obtained a token.
-func saveAppCredential(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, cred flows.AppCredential) tea.Cmd {
+// saveAppCredential keeps a checked app-only credential
+// (flows.KeepChecked).
+func saveAppCredential(ctx context.Context, dir string, secrets store.Secrets, attempt int, p store.Profile, st *flows.Status, reauth bool, cred flows.AppCredential) tea.Cmd {
 	return func() tea.Msg {
 		if cred.Cert == nil {
 			p, _ = flows.NewSecret(secrets, p, cred.Secret, nil) // a new secret's date is not asked for here
 		}
-		saved, err := flows.SaveApp(ctx, dir, secrets, p, cred)
+		saved, err := flows.KeepChecked(ctx, dir, secrets, p, st, reauth, flows.Checked{App: &cred})
 		if err != nil {
 			return errMsg{Attempt: attempt, Err: err}
 		}

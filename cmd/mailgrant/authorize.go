@@ -37,14 +37,15 @@ type authRequest struct {
 	reauth bool
 }
 
-// keep applies flows.Keep: a checked result that is not to be stored ends
-// the command with exit status 1 (130 when cancelled).
-func (r authRequest) keep(ctx context.Context, st *flows.Status) error {
-	err := flows.Keep(ctx, st, r.profile, r.reauth)
-	if err == nil || ctx.Err() != nil {
-		return err
+// keepChecked stores the checked result through flows.KeepChecked; a
+// result that is not to be stored ends the command with exit status 1 (130
+// when cancelled).
+func (r authRequest) keepChecked(ctx context.Context, dir string, secrets store.Secrets, st *flows.Status, c flows.Checked) (store.Profile, error) {
+	saved, err := flows.KeepChecked(ctx, dir, secrets, r.profile, st, r.reauth, c)
+	if err != nil && errors.Is(err, flows.ErrNotKept) && ctx.Err() == nil {
+		return saved, &exitError{code: exitFailure, err: withProfile(err, r.profile.Name)}
 	}
-	return &exitError{code: exitFailure, err: withProfile(err, r.profile.Name)}
+	return saved, err
 }
 
 // authorizePlain runs the scenario's flow with plain progress lines on
@@ -73,13 +74,9 @@ func authorizeDelegatedPlain(ctx context.Context, a *app, r authRequest) error {
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
 	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w), Command: a.commandPrefix()})
-	if err := r.keep(ctx, st); err != nil {
-		return err
-	}
 	// A token lacking consent is kept: once an admin grants it, status
 	// sees the new permission without another sign-in.
-	p.LastState = string(st.State)
-	saved, err := flows.Save(ctx, a.dir, a.secrets, p, tok, r.clientSecret)
+	saved, err := r.keepChecked(ctx, a.dir, a.secrets, st, flows.Checked{Token: tok, ClientSecret: r.clientSecret})
 	if err != nil {
 		return err
 	}
@@ -118,11 +115,7 @@ func authorizeAppPlain(ctx context.Context, a *app, r authRequest) error {
 	st := flows.Verify(ctx, a.env, p, tok, flows.CheckOptions{TestSendTo: r.testSendTo, Progress: progressPrinter(w), Command: a.commandPrefix()})
 	// The credential works (a token was issued), so a new profile keeps it
 	// even when the consent or the Exchange scope still needs an admin.
-	if err := r.keep(ctx, st); err != nil {
-		return err
-	}
-	p.LastState = string(st.State)
-	saved, err := flows.SaveApp(ctx, a.dir, a.secrets, p, cred)
+	saved, err := r.keepChecked(ctx, a.dir, a.secrets, st, flows.Checked{App: &cred})
 	if err != nil {
 		return err
 	}

@@ -204,13 +204,9 @@ func editCheckDelegated(ctx context.Context, a *app, secrets store.Secrets, r au
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
 	st := flows.Verify(ctx, a.env, r.profile, tok, flows.CheckOptions{Progress: progressPrinter(w)})
-	if err := r.keep(ctx, st); err != nil {
+	saved, err := r.keepChecked(ctx, a.dir, secrets, st, flows.Checked{Token: tok, ClientSecret: r.clientSecret})
+	if err != nil {
 		return err
 	}
-	p := r.profile
-	p.LastState = string(st.State)
-	if _, err := flows.Save(ctx, a.dir, secrets, p, tok, r.clientSecret); err != nil {
-		return err
-	}
-	return finish(a, p, st)
+	return finish(a, saved, st)
 }
