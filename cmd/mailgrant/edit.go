@@ -145,7 +145,7 @@ func editRun(ctx context.Context, o *editOptions) error {
 	}
 	needs := "Needs: " + plan.Need.String()
 	if plan.Why != "" {
-		needs += " — " + plan.Why
+		needs += " — " + withPrefix(plan.Why, a.commandPrefix())
 	}
 	fmt.Fprintln(w, needs+".")
 	for _, adv := range plan.Advice {
@@ -201,10 +201,10 @@ func editCheckDelegated(ctx context.Context, a *app, secrets store.Secrets, r au
 	w := a.io.err
 	tok, err := flows.AccessToken(ctx, a.env, secrets, r.profile)
 	if err != nil {
-		return withProfile(err, r.profile.Name)
+		return a.withProfile(err, r.profile.Name)
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
-	st := flows.Verify(ctx, a.env, r.profile, tok, flows.CheckOptions{Progress: progressPrinter(w)})
+	st := flows.Verify(ctx, a.env, r.profile, tok, flows.CheckOptions{Progress: progressPrinter(w), Command: a.commandPrefix()})
 	if err := r.keep(ctx, st); err != nil {
 		return err
 	}
