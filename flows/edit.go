@@ -98,7 +98,7 @@ func PlanEdit(old, edited store.Profile) EditPlan {
 			}
 		}
 		if !edited.Scenario.Delegated() && len(removed) > 0 {
-			pl.Advice = append(pl.Advice, "mailgrant cannot remove a granted permission: revoke "+strings.Join(removed, ", ")+" under Enterprise applications > the app > Permissions, or status lists it as granted beyond need")
+			pl.Advice = append(pl.Advice, "a permission stays granted until an administrator revokes it: revoke "+strings.Join(removed, ", ")+" under Enterprise applications > the app > Permissions, or status lists it as granted beyond need")
 		}
 	}
 	if changed("scoping", ScopingTitle(old), ScopingTitle(edited)) {

@@ -58,3 +58,18 @@ func testScopeWarningPasteable(t *testing.T, b *backend) {
 		t.Fatalf("status: want %q in:\n%s", want, r.stdout)
 	}
 }
+
+// TestEditAdviceProse: the advice edit prints gets the flags in force in
+// its commands, and only there: prose about mailgrant stays prose.
+func TestEditAdviceProse(t *testing.T) { forEachBackend(t, testEditAdviceProse) }
+
+func testEditAdviceProse(t *testing.T, b *backend) {
+	b.env(t, "mailgrant-sandbox", "ed-adv")
+	if r := b.mailgrant(t, "", "--sandbox", "setup", "--non-interactive", "--scenario", "rbac", "--profile", "ed-adv", "--permissions", "Mail.Send,Files.Read.All"); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	r := b.mailgrant(t, "", "--sandbox", "edit", "ed-adv", "--permissions", "Mail.Send", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stderr, "revoke Files.Read.All") || strings.Contains(r.stderr, "mailgrant --sandbox cannot") {
+		t.Fatalf("edit --dry-run: %d %s", r.code, r.stderr)
+	}
+}
