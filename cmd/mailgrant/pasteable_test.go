@@ -73,3 +73,15 @@ func testEditAdviceProse(t *testing.T, b *backend) {
 		t.Fatalf("edit --dry-run: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestWizardWithoutTerminalPasteable: the bare command without a terminal
+// names the setup command with the flags it was given.
+func TestWizardWithoutTerminalPasteable(t *testing.T) {
+	dir := testEnv(t)
+	var out, errb strings.Builder
+	code := runWith(newBackend("memory").deps, []string{"--sandbox", "--config-dir", dir}, strings.NewReader(""), &out, &errb)
+	want := "mailgrant --sandbox --config-dir " + shellQuote(dir) + " setup --non-interactive"
+	if code != exitUsage || !strings.Contains(errb.String(), want) {
+		t.Fatalf("exit %d, want %q in:\n%s", code, want, errb.String())
+	}
+}
