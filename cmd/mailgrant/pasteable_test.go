@@ -85,3 +85,14 @@ func TestWizardWithoutTerminalPasteable(t *testing.T) {
 		t.Fatalf("exit %d, want %q in:\n%s", code, want, errb.String())
 	}
 }
+
+// TestMoveWithoutStorePasteable: move without --store names the command to
+// run with the flags it was given.
+func TestMoveWithoutStorePasteable(t *testing.T) {
+	dir := testEnv(t)
+	r := newBackend("memory").mailgrant(t, "", "--sandbox", "--config-dir", dir, "move", "mv-hint")
+	want := "mailgrant --sandbox --config-dir " + shellQuote(dir) + " move mv-hint --store keyring"
+	if r.code != exitUsage || !strings.Contains(r.stderr, want) {
+		t.Fatalf("exit %d, want %q in:\n%s", r.code, want, r.stderr)
+	}
+}
