@@ -69,7 +69,11 @@ func TestDrainWaitsForItsAttempts(t *testing.T) {
 	if err != nil || st.Sent != 2 {
 		t.Fatalf("drain %+v %v, want 2 sent", st, err)
 	}
-	<-h.logged
+	select {
+	case <-h.logged:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first message's outcome was never logged")
+	}
 	if h.late.Load() {
 		t.Fatal("Drain returned while an attempt it started was still being logged")
 	}
