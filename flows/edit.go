@@ -89,7 +89,7 @@ func PlanEdit(old, edited store.Profile) EditPlan {
 		case edited.Scenario.Delegated() && len(added) > 0:
 			need(NeedSignIn, "the account consents to "+strings.Join(added, ", ")+" at sign-in")
 		case edited.Scenario.Delegated():
-			need(NeedCheck, "the stored grant is checked against the shorter list (it keeps the extra consent until a new sign-in: mailgrant reauth "+edited.Name+")")
+			need(NeedCheck, "the stored grant is checked against the shorter list (it keeps the extra consent until a new sign-in: mailgrant reauth PROFILE)")
 		default:
 			if a, _ := diff(AppPermissions(old), AppPermissions(edited)); len(a) > 0 {
 				need(NeedConsent, "an administrator consents to "+strings.Join(a, ", "))
@@ -98,7 +98,7 @@ func PlanEdit(old, edited store.Profile) EditPlan {
 			}
 		}
 		if !edited.Scenario.Delegated() && len(removed) > 0 {
-			pl.Advice = append(pl.Advice, "a permission stays granted until an administrator revokes it: revoke "+strings.Join(removed, ", ")+" under Enterprise applications > the app > Permissions, or status lists it as granted beyond need")
+			pl.Advice = append(pl.Advice, "mailgrant cannot remove a granted permission: revoke "+strings.Join(removed, ", ")+" under Enterprise applications > the app > Permissions, or status lists it as granted beyond need")
 		}
 	}
 	if changed("scoping", ScopingTitle(old), ScopingTitle(edited)) {
@@ -108,9 +108,9 @@ func PlanEdit(old, edited store.Profile) EditPlan {
 			need(NeedCheck, "the check follows the new scoping")
 		}
 		if edited.UsesPolicy() {
-			pl.Advice = append(pl.Advice, "an Exchange administrator runs the access policy first: mailgrant rbac-script "+edited.Name+" (it takes more than an hour to reach Graph)")
+			pl.Advice = append(pl.Advice, "an Exchange administrator runs the access policy first: mailgrant rbac-script PROFILE (it takes more than an hour to reach Graph)")
 		} else {
-			pl.Advice = append(pl.Advice, "an Exchange administrator runs the RBAC for Applications script first (mailgrant rbac-script "+edited.Name+"), then revokes the tenant-wide Mail.Send under Enterprise applications > the app > Permissions and removes the access policy")
+			pl.Advice = append(pl.Advice, "an Exchange administrator runs the RBAC for Applications script first (mailgrant rbac-script PROFILE), then revokes the tenant-wide Mail.Send under Enterprise applications > the app > Permissions and removes the access policy")
 		}
 	}
 	return pl

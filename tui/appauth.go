@@ -371,7 +371,7 @@ func (s appAuthScreen) consentWaitView() string {
 	case s.skipped:
 		b.WriteString(s.spinner.View() + " Skipping the wait…")
 	default:
-		b.WriteString(s.spinner.View() + wrap(fmt.Sprintf(" Asking for a token every %s until the permissions arrive: %s left", s.every.Round(100*time.Millisecond), elapsed(s.waitEnds.Sub(s.now))), s.width) + "\n")
+		b.WriteString(wrap(s.spinner.View()+fmt.Sprintf(" Asking for a token every %s until the permissions arrive: %s left", s.every.Round(100*time.Millisecond), elapsed(s.waitEnds.Sub(s.now))), s.width) + "\n")
 		b.WriteString(paint(s.st.subtle, wrap("Press s to skip the wait: the profile is saved as it is, and status checks it again later.", s.width)))
 	}
 	return b.String()

@@ -142,8 +142,10 @@ func (s editScreen) typing() bool { return s.edited == nil && s.focus != editSco
 
 func (s *editScreen) setKeys() {
 	asking := s.edited != nil
-	s.keys.Yes.SetEnabled(asking)
-	s.keys.No.SetEnabled(asking)
+	// While the token for a delegated edit is asked for, the answer keys
+	// wait for it: only ctrl+c is offered.
+	s.keys.Yes.SetEnabled(asking && !s.busy())
+	s.keys.No.SetEnabled(asking && !s.busy())
 	for _, b := range []*key.Binding{&s.keys.Next, &s.keys.Prev, &s.keys.Enter, &s.keys.Submit, &s.keys.Back} {
 		b.SetEnabled(!asking && !s.busy())
 	}
@@ -368,11 +370,11 @@ func (s editScreen) planView() string {
 	}
 	needs := "Needs: " + s.plan.Need.String()
 	if s.plan.Why != "" {
-		needs += " — " + s.plan.Why
+		needs += " — " + flows.FillCommands(s.plan.Why, s.deps.CommandPrefix, s.profile.Name)
 	}
 	b.WriteString(paint(s.st.warn, wrap(needs+".", s.width)) + "\n")
 	for _, a := range s.plan.Advice {
-		b.WriteString(wrap("! "+strings.ReplaceAll(a, "mailgrant ", s.deps.CommandPrefix+" "), s.width) + "\n")
+		b.WriteString(wrap("! "+flows.FillCommands(a, s.deps.CommandPrefix, s.profile.Name), s.width) + "\n")
 	}
 	if s.busy() {
 		b.WriteString("\n" + s.st.subtle.Render("Asking for a token with the stored sign-in…"))

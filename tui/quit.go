@@ -97,7 +97,7 @@ func (m Model) lossWords() string { return m.wouldLose() }
 func (m Model) typing() bool {
 	switch m.step {
 	case stepDetails:
-		return m.details.focus != fieldCredential
+		return !isChoice(m.details.focus)
 	case stepRBAC:
 		return m.rbac.asking
 	case stepStatus:
@@ -237,6 +237,15 @@ func (m Model) cancelledLine() string {
 			return ""
 		}
 		return "Cancelled."
+	case stepRotate:
+		switch {
+		case m.rotate.saved != nil, m.rotate.err != nil:
+			// The outcome on screen (switched, or why not) stays.
+			return ""
+		case m.rotate.cert != nil:
+			// The new key and certificate file are kept for R to resume.
+			return "✗ Cancelled: nothing was switched; " + m.rotate.profile.Name + " keeps its old credential."
+		}
 	}
 	what := "nothing was saved"
 	if m.reauth {

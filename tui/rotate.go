@@ -363,25 +363,34 @@ func (s rotateScreen) View() string {
 	}
 	var b strings.Builder
 	b.WriteString(paint(s.st.title, wrap("Rotate the credential of "+s.profile.Name+" ("+string(s.profile.Scenario)+")", s.width)) + "\n")
-	b.WriteString(paint(s.st.subtle, wrap("Now: "+currentCredential(s.profile)+". The old credential stays in use until the new one is proven.", s.width)) + "\n\n")
 	if !s.started() {
+		b.WriteString(paint(s.st.subtle, wrap("Now: "+currentCredential(s.profile)+". The old credential stays in use until the new one is proven.", s.width)) + "\n\n")
 		b.WriteString(s.formView())
 		return b.String()
 	}
-	if s.cert != nil {
-		b.WriteString(s.certificateView() + "\n")
-	}
+	b.WriteString("\n")
+	// What is happening comes first and the certificate's upload steps
+	// after it: the root cuts a frame taller than the terminal at the
+	// bottom, and on 60x20 the steps alone fill it. Once switched, the
+	// steps are done and only the outcome stays.
 	switch {
 	case s.running() && s.cert == nil && s.mode == rotateToSecret:
 		b.WriteString(s.spinner.View() + " Asking Entra for a token with the new client secret…")
 	case s.running() && s.cert == nil:
 		b.WriteString(s.spinner.View() + " Making the new certificate…")
 	case s.stopping:
-		b.WriteString(s.spinner.View() + " Stopping…")
+		b.WriteString(s.spinner.View() + " Stopping…\n\n" + s.certificateView())
 	case s.running():
-		b.WriteString(s.waitView())
+		b.WriteString(s.waitView() + "\n\n" + s.certificateView())
+		if s.lastTry != nil {
+			fe := flows.AsError(s.lastTry)
+			b.WriteString("\n" + paint(s.st.subtle, wrap("not yet: "+flows.SafeText(fe.Message)+" ("+string(fe.Code)+")", s.width)))
+		}
 	case s.err != nil:
 		b.WriteString(errorBlock(s.st, s.err, s.width))
+		if s.cert != nil {
+			b.WriteString("\n\n" + s.certificateView())
+		}
 	case s.saved != nil:
 		b.WriteString(s.doneView())
 	}
@@ -468,12 +477,7 @@ func (s rotateScreen) waitView() string {
 	left := max(0, s.deadline.Sub(s.now)).Round(time.Second)
 	line := fmt.Sprintf("%s Waiting until a token signed with the new certificate works (every %s; %s left). esc stops waiting and changes nothing.",
 		s.spinner.View(), certificatePoll.Interval, left)
-	out := wrap(line, s.width)
-	if s.lastTry != nil {
-		fe := flows.AsError(s.lastTry)
-		out += "\n" + paint(s.st.subtle, wrap("not yet: "+flows.SafeText(fe.Message)+" ("+string(fe.Code)+")", s.width))
-	}
-	return out
+	return wrap(line, s.width)
 }
 
 // doneView says the profile switched, and what the admin removes now.

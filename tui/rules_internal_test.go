@@ -25,7 +25,9 @@ func TestCheckAllProfilesIsBounded(t *testing.T) {
 	n := 2 * limit
 	var list []store.Profile
 	for i := range n {
-		list = append(list, store.Profile{Name: fmt.Sprintf("p%02d", i)})
+		// Each its own mailbox: profiles of one app and mailbox have their
+		// own, lower bound (flows.CheckAllPerMailbox).
+		list = append(list, store.Profile{Name: fmt.Sprintf("p%02d", i), ClientID: "app", Account: fmt.Sprintf("user%02d@contoso.com", i)})
 	}
 	var returned, early atomic.Int64
 	started := make(chan struct{}, n)

@@ -145,11 +145,11 @@ func editRun(ctx context.Context, o *editOptions) error {
 	}
 	needs := "Needs: " + plan.Need.String()
 	if plan.Why != "" {
-		needs += " — " + withPrefix(plan.Why, a.commandPrefix())
+		needs += " — " + flows.FillCommands(plan.Why, a.commandPrefix(), p.Name)
 	}
 	fmt.Fprintln(w, needs+".")
 	for _, adv := range plan.Advice {
-		fmt.Fprintf(w, "! %s\n", strings.ReplaceAll(adv, "mailgrant ", a.commandPrefix()+" "))
+		fmt.Fprintf(w, "! %s\n", flows.FillCommands(adv, a.commandPrefix(), p.Name))
 	}
 	if o.dryRun {
 		fmt.Fprintln(w, "Dry run: nothing was changed.")

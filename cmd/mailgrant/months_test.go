@@ -421,6 +421,13 @@ func testEditProfile(t *testing.T, b *backend) {
 		t.Fatal("a dry run changed the profile")
 	}
 
+	// Fewer delegated permissions: the command the plan names carries the
+	// flags in force.
+	r = b.mailgrant(t, "", "--sandbox", "edit", "ed-user", "--permissions", "Mail.Send", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stderr, "mailgrant --sandbox reauth ed-user)") {
+		t.Fatalf("dry run, fewer permissions: %d %s", r.code, r.stderr)
+	}
+
 	// A test mailbox outside the scope fails the check: nothing changes.
 	r = b.mailgrant(t, "", "--sandbox", "edit", "ed-rbac", "--account", sandbox.AlexWilber.UPN)
 	if r.code != 1 || !strings.Contains(r.stderr, "left as it was") {
