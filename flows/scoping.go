@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -168,7 +169,7 @@ func (s *Status) checkPolicy(ctx context.Context, env *Env, p store.Profile, tok
 		return
 	}
 	if p.OutOfScopeMailbox == "" {
-		s.add(o, Step{Name: StepScope, Result: StepWarning, Detail: "no out-of-scope mailbox to test: nothing shows that the access policy restricts the app, which holds tenant-wide Mail.Send; set one with mailgrant edit " + p.Name + " --out-of-scope ADDR"})
+		s.add(o, Step{Name: StepScope, Result: StepWarning, Detail: "no out-of-scope mailbox to test: nothing shows that the access policy restricts the app, which holds tenant-wide Mail.Send; set one with " + cmp.Or(o.Command, "mailgrant") + " edit " + p.Name + " --out-of-scope ADDR"})
 		return
 	}
 	s.probeOutOfScope(ctx, env, p, tok, o)

@@ -200,10 +200,10 @@ func editCheckDelegated(ctx context.Context, a *app, secrets store.Secrets, r au
 	w := a.io.err
 	tok, err := flows.AccessToken(ctx, a.env, secrets, r.profile)
 	if err != nil {
-		return withProfile(err, r.profile.Name)
+		return a.withProfile(err, r.profile.Name)
 	}
 	fmt.Fprintln(w, "✓ Token obtained; checking it…")
-	st := flows.Verify(ctx, a.env, r.profile, tok, flows.CheckOptions{Progress: progressPrinter(w)})
+	st := flows.Verify(ctx, a.env, r.profile, tok, flows.CheckOptions{Progress: progressPrinter(w), Command: a.commandPrefix()})
 	saved, err := r.keepChecked(ctx, a.dir, secrets, st, flows.Checked{Token: tok, ClientSecret: r.clientSecret})
 	if err != nil {
 		return err

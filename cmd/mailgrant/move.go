@@ -43,7 +43,7 @@ prompt.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.profile = args[0]
 			if f := cmd.Flag("store"); f == nil || !f.Changed {
-				return &usageError{msg: "say where the secrets go: mailgrant move " + args[0] + " --store keyring, or --store file"}
+				return &usageError{msg: "say where the secrets go: " + commandLine(*g) + " move " + shellQuote(args[0]) + " --store keyring, or --store file"}
 			}
 			o.target = store.Backend(g.store)
 			if !o.target.Valid() {

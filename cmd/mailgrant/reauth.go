@@ -69,6 +69,14 @@ func reauthRun(ctx context.Context, o *reauthOptions) error {
 	if err != nil {
 		return err
 	}
+	if given != "" && p.Credential == store.CredentialCertificate {
+		// reauth signs in with the certificate; the secret would be dropped.
+		return &flows.InputError{
+			Field:   "client-secret",
+			Problem: p.Name + " signs in with a certificate, and reauth does not switch it to a client secret",
+			Hint:    fmt.Sprintf("to switch it, run: %s rotate %s --client-secret-stdin --secret-expires YYYY-MM-DD; to re-authorize it with its certificate, give no secret (and unset MAILGRANT_CLIENT_SECRET)", a.commandPrefix(), p.Name),
+		}
+	}
 	expires, err := flows.ParseSecretExpiry(o.secretExpires, a.env.Now())
 	if err != nil {
 		return err

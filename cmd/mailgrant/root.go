@@ -205,11 +205,16 @@ Run without a command for the wizard. Try it without Microsoft 365:
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &usageError{msg: fmt.Sprintf("unknown command %q; run mailgrant --help for the list", args[0])}
+				msg := fmt.Sprintf("unknown command %q", args[0])
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+				}
+				return &usageError{msg: msg + "; run mailgrant --help for the list"}
 			}
 			return wizardRun(cmd.Context(), s, o, wizardHome)
 		},
 	}
+	root.SuggestionsMinimumDistance = 2 // cobra's default, which only its own lookup sets
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)

@@ -51,3 +51,16 @@ func TestRootBuildsOnlyTheNamedCommand(t *testing.T) {
 		}
 	}
 }
+
+// A mistyped command is refused with the command it was probably meant to
+// be, as cobra suggests for subcommands.
+func TestUnknownCommandSuggestion(t *testing.T) {
+	out, code := runTree([]string{"--sandbox", "tokn", "p"}, []string{"--sandbox", "tokn", "p"})
+	if code != exitUsage || !strings.Contains(out, `unknown command "tokn"`) || !strings.Contains(out, "did you mean token?") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	out, code = runTree([]string{"xyzzy"}, []string{"xyzzy"})
+	if code != exitUsage || strings.Contains(out, "did you mean") {
+		t.Fatalf("exit %d, want no suggestion:\n%s", code, out)
+	}
+}

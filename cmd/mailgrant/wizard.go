@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/mailgrant/mailgrant/store"
 	"github.com/mailgrant/mailgrant/tui"
@@ -19,7 +20,8 @@ const (
 // usage error pointing at the scriptable commands when there is none.
 func wizardRun(ctx context.Context, s *streams, o globalOptions, _ wizardMode) error {
 	if !isTerminal(s.in) || !isTerminal(s.out) {
-		return &usageError{msg: "the wizard needs a terminal; without one use: mailgrant setup --non-interactive, status, token, list (see --help)"}
+		prefix := commandLine(o)
+		return &usageError{msg: fmt.Sprintf("the wizard needs a terminal; without one use: %s setup --non-interactive, status, token, list (see %s --help)", prefix, prefix)}
 	}
 	a, err := newApp(ctx, s, o)
 	if err != nil {

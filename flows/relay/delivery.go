@@ -507,6 +507,10 @@ func (d *Delivery) Drain(ctx context.Context) (Stats, error) {
 		now := d.clock.Now()
 		wakeAt, pending := d.dispatch(now)
 		if !pending {
+			// An attempt forgets its message before it counts and logs the
+			// outcome: wait for it to end, or the counts may miss it and
+			// its log line come after `queue run` printed them.
+			d.wg.Wait()
 			return d.Stats(), nil
 		}
 		var after <-chan time.Time
