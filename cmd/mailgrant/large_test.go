@@ -427,7 +427,7 @@ func testPermissionsAddToTheScenario(t *testing.T, b *backend) {
 // TestSandboxMaxMessageSizeVariable: a value that is not a size up to
 // 150 MB is a usage error that names the variable and an example.
 func TestSandboxMaxMessageSizeVariable(t *testing.T) {
-	for _, v := range []string{"lots", "200MB"} {
+	for _, v := range []string{"lots", "200MB", "0"} {
 		r, _ := childRunEnv(t, []string{sandboxMaxMessageEnv + "=" + v}, strings.NewReader(""), "--sandbox", "status")
 		if r.code != exitUsage || !strings.Contains(r.stderr, sandboxMaxMessageEnv+`: "`+v+`" is not a message size up to 150MB; use a size such as 50MB`) {
 			t.Errorf("%s=%s: %d %s", sandboxMaxMessageEnv, v, r.code, r.stderr)

@@ -121,7 +121,7 @@ func newApp(ctx context.Context, s *streams, o globalOptions) (*app, error) {
 		so := sandbox.Options{StateDir: dir, Faults: sandbox.FaultsFromEnv()}
 		if v := os.Getenv(sandboxMaxMessageEnv); v != "" {
 			n, err := flows.ParseSize(v)
-			if err != nil || n > flows.MaxTenantMessageSize {
+			if err != nil || n <= 0 || n > flows.MaxTenantMessageSize {
 				return nil, &usageError{msg: fmt.Sprintf("%s: %q is not a message size up to 150MB; use a size such as 50MB (the sandbox tenant's maximum message size, 35MB when unset)", sandboxMaxMessageEnv, v)}
 			}
 			so.MaxMessageBytes = n
