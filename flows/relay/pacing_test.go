@@ -85,6 +85,7 @@ func TestDeliveryPacedWithFakeClock(t *testing.T) {
 	}
 	runDelivery(t, d)
 	var times []time.Duration
+	otherSeen := false
 	for len(times) < 10 {
 		c := fs.next(t)
 		waitAttempt(t, d)
@@ -92,9 +93,15 @@ func TestDeliveryPacedWithFakeClock(t *testing.T) {
 			times = append(times, c.at.Sub(start))
 			clock.Advance(2 * time.Second)
 			d.poke()
-		} else if c.at != start {
-			t.Errorf("the other mailbox waited for the burst: sent at +%s", c.at.Sub(start))
+		} else {
+			// Due at once, beside the burst's first message: its attempt
+			// may still land after the test moved the clock for that one,
+			// but paced behind the burst it would come after all ten.
+			otherSeen = true
 		}
+	}
+	if !otherSeen {
+		t.Error("the other mailbox waited for the burst: its message came after the burst's ten")
 	}
 	for i, at := range times {
 		if at != time.Duration(i)*2*time.Second {
